@@ -1,0 +1,44 @@
+"""The composition root: builds the engine, sessions and services from settings.
+
+Only this module knows every part; everything else receives what it needs explicitly.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from sqlalchemy.engine import Engine
+from sqlalchemy.orm import Session, sessionmaker
+
+from mailtickets.clock import Clock, SystemClock
+from mailtickets.config import Settings
+from mailtickets.daemon import Part
+from mailtickets.db import migrate
+from mailtickets.db.base import make_engine, session_factory
+from mailtickets.keyfile import load_or_create_key
+from mailtickets.services.directory import sync_directory
+
+
+@dataclass(frozen=True)
+class App:
+    settings: Settings
+    engine: Engine
+    sessions: sessionmaker[Session]
+    clock: Clock
+    secret: bytes
+
+
+def build_app(settings: Settings, clock: Clock | None = None) -> App:
+    """Everything the daemon and the CLI work with; checks that the schema is current."""
+    engine = make_engine(settings.database.url)
+    migrate.ensure_current(engine)
+    secret = settings.tickets.secret or load_or_create_key(settings.storage.dir)
+    sessions = session_factory(engine)
+    with sessions.begin() as session:
+        sync_directory(session, settings.queues, settings.agents)
+    return App(settings, engine, sessions, clock or SystemClock(), secret)
+
+
+def daemon_parts(app: App) -> list[Part]:
+    """The parts `mailtickets run` starts, edges last so they stop first."""
+    return []

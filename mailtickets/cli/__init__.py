@@ -1,0 +1,103 @@
+"""The `mailtickets` command line: thin commands over the services.
+
+Errors the library raises on purpose become one line on stderr and an exit code; a traceback
+is only ever shown for a bug.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import click
+from sqlalchemy.exc import SQLAlchemyError
+
+from mailtickets import __version__
+from mailtickets.app import App, build_app
+from mailtickets.config import Settings, load_settings
+from mailtickets.errors import ConfigError, MailticketsError, NotFound
+from mailtickets.logs import configure_logging
+
+EXIT_ERROR = 1
+EXIT_CONFIG = 2
+
+
+@dataclass
+class CliContext:
+    config: Path | None
+    env_file: Path | None
+    _settings: Settings | None = None
+
+    def settings(self) -> Settings:
+        if self._settings is None:
+            self._settings = load_settings(self.config, self.env_file)
+        return self._settings
+
+    def app(self) -> App:
+        return build_app(self.settings())
+
+
+def fail(message: str, code: int = EXIT_ERROR) -> None:
+    click.echo(f"mailtickets: {message}", err=True)
+    raise SystemExit(code)
+
+
+class Group(click.Group):
+    """A group whose commands report our errors as single lines, not tracebacks."""
+
+    def invoke(self, ctx: click.Context) -> Any:
+        try:
+            return super().invoke(ctx)
+        except ConfigError as exc:
+            for problem in exc.problems:
+                click.echo(f"mailtickets: {problem}", err=True)
+            raise SystemExit(EXIT_CONFIG) from exc
+        except NotFound as exc:
+            fail(str(exc))
+        except MailticketsError as exc:
+            fail(str(exc))
+        except SQLAlchemyError as exc:
+            fail(f"database error: {_first_line(exc)}")
+
+
+def _first_line(exc: SQLAlchemyError) -> str:
+    origin = getattr(exc, "orig", None) or exc
+    return str(origin).strip().splitlines()[0] if str(origin).strip() else type(exc).__name__
+
+
+@click.group(cls=Group)
+@click.version_option(__version__, prog_name="mailtickets")
+@click.option(
+    "--config",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="Config file (default: $MAILTICKETS_CONFIG, ./mailtickets.toml, "
+    "/etc/mailtickets/config.toml, else the embedded default).",
+)
+@click.option(
+    "--env-file",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="File of secret variables (default: .env beside the config file).",
+)
+@click.option(
+    "--log-level",
+    type=click.Choice(["debug", "info", "warning", "error"]),
+    default="info",
+    show_default=True,
+)
+@click.pass_context
+def main(ctx: click.Context, config: Path | None, env_file: Path | None, log_level: str) -> None:
+    """Email-driven support tickets."""
+    configure_logging(log_level)
+    ctx.obj = CliContext(config, env_file)
+
+
+def _register() -> None:
+    from mailtickets.cli import check, db, run
+
+    for module in (check, db, run):
+        for command in module.COMMANDS:
+            main.add_command(command)
+
+
+_register()

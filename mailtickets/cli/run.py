@@ -1,0 +1,44 @@
+"""`mailtickets run`: the daemon in the foreground (systemd runs it the same way)."""
+
+from __future__ import annotations
+
+import asyncio
+
+import click
+
+from mailtickets.app import App, daemon_parts
+from mailtickets.cli import CliContext
+from mailtickets.daemon import serve
+
+STOP_TIMEOUT_SECONDS = 10.0
+
+
+@click.command()
+@click.pass_obj
+def run(cli: CliContext) -> None:
+    """Run the daemon until SIGTERM or SIGINT."""
+    app = cli.app()
+    asyncio.run(serve(daemon_parts(app), STOP_TIMEOUT_SECONDS, lambda: _greet(app)))
+
+
+def _greet(app: App) -> None:
+    settings = app.settings
+    lines = [f"mailtickets is running ({settings.source_name}, {app.engine.url!r})."]
+    for listener in settings.smtp:
+        addresses = ", ".join(q.address for q in settings.queues)
+        lines.append(
+            f"  {listener.protocol.upper()} on {listener.host}:{listener.port} for {addresses}"
+        )
+    if settings.outgoing.host is None:
+        lines.append(f"  outgoing mail is written to the maildir {settings.outgoing.maildir}/")
+    if settings.smtp:
+        first, queue = settings.smtp[0], settings.queues[0]
+        lines.append(
+            f"Send a first mail: swaks --server {first.host}:{first.port} "
+            f"--from you@example.com --to {queue.address}"
+        )
+    lines.append("Stop with Ctrl-C (SIGINT) or SIGTERM.")
+    click.echo("\n".join(lines), err=True)
+
+
+COMMANDS = [run]

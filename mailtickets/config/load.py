@@ -1,0 +1,327 @@
+"""Find, read and validate the configuration: TOML for settings, the environment for secrets.
+
+Search order: `--config FILE`, `$MAILTICKETS_CONFIG`, `./mailtickets.toml`,
+`/etc/mailtickets/config.toml`, else the embedded default (SQLite under `./var/`, an SMTP
+listener on 127.0.0.1:2525 for support@localhost, outgoing mail into a local maildir).
+Secrets never sit in the TOML: `*_env` keys name environment variables, which may come from a
+`.env` file beside the config file (or `--env-file`).
+"""
+
+from __future__ import annotations
+
+import os
+import tomllib
+from collections.abc import Mapping
+from pathlib import Path
+
+from dotenv import dotenv_values
+
+from mailtickets.config import reader as r
+from mailtickets.config.settings import (
+    LOCALES,
+    AgentSettings,
+    DatabaseSettings,
+    ImapMailboxSettings,
+    IngestSettings,
+    MetricsSettings,
+    OutgoingSettings,
+    QueueSettings,
+    Settings,
+    SlaSettings,
+    SmtpListenerSettings,
+    StorageSettings,
+    TicketSettings,
+)
+from mailtickets.errors import ConfigError
+
+CONFIG_ENV = "MAILTICKETS_CONFIG"
+SEARCH_PATH = (Path("mailtickets.toml"), Path("/etc/mailtickets/config.toml"))
+
+EMBEDDED_DEFAULT = """
+[database]
+url = "sqlite:///var/mailtickets.db"
+
+[[queue]]
+address = "support@localhost"
+name = "Support"
+
+[[smtp]]
+host = "127.0.0.1"
+port = 2525
+"""
+
+_ENV_NAME = r.nonempty
+
+
+def find_config(explicit: Path | None, environ: Mapping[str, str]) -> Path | None:
+    """The config file to read, or None for the embedded default."""
+    if explicit is not None:
+        return explicit
+    if environ.get(CONFIG_ENV):
+        return Path(environ[CONFIG_ENV])
+    return next((path for path in SEARCH_PATH if path.is_file()), None)
+
+
+def load_settings(
+    config: Path | None = None,
+    env_file: Path | None = None,
+    environ: Mapping[str, str] | None = None,
+) -> Settings:
+    """Load and validate all settings; raise `ConfigError` listing every problem."""
+    environ = os.environ if environ is None else environ
+    path = find_config(config, environ)
+    if path is None:
+        text, source = EMBEDDED_DEFAULT, "the embedded default"
+    else:
+        text, source = _read(path), str(path)
+    settings, _ = parse_settings(text, source, path, _environment(path, env_file, environ))
+    return settings
+
+
+def parse_settings(
+    text: str, source: str, path: Path | None, env: Mapping[str, str]
+) -> tuple[Settings, frozenset[str]]:
+    """Settings from TOML text, and every key path the loader knows (for documentation)."""
+    try:
+        data = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError([f"{source}: invalid TOML: {exc}"]) from exc
+    problems = r.Problems(source)
+    settings = _settings(r.Table(data, "", problems), path, env)
+    if problems.items:
+        raise ConfigError(problems.items)
+    return settings, frozenset(problems.asked)
+
+
+def _read(path: Path) -> str:
+    try:
+        return path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)
+        raise ConfigError([f"{path}: cannot read the config file: {reason}"]) from exc
+
+
+def _environment(
+    config: Path | None, env_file: Path | None, environ: Mapping[str, str]
+) -> dict[str, str]:
+    """The process environment over the `.env` file's values (the real environment wins)."""
+    if env_file is not None and not env_file.is_file():
+        raise ConfigError([f"{env_file}: cannot read the env file: no such file"])
+    dotenv = env_file or (config.parent if config else Path()) / ".env"
+    values = {k: v for k, v in dotenv_values(dotenv).items() if v is not None}
+    return values | dict(environ)
+
+
+def _secret(table: r.Table, key: str, env: Mapping[str, str]) -> str | None:
+    """The secret named by the variable in `key`; a named but unset variable is a problem."""
+    name = table.optional(key, _ENV_NAME)
+    if name is None:
+        return None
+    if not env.get(name):
+        table.problems.add(table.label, key, f"environment variable {name} is not set")
+        return None
+    return env[name]
+
+
+def _settings(root: r.Table, path: Path | None, env: Mapping[str, str]) -> Settings:
+    storage = _storage(root.table("storage"))
+    queues = tuple(_queue(t) for t in root.tables("queue", "address"))
+    settings = Settings(
+        source=path,
+        database=_database(root.table("database")),
+        storage=storage,
+        tickets=_tickets(root.table("tickets"), env, explicit=path is not None),
+        ingest=_ingest(root.table("ingest")),
+        queues=queues,
+        smtp=tuple(_smtp(t) for t in root.tables("smtp")),
+        imap=tuple(_imap(t, env) for t in root.tables("imap", "name")),
+        outgoing=_outgoing(root.table("outgoing"), storage, env),
+        agents=tuple(_agent(t) for t in root.tables("agent", "address")),
+        slas=tuple(_sla(t) for t in root.tables("sla", "name")),
+        metrics=_metrics(root.table("metrics")),
+    )
+    root.finish()
+    _cross_check(root.problems, settings)
+    return settings
+
+
+def _database(t: r.Table) -> DatabaseSettings:
+    url = t.get("url", r.nonempty, "sqlite:///var/mailtickets.db")
+    t.finish()
+    return DatabaseSettings(url=url)
+
+
+def _storage(t: r.Table) -> StorageSettings:
+    directory = t.get("dir", r.nonempty, "var")
+    t.finish()
+    return StorageSettings(dir=Path(directory))
+
+
+def _tickets(t: r.Table, env: Mapping[str, str], *, explicit: bool) -> TicketSettings:
+    secret_env = t.get("secret_env", _ENV_NAME, "MAILTICKETS_SECRET")
+    secret: bytes | None = None
+    if env.get(secret_env):
+        secret = env[secret_env].encode()
+    elif explicit and t.has("secret_env"):
+        # A file that names the variable means the operator expects it to be set; a generated
+        # key would silently invalidate every reply address sent by other instances.
+        t.problems.add(t.label, "secret_env", f"environment variable {secret_env} is not set")
+    settings = TicketSettings(
+        subject_prefix=t.get("subject_prefix", r.nonempty, "Ticket"),
+        secret_env=secret_env,
+        secret=secret,
+        reopen_grace=t.get("reopen_grace", r.duration, r.duration("14d")),
+    )
+    t.finish()
+    return settings
+
+
+def _ingest(t: r.Table) -> IngestSettings:
+    settings = IngestSettings(
+        max_attempts=t.get("max_attempts", r.integer(1, 100), 5),
+        retry_delay=t.get("retry_delay", r.duration, r.duration("30s")),
+        poll_interval=t.get("poll_interval", r.duration, r.duration("5s")),
+        max_attachment_size=t.get("max_attachment_size", r.size, r.size("20MiB")),
+        tickets_from_auto_replies=t.get("tickets_from_auto_replies", r.boolean, False),
+    )
+    t.finish()
+    return settings
+
+
+def _queue(t: r.Table) -> QueueSettings:
+    settings = QueueSettings(
+        address=t.get("address", r.address, "", required=True),
+        name=t.get("name", r.nonempty, "Support"),
+        locale=t.get("locale", r.choice(*LOCALES), "en"),
+        sla=t.optional("sla", r.nonempty),
+        aliases=t.get("aliases", r.list_of(r.address), ()),
+    )
+    t.finish()
+    return settings
+
+
+def _smtp(t: r.Table) -> SmtpListenerSettings:
+    settings = SmtpListenerSettings(
+        host=t.get("host", r.nonempty, "127.0.0.1"),
+        port=t.get("port", r.integer(1, 65535), 2525),
+        protocol=t.get("protocol", r.choice("smtp", "lmtp"), "smtp"),
+        tls_cert=_path(t.optional("tls_cert", r.nonempty)),
+        tls_key=_path(t.optional("tls_key", r.nonempty)),
+        require_tls=t.get("require_tls", r.boolean, False),
+        implicit_tls=t.get("implicit_tls", r.boolean, False),
+        max_message_size=t.get("max_message_size", r.size, 25 * 1024 * 1024),
+        max_recipients=t.get("max_recipients", r.integer(1, 10000), 100),
+        max_connections=t.get("max_connections", r.integer(1, 100000), 100),
+        idle_timeout=t.get("idle_timeout", r.duration, r.duration("5m")),
+    )
+    if (settings.tls_cert is None) != (settings.tls_key is None):
+        t.problems.add(t.label, "tls_cert", "tls_cert and tls_key must be given together")
+    if (settings.require_tls or settings.implicit_tls) and settings.tls_cert is None:
+        t.problems.add(t.label, "tls_cert", "is required by require_tls or implicit_tls")
+    t.finish()
+    return settings
+
+
+def _imap(t: r.Table, env: Mapping[str, str]) -> ImapMailboxSettings:
+    tls = t.get("tls", r.choice("implicit", "starttls", "none"), "implicit")
+    settings = ImapMailboxSettings(
+        name=t.get("name", r.nonempty, "", required=True),
+        host=t.get("host", r.nonempty, "", required=True),
+        port=t.get("port", r.integer(1, 65535), 993 if tls == "implicit" else 143),
+        tls=tls,
+        username=t.get("username", r.nonempty, "", required=True),
+        password=_secret(t, "password_env", env),
+        oauth2_token=_secret(t, "oauth2_token_env", env),
+        folders=t.get("folders", r.list_of(r.nonempty), ("INBOX",)),
+        queue=t.optional("queue", r.address),
+        poll_interval=t.get("poll_interval", r.duration, r.duration("60s")),
+        after=t.get("after", _after, "seen"),
+        quarantine_folder=t.optional("quarantine_folder", r.nonempty),
+    )
+    if not t.has("password_env") and not t.has("oauth2_token_env"):
+        t.problems.add(t.label, "password_env", "password_env or oauth2_token_env is required")
+    t.finish()
+    return settings
+
+
+def _after(value: object) -> str:
+    text = r.string(value)
+    if text in ("seen", "delete") or (text.startswith("move:") and len(text) > 5):
+        return text
+    raise ValueError('must be "seen", "delete" or "move:<folder>"')
+
+
+def _outgoing(t: r.Table, storage: StorageSettings, env: Mapping[str, str]) -> OutgoingSettings:
+    tls = t.get("tls", r.choice("starttls", "implicit", "none"), "starttls")
+    settings = OutgoingSettings(
+        host=t.optional("host", r.nonempty),
+        port=t.get("port", r.integer(1, 65535), 465 if tls == "implicit" else 25),
+        tls=tls,
+        username=t.optional("username", r.nonempty),
+        password=_secret(t, "password_env", env),
+        maildir=Path(t.get("maildir", r.nonempty, str(storage.dir / "outbox"))),
+        redirect_all_to=t.optional("redirect_all_to", r.address),
+    )
+    t.finish()
+    return settings
+
+
+def _agent(t: r.Table) -> AgentSettings:
+    settings = AgentSettings(
+        address=t.get("address", r.address, "", required=True),
+        name=t.get("name", r.nonempty, "", required=True),
+        queues=t.get("queues", r.list_of(r.nonempty), ()),
+        role=t.get("role", r.choice("agent", "manager"), "agent"),
+        signature=t.get("signature", r.string, ""),
+    )
+    t.finish()
+    return settings
+
+
+def _sla(t: r.Table) -> SlaSettings:
+    settings = SlaSettings(
+        name=t.get("name", r.nonempty, "", required=True),
+        calendar=t.get("calendar", r.nonempty, "24/7"),
+        first_response=t.optional("first_response", r.duration),
+        next_response=t.optional("next_response", r.duration),
+        resolution=t.optional("resolution", r.duration),
+        warn_at=t.get("warn_at", r.fraction, 0.8),
+    )
+    t.finish()
+    return settings
+
+
+def _metrics(t: r.Table) -> MetricsSettings:
+    settings = MetricsSettings(listen=t.optional("listen", r.host_port))
+    t.finish()
+    return settings
+
+
+def _path(value: str | None) -> Path | None:
+    return Path(value) if value is not None else None
+
+
+def _cross_check(problems: r.Problems, s: Settings) -> None:
+    """Checks that span sections: references must name things that exist."""
+    if not s.queues:
+        problems.add("", "queue", "at least one [[queue]] is required")
+    addresses = [q.address.lower() for q in s.queues] + [
+        a.lower() for q in s.queues for a in q.aliases
+    ]
+    for dup in sorted({a for a in addresses if addresses.count(a) > 1}):
+        problems.add("queue", "address", f"{dup} is used by more than one queue")
+    queue_refs = {q.address.lower() for q in s.queues} | {q.name for q in s.queues}
+    sla_names = {p.name for p in s.slas}
+    for q in s.queues:
+        if q.sla is not None and q.sla not in sla_names:
+            problems.add(f"queue.{q.address}", "sla", f'no [[sla]] is named "{q.sla}"')
+    for box in s.imap:
+        if box.queue is not None and box.queue.lower() not in queue_refs:
+            problems.add(f"imap.{box.name}", "queue", f"{box.queue} is not a [[queue]] address")
+    for agent in s.agents:
+        for ref in agent.queues:
+            if ref.lower() not in queue_refs and ref not in queue_refs:
+                problems.add(f"agent.{agent.address}", "queues", f'no [[queue]] "{ref}"')
+    names = [box.name for box in s.imap]
+    for dup in sorted({n for n in names if names.count(n) > 1}):
+        problems.add("imap", "name", f'"{dup}" is used by more than one mailbox')

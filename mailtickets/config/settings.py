@@ -1,0 +1,138 @@
+"""The frozen settings every part of mailtickets receives explicitly; built by `config.load`."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import timedelta
+from pathlib import Path
+
+LOCALES = ("en", "pt_BR")
+
+
+@dataclass(frozen=True)
+class DatabaseSettings:
+    url: str
+
+
+@dataclass(frozen=True)
+class StorageSettings:
+    """Where the daemon keeps files of its own: generated secret, local outbox maildir."""
+
+    dir: Path
+
+
+@dataclass(frozen=True)
+class TicketSettings:
+    subject_prefix: str
+    secret_env: str
+    #: HMAC key from `secret_env`; None means "use the key generated under the storage dir".
+    secret: bytes | None
+    reopen_grace: timedelta
+
+
+@dataclass(frozen=True)
+class QueueSettings:
+    address: str
+    name: str
+    locale: str
+    sla: str | None
+    aliases: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class IngestSettings:
+    max_attempts: int
+    retry_delay: timedelta
+    poll_interval: timedelta
+    max_attachment_size: int
+    tickets_from_auto_replies: bool
+
+
+@dataclass(frozen=True)
+class SmtpListenerSettings:
+    host: str
+    port: int
+    protocol: str
+    tls_cert: Path | None
+    tls_key: Path | None
+    require_tls: bool
+    implicit_tls: bool
+    max_message_size: int
+    max_recipients: int
+    max_connections: int
+    idle_timeout: timedelta
+
+
+@dataclass(frozen=True)
+class ImapMailboxSettings:
+    name: str
+    host: str
+    port: int
+    tls: str
+    username: str
+    password: str | None = field(repr=False)
+    oauth2_token: str | None = field(repr=False)
+    folders: tuple[str, ...]
+    queue: str | None
+    poll_interval: timedelta
+    after: str
+    quarantine_folder: str | None
+
+
+@dataclass(frozen=True)
+class OutgoingSettings:
+    """The relay; `host` None means mail is written to `maildir` instead of sent."""
+
+    host: str | None
+    port: int
+    tls: str
+    username: str | None
+    password: str | None = field(repr=False)
+    maildir: Path
+    redirect_all_to: str | None
+
+
+@dataclass(frozen=True)
+class AgentSettings:
+    address: str
+    name: str
+    queues: tuple[str, ...]
+    role: str
+    signature: str
+
+
+@dataclass(frozen=True)
+class SlaSettings:
+    name: str
+    calendar: str
+    first_response: timedelta | None
+    next_response: timedelta | None
+    resolution: timedelta | None
+    warn_at: float
+
+
+@dataclass(frozen=True)
+class MetricsSettings:
+    listen: tuple[str, int] | None
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Everything the daemon and the CLI need, validated."""
+
+    source: Path | None  # the TOML file read, None for the embedded default
+    database: DatabaseSettings
+    storage: StorageSettings
+    tickets: TicketSettings
+    ingest: IngestSettings
+    queues: tuple[QueueSettings, ...]
+    smtp: tuple[SmtpListenerSettings, ...]
+    imap: tuple[ImapMailboxSettings, ...]
+    outgoing: OutgoingSettings
+    agents: tuple[AgentSettings, ...]
+    slas: tuple[SlaSettings, ...]
+    metrics: MetricsSettings
+
+    @property
+    def source_name(self) -> str:
+        return str(self.source) if self.source else "the embedded default"

@@ -1,0 +1,1 @@
+"""Persistence: engine and sessions (`base`), typed models (`models`), migrations (`migrate`)."""

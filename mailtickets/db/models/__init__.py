@@ -1,0 +1,35 @@
+"""Typed models, one module per aggregate; importing this package registers them all."""
+
+from mailtickets.db.models.directory import Agent, Contact, Queue
+from mailtickets.db.models.intake import InboundMessage, IntakeStatus
+from mailtickets.db.models.mailbox import MailboxCursor
+from mailtickets.db.models.outbound import OutboundMessage, OutboundStatus
+from mailtickets.db.models.ticket import (
+    Attachment,
+    Event,
+    Message,
+    MessageKind,
+    Participant,
+    Priority,
+    Ticket,
+    TicketStatus,
+)
+
+__all__ = [
+    "Agent",
+    "Attachment",
+    "Contact",
+    "Event",
+    "InboundMessage",
+    "IntakeStatus",
+    "MailboxCursor",
+    "Message",
+    "MessageKind",
+    "OutboundMessage",
+    "OutboundStatus",
+    "Participant",
+    "Priority",
+    "Queue",
+    "Ticket",
+    "TicketStatus",
+]

@@ -1,0 +1,52 @@
+"""The intake: every raw message accepted from any edge, kept until processed and after.
+
+A row is committed before the edge acknowledges the message (SMTP 250, IMAP flag), so a
+crash at any later point loses nothing: the ingest worker finds the row again.
+"""
+
+from __future__ import annotations
+
+import enum
+from datetime import datetime
+
+from sqlalchemy import ForeignKey, Index, LargeBinary, String, Text, UniqueConstraint
+from sqlalchemy.orm import Mapped, mapped_column
+
+from mailtickets.db.base import Base, string_enum
+from mailtickets.db.models.directory import ADDRESS
+
+
+class IntakeStatus(enum.StrEnum):
+    PENDING = "pending"
+    DONE = "done"
+    DUPLICATE = "duplicate"
+    QUARANTINED = "quarantined"
+    DISCARDED = "discarded"
+
+
+class InboundMessage(Base):
+    __tablename__ = "inbound_message"
+    __table_args__ = (
+        # Idempotent intake: the same delivery from the same source is one row.
+        UniqueConstraint("source", "source_key"),
+        Index(None, "status", "next_attempt_at"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    source: Mapped[str] = mapped_column(String(16))  # smtp | lmtp | pipe | imap | import
+    #: What identifies this delivery within its source: content hash, or mailbox/UIDVALIDITY/UID.
+    source_key: Mapped[str] = mapped_column(String(700))
+    message_id: Mapped[str | None] = mapped_column(String(998), index=True)
+    sha256: Mapped[str] = mapped_column(String(64), index=True)
+    raw: Mapped[bytes] = mapped_column(LargeBinary)
+    mail_from: Mapped[str | None] = mapped_column(ADDRESS)
+    rcpt_to: Mapped[list[str]]
+    received_at: Mapped[datetime]
+    status: Mapped[IntakeStatus] = mapped_column(string_enum(IntakeStatus))
+    attempts: Mapped[int] = mapped_column(default=0)
+    next_attempt_at: Mapped[datetime]
+    last_error: Mapped[str | None] = mapped_column(Text)
+    processed_at: Mapped[datetime | None]
+    #: What the pipeline made of it (new_ticket, follow_up, auto_reply, bounce, …).
+    outcome: Mapped[str | None] = mapped_column(String(32))
+    ticket_id: Mapped[int | None] = mapped_column(ForeignKey("ticket.id", ondelete="SET NULL"))

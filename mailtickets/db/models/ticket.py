@@ -1,0 +1,138 @@
+"""The ticket aggregate: the ticket, its messages and their attachments, participants, events.
+
+Only `mailtickets.services.tickets` changes these rows; every change writes an `Event`.
+"""
+
+from __future__ import annotations
+
+import enum
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import ForeignKey, Index, LargeBinary, String, Text, UniqueConstraint
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from mailtickets.db.base import Base, string_enum
+from mailtickets.db.models.directory import ADDRESS, Agent, Contact, Queue
+
+
+class TicketStatus(enum.StrEnum):
+    OPEN = "open"
+    PENDING = "pending"  # waiting on the customer
+    RESOLVED = "resolved"
+    CLOSED = "closed"
+
+
+class Priority(enum.StrEnum):
+    LOW = "low"
+    NORMAL = "normal"
+    HIGH = "high"
+    URGENT = "urgent"
+
+
+class MessageKind(enum.StrEnum):
+    CUSTOMER = "customer"
+    AGENT = "agent"
+    NOTE = "note"
+    AUTO = "auto"
+    BOUNCE = "bounce"
+    SYSTEM = "system"
+
+
+class Ticket(Base):
+    __tablename__ = "ticket"
+    __table_args__ = (Index(None, "status", "queue_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    queue_id: Mapped[int] = mapped_column(ForeignKey("queue.id"))
+    contact_id: Mapped[int] = mapped_column(ForeignKey("contact.id"), index=True)
+    assignee_id: Mapped[int | None] = mapped_column(ForeignKey("agent.id"))
+    #: The closed ticket this one continues, when a customer wrote after the grace period.
+    linked_ticket_id: Mapped[int | None] = mapped_column(ForeignKey("ticket.id"))
+    subject: Mapped[str] = mapped_column(String(998))
+    status: Mapped[TicketStatus] = mapped_column(string_enum(TicketStatus))
+    priority: Mapped[Priority] = mapped_column(string_enum(Priority))
+    created_at: Mapped[datetime]
+    updated_at: Mapped[datetime]
+    first_response_at: Mapped[datetime | None]
+    resolved_at: Mapped[datetime | None]
+    closed_at: Mapped[datetime | None]
+
+    queue: Mapped[Queue] = relationship()
+    contact: Mapped[Contact] = relationship()
+    assignee: Mapped[Agent | None] = relationship()
+    messages: Mapped[list[Message]] = relationship(back_populates="ticket", order_by="Message.id")
+    participants: Mapped[list[Participant]] = relationship(order_by="Participant.id")
+
+
+class Participant(Base):
+    """A contact who receives the ticket's mail: the requester and anyone Cc'd."""
+
+    __tablename__ = "participant"
+    __table_args__ = (UniqueConstraint("ticket_id", "contact_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    ticket_id: Mapped[int] = mapped_column(ForeignKey("ticket.id", ondelete="CASCADE"))
+    contact_id: Mapped[int] = mapped_column(ForeignKey("contact.id"), index=True)
+    role: Mapped[str] = mapped_column(String(16))  # requester | cc
+    added_at: Mapped[datetime]
+
+    contact: Mapped[Contact] = relationship()
+
+
+class Message(Base):
+    """One mail on a ticket, in or out; `message_id` is unique so nothing is stored twice."""
+
+    __tablename__ = "message"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    ticket_id: Mapped[int] = mapped_column(ForeignKey("ticket.id", ondelete="CASCADE"), index=True)
+    message_id: Mapped[str] = mapped_column(String(998), unique=True)
+    direction: Mapped[str] = mapped_column(String(3))  # in | out
+    kind: Mapped[MessageKind] = mapped_column(string_enum(MessageKind))
+    author_contact_id: Mapped[int | None] = mapped_column(ForeignKey("contact.id"))
+    author_agent_id: Mapped[int | None] = mapped_column(ForeignKey("agent.id"))
+    from_address: Mapped[str | None] = mapped_column(ADDRESS)
+    from_name: Mapped[str | None] = mapped_column(String(200))
+    subject: Mapped[str] = mapped_column(String(998))
+    date: Mapped[datetime | None]
+    received_at: Mapped[datetime]
+    body_text: Mapped[str] = mapped_column(Text)
+    new_text: Mapped[str] = mapped_column(Text)
+    inbound_id: Mapped[int | None] = mapped_column(ForeignKey("inbound_message.id"))
+    outbound_id: Mapped[int | None] = mapped_column(ForeignKey("outbound_message.id"))
+
+    ticket: Mapped[Ticket] = relationship(back_populates="messages")
+    attachments: Mapped[list[Attachment]] = relationship(order_by="Attachment.id")
+
+
+class Attachment(Base):
+    """A file from a message; over the size cap only its description is kept (`omitted`)."""
+
+    __tablename__ = "attachment"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    message_id: Mapped[int] = mapped_column(
+        ForeignKey("message.id", ondelete="CASCADE"), index=True
+    )
+    filename: Mapped[str] = mapped_column(String(255))
+    content_type: Mapped[str] = mapped_column(String(255))
+    size: Mapped[int]
+    sha256: Mapped[str] = mapped_column(String(64))
+    inline: Mapped[bool]
+    content_id: Mapped[str | None] = mapped_column(String(998))
+    content: Mapped[bytes | None] = mapped_column(LargeBinary)
+    omitted: Mapped[str | None] = mapped_column(String(200))
+
+
+class Event(Base):
+    """The audit trail: what happened to a ticket, who did it and why."""
+
+    __tablename__ = "event"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    ticket_id: Mapped[int] = mapped_column(ForeignKey("ticket.id", ondelete="CASCADE"), index=True)
+    at: Mapped[datetime]
+    kind: Mapped[str] = mapped_column(String(50))
+    actor: Mapped[str | None] = mapped_column(ADDRESS)
+    data: Mapped[dict[str, Any]]

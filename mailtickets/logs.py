@@ -1,0 +1,17 @@
+"""Logging to stderr, one line per event; journald adds its own timestamps."""
+
+from __future__ import annotations
+
+import logging
+import os
+import sys
+
+
+def configure_logging(level: str) -> None:
+    under_journald = bool(os.environ.get("JOURNAL_STREAM"))
+    fmt = "%(levelname)s %(name)s: %(message)s"
+    if not under_journald:
+        fmt = "%(asctime)s " + fmt
+    logging.basicConfig(level=level.upper(), format=fmt, stream=sys.stderr, force=True)
+    # Alembic narrates every connection at INFO; the db commands print what matters.
+    logging.getLogger("alembic").setLevel(max(logging.WARNING, logging.getLogger().level))

@@ -1,0 +1,1 @@
+"""Pure functions over mail: parsing, addresses and tokens, loops, quotes, composing."""

@@ -1,0 +1,1 @@
+"""Services: the only code that changes tickets and the directory of queues and agents."""

@@ -1,0 +1,26 @@
+"""`mailtickets run` on the embedded default: starts in an empty directory, stops on signal."""
+
+from __future__ import annotations
+
+import signal
+from pathlib import Path
+
+import pytest
+
+from tests.support.cli import mailtickets
+from tests.support.daemon import READY_LINE, Daemon
+
+
+@pytest.mark.parametrize("sig", [signal.SIGTERM, signal.SIGINT])
+def test_runs_on_the_embedded_default_and_stops_cleanly(tmp_path: Path, sig: int) -> None:
+    upgraded = mailtickets("db", "upgrade", cwd=tmp_path)
+    assert upgraded.returncode == 0, upgraded.stderr
+    assert (tmp_path / "var" / "mailtickets.db").is_file()
+
+    with Daemon(tmp_path) as daemon:
+        daemon.wait_for(READY_LINE)
+        assert "--to support@localhost" in daemon.output
+        assert daemon.stop(sig) == 0, daemon.output
+        assert "Traceback" not in daemon.output
+    key = tmp_path / "var" / "secret.key"
+    assert key.stat().st_mode & 0o777 == 0o600

@@ -1,0 +1,62 @@
+"""The real `mailtickets run` process, started in a directory and stopped by signal."""
+
+from __future__ import annotations
+
+import os
+import selectors
+import signal
+import subprocess
+import time
+from collections.abc import Mapping
+from pathlib import Path
+
+from tests.support.cli import COMMAND
+
+READY_LINE = "Stop with Ctrl-C"
+
+
+class Daemon:
+    """A running `mailtickets run`; its stderr is collected in `output`."""
+
+    def __init__(self, cwd: Path, args: tuple[str, ...] = (), env: Mapping[str, str] = {}):
+        environ = {k: v for k, v in os.environ.items() if not k.startswith("MAILTICKETS_")}
+        environ.update(env)
+        self.output = ""
+        self.process = subprocess.Popen(
+            [*COMMAND, *args, "run"],
+            cwd=cwd,
+            env=environ,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.PIPE,
+        )
+
+    def wait_for(self, text: str, timeout: float = 30) -> None:
+        """Read stderr until `text` appears; fail with what was printed if it does not."""
+        assert self.process.stderr is not None
+        deadline = time.monotonic() + timeout
+        with selectors.DefaultSelector() as selector:
+            selector.register(self.process.stderr, selectors.EVENT_READ)
+            while text not in self.output:
+                remaining = deadline - time.monotonic()
+                if remaining <= 0 or self.process.poll() is not None:
+                    raise AssertionError(f"{text!r} not seen; daemon said:\n{self.output}")
+                # Raw reads: a buffered readline would hide data from the next select.
+                if selector.select(remaining):
+                    self.output += os.read(self.process.stderr.fileno(), 65536).decode()
+
+    def __enter__(self) -> Daemon:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        # Never leave a daemon behind a failed test.
+        if self.process.poll() is None:
+            self.process.kill()
+        self.process.communicate(timeout=20)
+
+    def stop(self, sig: int = signal.SIGTERM, timeout: float = 20) -> int:
+        """Send `sig` and return the exit code, collecting the rest of stderr."""
+        if self.process.poll() is None:
+            self.process.send_signal(sig)
+        _, rest = self.process.communicate(timeout=timeout)
+        self.output += rest.decode()
+        return self.process.returncode

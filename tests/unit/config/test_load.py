@@ -1,0 +1,185 @@
+"""Settings: every documented key parses, and every kind of mistake is named with key and file."""
+
+from __future__ import annotations
+
+import tomllib
+from datetime import timedelta
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from mailtickets.cli import main
+from mailtickets.config import load_settings
+from mailtickets.config.load import EMBEDDED_DEFAULT, parse_settings
+from mailtickets.errors import ConfigError
+
+ROOT = Path(__file__).parents[3]
+EXAMPLE = ROOT / "config.example.toml"
+EXAMPLE_ENV = {
+    "MAILTICKETS_SECRET": "s3cret",
+    "IMAP_PASSWORD": "imap-pw",
+    "IMAP_OAUTH2_TOKEN": "token",
+    "SMTP_PASSWORD": "smtp-pw",
+}
+
+
+def _documented_keys(data: dict[str, object], prefix: str = "") -> set[str]:
+    keys: set[str] = set()
+    for key, value in data.items():
+        path = f"{prefix}.{key}" if prefix else key
+        keys.add(path)
+        tables = [value] if isinstance(value, dict) else value if isinstance(value, list) else []
+        for table in tables:
+            if isinstance(table, dict):
+                keys |= _documented_keys(table, path)
+    return keys
+
+
+def _problems(text: str, env: dict[str, str] | None = None) -> list[str]:
+    with pytest.raises(ConfigError) as caught:
+        parse_settings(text, "site.toml", Path("site.toml"), env or {})
+    return list(caught.value.problems)
+
+
+def test_example_parses_and_documents_every_key_the_loader_reads() -> None:
+    text = EXAMPLE.read_text()
+    settings, asked = parse_settings(text, str(EXAMPLE), EXAMPLE, EXAMPLE_ENV)
+    assert _documented_keys(tomllib.loads(text)) == set(asked)
+    assert settings.tickets.subject_prefix == "ACME"
+    assert settings.tickets.secret == b"s3cret"
+    assert settings.imap[0].password == "imap-pw"
+    assert settings.imap[0].poll_interval == timedelta(seconds=60)
+    assert settings.smtp[0].max_message_size == 25 * 1024 * 1024
+    assert settings.outgoing.password == "smtp-pw"
+    assert settings.queues[0].aliases == ("help@acme.example",)
+    assert settings.metrics.listen == ("127.0.0.1", 9464)
+
+
+def test_embedded_default_needs_no_file_and_no_secret() -> None:
+    settings, _ = parse_settings(EMBEDDED_DEFAULT, "the embedded default", None, {})
+    assert settings.database.url == "sqlite:///var/mailtickets.db"
+    assert [q.address for q in settings.queues] == ["support@localhost"]
+    assert [(s.host, s.port) for s in settings.smtp] == [("127.0.0.1", 2525)]
+    assert settings.outgoing.host is None
+    assert settings.outgoing.maildir == Path("var/outbox")
+    assert settings.tickets.secret is None  # generated under var/ by the app
+
+
+def test_wrong_type_names_the_table_key_value_and_file() -> None:
+    text = '[[queue]]\naddress = "s@a.example"\n[[imap]]\nname = "support"\nhost = "h"\n'
+    text += 'username = "u"\npassword_env = "PW"\nport = 99999\n'
+    problems = _problems(text, {"PW": "x"})
+    assert problems == ["[imap.support] port: must be an integer 1-65535, got 99999 (site.toml)"]
+
+
+def test_all_problems_are_reported_at_once() -> None:
+    text = """
+[database]
+uri = "sqlite:///x.db"
+[[queue]]
+address = "not-an-address"
+locale = "fr"
+[[smtp]]
+protocol = "pop3"
+max_message_size = "huge"
+"""
+    problems = _problems(text)
+    assert problems == [
+        "[queue.not-an-address] address: must be a mail address such as support@example.com, "
+        'got "not-an-address" (site.toml)',
+        '[queue.not-an-address] locale: must be one of "en", "pt_BR", got "fr" (site.toml)',
+        "[database] uri: unknown key (site.toml)",
+        '[smtp.1] protocol: must be one of "smtp", "lmtp", got "pop3" (site.toml)',
+        '[smtp.1] max_message_size: must be a size in bytes such as 1048576 or "25MiB", '
+        'got "huge" (site.toml)',
+    ]
+
+
+def test_unknown_top_level_section_is_an_error() -> None:
+    problems = _problems('[[queue]]\naddress = "s@a.example"\n[tikets]\nsubject_prefix = "X"\n')
+    assert problems == ["tikets: unknown key (site.toml)"]
+
+
+def test_missing_secret_variable_is_named() -> None:
+    text = '[tickets]\nsecret_env = "HELPDESK_KEY"\n[[queue]]\naddress = "s@a.example"\n'
+    assert _problems(text) == [
+        "[tickets] secret_env: environment variable HELPDESK_KEY is not set (site.toml)"
+    ]
+
+
+def test_missing_password_variable_is_named() -> None:
+    text = '[[queue]]\naddress = "s@a.example"\n[outgoing]\nhost = "relay"\n'
+    text += 'password_env = "RELAY_PW"\n'
+    assert _problems(text) == [
+        "[outgoing] password_env: environment variable RELAY_PW is not set (site.toml)"
+    ]
+
+
+def test_references_between_sections_are_checked() -> None:
+    text = '[[queue]]\naddress = "s@a.example"\nsla = "gold"\n'
+    text += '[[agent]]\naddress = "a@a.example"\nname = "A"\nqueues = ["sales"]\n'
+    assert _problems(text) == [
+        '[queue.s@a.example] sla: no [[sla]] is named "gold" (site.toml)',
+        '[agent.a@a.example] queues: no [[queue]] "sales" (site.toml)',
+    ]
+
+
+def test_a_config_without_queue_is_refused() -> None:
+    assert _problems('[tickets]\nsubject_prefix = "X"\n') == [
+        "queue: at least one [[queue]] is required (site.toml)"
+    ]
+
+
+def test_invalid_toml_reports_the_line() -> None:
+    (problem,) = _problems('[[queue]]\naddress = "s@a.example"\nname = \n')
+    assert problem.startswith("site.toml: invalid TOML: ")
+    assert "line 3" in problem
+
+
+def test_unreadable_file_is_one_problem(tmp_path: Path) -> None:
+    missing = tmp_path / "nope.toml"
+    with pytest.raises(ConfigError) as caught:
+        load_settings(missing, environ={})
+    assert caught.value.problems == (
+        f"{missing}: cannot read the config file: No such file or directory",
+    )
+
+
+def test_env_file_beside_the_config_provides_secrets(tmp_path: Path) -> None:
+    config = tmp_path / "mailtickets.toml"
+    config.write_text('[tickets]\nsecret_env = "KEY"\n[[queue]]\naddress = "s@a.example"\n')
+    (tmp_path / ".env").write_text("KEY=from-dotenv\n")
+    assert load_settings(config, environ={}).tickets.secret == b"from-dotenv"
+    # The real environment wins over the file.
+    assert load_settings(config, environ={"KEY": "real"}).tickets.secret == b"real"
+
+
+def test_search_order_prefers_the_environment_variable(tmp_path: Path) -> None:
+    config = tmp_path / "elsewhere.toml"
+    config.write_text('[tickets]\nsubject_prefix = "ENV"\n[[queue]]\naddress = "s@a.example"\n')
+    settings = load_settings(environ={"MAILTICKETS_CONFIG": str(config)})
+    assert settings.source == config
+    assert settings.tickets.subject_prefix == "ENV"
+
+
+@pytest.mark.parametrize(
+    ("text", "expected_exit", "expected_line"),
+    [
+        ('[[queue]]\naddress = "s@a.example"\n', 0, "ok (1 queue(s)"),
+        (
+            '[[queue]]\naddress = "s@a.example"\nport = 1\n',
+            2,
+            "[queue.s@a.example] port: unknown key",
+        ),
+    ],
+)
+def test_check_config_command(
+    tmp_path: Path, text: str, expected_exit: int, expected_line: str
+) -> None:
+    config = tmp_path / "site.toml"
+    config.write_text(text)
+    result = CliRunner().invoke(main, ["--config", str(config), "check-config"])
+    assert result.exit_code == expected_exit
+    assert expected_line in result.output
+    assert "Traceback" not in result.output
