@@ -16,6 +16,8 @@ from mailtickets.daemon import Part
 from mailtickets.db import migrate
 from mailtickets.db.base import make_engine, session_factory
 from mailtickets.keyfile import load_or_create_key
+from mailtickets.pipeline.context import PipelineConfig
+from mailtickets.pipeline.worker import IngestWorker
 from mailtickets.services.directory import sync_directory
 
 
@@ -26,6 +28,7 @@ class App:
     sessions: sessionmaker[Session]
     clock: Clock
     secret: bytes
+    pipeline: PipelineConfig
 
 
 def build_app(settings: Settings, clock: Clock | None = None) -> App:
@@ -36,9 +39,11 @@ def build_app(settings: Settings, clock: Clock | None = None) -> App:
     sessions = session_factory(engine)
     with sessions.begin() as session:
         sync_directory(session, settings.queues, settings.agents)
-    return App(settings, engine, sessions, clock or SystemClock(), secret)
+    pipeline = PipelineConfig.from_settings(settings, secret)
+    return App(settings, engine, sessions, clock or SystemClock(), secret, pipeline)
 
 
 def daemon_parts(app: App) -> list[Part]:
     """The parts `mailtickets run` starts, edges last so they stop first."""
-    return []
+    worker = IngestWorker(app.sessions, app.pipeline, app.settings.ingest, app.clock)
+    return [worker]

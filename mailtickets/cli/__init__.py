@@ -93,9 +93,9 @@ def main(ctx: click.Context, config: Path | None, env_file: Path | None, log_lev
 
 
 def _register() -> None:
-    from mailtickets.cli import check, db, run
+    from mailtickets.cli import check, db, imports, quarantine, run, tickets
 
-    for module in (check, db, run):
+    for module in (check, db, imports, quarantine, run, tickets):
         for command in module.COMMANDS:
             main.add_command(command)
 

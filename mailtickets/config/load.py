@@ -171,6 +171,9 @@ def _tickets(t: r.Table, env: Mapping[str, str], *, explicit: bool) -> TicketSet
         secret_env=secret_env,
         secret=secret,
         reopen_grace=t.get("reopen_grace", r.duration, r.duration("14d")),
+        max_acknowledgements_per_hour=t.get(
+            "max_acknowledgements_per_hour", r.integer(0, 10000), 5
+        ),
     )
     t.finish()
     return settings

@@ -28,6 +28,7 @@ class TicketSettings:
     #: HMAC key from `secret_env`; None means "use the key generated under the storage dir".
     secret: bytes | None
     reopen_grace: timedelta
+    max_acknowledgements_per_hour: int
 
 
 @dataclass(frozen=True)

@@ -32,7 +32,7 @@ class Envelope:
     """Where a message came from and to whom it was delivered."""
 
     source: str
-    mail_from: str | None = None
+    mail_from: str | None = None  # "" for the null return path (bounces), None if unknown
     rcpt_to: tuple[str, ...] = ()
     #: What identifies the delivery within its source (IMAP: mailbox/folder/UIDVALIDITY/UID);
     #: None means the content hash does.
@@ -83,7 +83,7 @@ def accept(
                 message_id=message_id,
                 sha256=sha256,
                 raw=trace + raw,
-                mail_from=(envelope.mail_from or None),
+                mail_from=envelope.mail_from,  # "" is the null return path, None unknown
                 rcpt_to=list(envelope.rcpt_to),
                 received_at=now,
                 status=IntakeStatus.PENDING,

@@ -1,0 +1,31 @@
+"""Mail addresses: normalising, plus-addressing, and matching against our own addresses."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+MAX_ADDRESS = 320
+
+
+def normalise(address: str) -> str:
+    """Lowercase, trimmed, without angle brackets: how addresses are compared and stored."""
+    return address.strip().strip("<>").strip().lower()[:MAX_ADDRESS]
+
+
+def split_plus(address: str) -> tuple[str, str | None]:
+    """`support+tag@acme.example` → (`support@acme.example`, `tag`)."""
+    local, at, domain = normalise(address).rpartition("@")
+    if not at:
+        return normalise(address), None
+    base, plus, tag = local.partition("+")
+    return f"{base}@{domain}", (tag if plus else None)
+
+
+def plus_tags(addresses: Iterable[str]) -> list[str]:
+    """The plus tags of every address in `addresses`, in order."""
+    return [tag for _, tag in map(split_plus, addresses) if tag]
+
+
+def is_valid(address: str) -> bool:
+    local, at, domain = address.rpartition("@")
+    return bool(at and local and domain and " " not in address)

@@ -1,0 +1,256 @@
+"""Parse raw mail into what the pipeline needs, tolerating every defect real mail has.
+
+Nothing here raises on bad input: unreadable headers fall back to their raw text, unknown or
+wrong charsets fall back to UTF-8 and then windows-1252, HTML-only mail becomes readable text,
+and MIME trees are walked iteratively with a bound on parts so hostile nesting costs little.
+All text returned is safe to store (no NUL, no lone surrogates).
+"""
+
+from __future__ import annotations
+
+import email
+import re
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from email.header import decode_header, make_header
+from email.message import Message
+from email.policy import default as default_policy
+from email.utils import getaddresses, parsedate_to_datetime
+
+from mailtickets.mail.addresses import MAX_ADDRESS, is_valid, normalise
+from mailtickets.mail.htmltext import html_to_text
+from mailtickets.mail.subjects import MAX_SUBJECT
+
+MAX_PARTS = 500
+MAX_IDS = 50
+MAX_NAME = 200
+_ANGLE_IDS = re.compile(r"<([^<>\s]{1,998})>")
+_EXTENSIONS = {
+    "message/rfc822": "eml",
+    "message/delivery-status": "txt",
+    "text/rfc822-headers": "txt",
+    "text/plain": "txt",
+    "text/html": "html",
+}
+_FILENAME_BAD = re.compile(r"[\x00-\x1f\x7f/\\:*?\"<>|]+")
+
+
+@dataclass(frozen=True)
+class Attachment:
+    filename: str
+    content_type: str
+    content: bytes
+    inline: bool
+    content_id: str | None
+
+
+@dataclass(frozen=True)
+class ParsedMail:
+    message: Message
+    message_id: str | None
+    in_reply_to: tuple[str, ...]
+    references: tuple[str, ...]
+    subject: str
+    from_name: str | None
+    from_address: str | None
+    to: tuple[str, ...]
+    cc: tuple[str, ...]
+    date: datetime | None
+    text: str
+    html: str | None
+    attachments: tuple[Attachment, ...]
+    notes: tuple[str, ...] = field(default=())
+
+    def header(self, name: str) -> str | None:
+        """One header's text, decoded; None when absent."""
+        return header(self.message, name)
+
+    def headers(self, name: str) -> list[str]:
+        return headers(self.message, name)
+
+
+def safe_text(text: str) -> str:
+    """Text any database accepts: no NUL bytes, no lone surrogates."""
+    return text.replace("\x00", "").encode("utf-8", "replace").decode("utf-8")
+
+
+def headers(message: Message, name: str) -> list[str]:
+    """Every value of header `name`, decoded where possible, raw where not."""
+    try:
+        return [safe_text(str(v)) for v in message.get_all(name) or []]
+    except Exception:  # noqa: BLE001  (a malformed header must not stop parsing)
+        raw = [v for k, v in message.raw_items() if k.lower() == name.lower()]
+        return [safe_text(_decode_words(str(v))) for v in raw]
+
+
+def header(message: Message, name: str) -> str | None:
+    values = headers(message, name)
+    return values[0] if values else None
+
+
+def _decode_words(value: str) -> str:
+    try:
+        return str(make_header(decode_header(value)))
+    except Exception:  # noqa: BLE001  (keep the raw text rather than nothing)
+        return value
+
+
+def parse(raw: bytes) -> ParsedMail:
+    """The parts of `raw` the pipeline uses."""
+    message = email.message_from_bytes(raw, policy=default_policy)
+    from_name, from_address = _first_address(message, "From")
+    text, html, attachments, notes = _body(message)
+    return ParsedMail(
+        message=message,
+        message_id=next(iter(_ids(header(message, "Message-ID"))), None),
+        in_reply_to=_ids(header(message, "In-Reply-To")),
+        references=_ids(header(message, "References"))[-MAX_IDS:],
+        subject=safe_text(" ".join((header(message, "Subject") or "").split()))[:MAX_SUBJECT],
+        from_name=from_name,
+        from_address=from_address,
+        to=_addresses(message, "To"),
+        cc=_addresses(message, "Cc"),
+        date=_date(message),
+        text=text,
+        html=html,
+        attachments=tuple(attachments),
+        notes=tuple(notes),
+    )
+
+
+def _ids(value: str | None) -> tuple[str, ...]:
+    """Message-IDs in a header, without brackets; bare tokens when no brackets are used."""
+    if not value:
+        return ()
+    found = _ANGLE_IDS.findall(value) or [v for v in value.split() if "@" in v]
+    return tuple(dict.fromkeys(i.strip()[:998] for i in found if i.strip()))
+
+
+def _pairs(message: Message, name: str) -> list[tuple[str, str]]:
+    try:
+        value = message[name]
+        addresses = getattr(value, "addresses", None)
+        if addresses is None:
+            return getaddresses(headers(message, name))
+        return [(a.display_name, a.addr_spec) for a in addresses]
+    except Exception:  # noqa: BLE001  (fall back to the lenient parser below)
+        return getaddresses(headers(message, name))
+
+
+def _first_address(message: Message, name: str) -> tuple[str | None, str | None]:
+    for display, address in _pairs(message, name):
+        if is_valid(address):
+            display = safe_text(" ".join(display.split()))[:MAX_NAME]
+            return (display or None), normalise(safe_text(address))
+    return None, None
+
+
+def _addresses(message: Message, name: str) -> tuple[str, ...]:
+    found = [normalise(safe_text(a)) for _, a in _pairs(message, name) if is_valid(a)]
+    return tuple(dict.fromkeys(a for a in found if len(a) <= MAX_ADDRESS))
+
+
+def _date(message: Message) -> datetime | None:
+    raw = header(message, "Date")
+    try:
+        parsed = parsedate_to_datetime(raw) if raw else None
+    except (TypeError, ValueError, IndexError, OverflowError):
+        return None
+    if parsed is None:
+        return None
+    return parsed.replace(tzinfo=UTC) if parsed.tzinfo is None else parsed.astimezone(UTC)
+
+
+def _body(message: Message) -> tuple[str, str | None, list[Attachment], list[str]]:
+    """The readable text, the first HTML part, attachments and notes on what was skipped."""
+    plain: list[str] = []
+    html: list[str] = []
+    attachments: list[Attachment] = []
+    notes: list[str] = []
+    stack: list[Message] = [message]
+    seen = 0
+    while stack:
+        part = stack.pop()
+        seen += 1
+        if seen > MAX_PARTS:
+            notes.append(f"only the first {MAX_PARTS} MIME parts were read")
+            break
+        if part.is_multipart() and part.get_content_maintype() == "multipart":
+            children = part.get_payload()
+            if isinstance(children, list):
+                stack.extend(c for c in reversed(children) if isinstance(c, Message))
+            continue
+        kind = part.get_content_type()
+        disposition = (part.get_content_disposition() or "").lower()
+        filename = _filename(part)
+        if kind == "text/plain" and disposition != "attachment" and not filename:
+            plain.append(decode_text(part))
+        elif kind == "text/html" and disposition != "attachment" and not filename:
+            html.append(decode_text(part))
+        else:
+            attachments.append(_attachment(part, filename, len(attachments) + 1))
+    html_text = html[0] if html else None
+    if any(p.strip() for p in plain):
+        text = "\n\n".join(p for p in plain if p.strip())
+    elif html_text is not None:
+        text = html_to_text(html_text)
+    else:
+        text = ""
+    return safe_text(text), (safe_text(html_text) if html_text else None), attachments, notes
+
+
+def decode_text(part: Message) -> str:
+    """A text part's content in the best charset that decodes it; never fails."""
+    payload = _payload(part)
+    declared = part.get_content_charset() or "us-ascii"
+    for charset in (declared, "utf-8", "windows-1252"):
+        try:
+            return payload.decode(charset)
+        except (LookupError, UnicodeDecodeError):
+            continue
+    return payload.decode("latin-1")
+
+
+def _payload(part: Message) -> bytes:
+    if part.get_content_type() == "message/rfc822" or part.is_multipart():
+        return part.as_bytes(policy=default_policy.clone(linesep="\r\n"))
+    try:
+        payload = part.get_payload(decode=True)
+    except Exception:  # noqa: BLE001  (undecodable transfer encoding: keep the raw text)
+        payload = str(part.get_payload()).encode("utf-8", "surrogateescape")
+    return payload if isinstance(payload, bytes) else b""
+
+
+def _filename(part: Message) -> str | None:
+    try:
+        name = part.get_filename()
+    except Exception:  # noqa: BLE001  (a garbled parameter means no usable name)
+        return None
+    return name or None
+
+
+def safe_filename(name: str | None, content_type: str, position: int) -> str:
+    """A file name that cannot climb out of a directory or hide control characters."""
+    base = (name or "").replace("\\", "/").rsplit("/", 1)[-1]
+    base = _FILENAME_BAD.sub("_", safe_text(base)).strip(" ._")
+    if not base:
+        extension = _EXTENSIONS.get(content_type, content_type.rsplit("/", 1)[-1][:16] or "bin")
+        base = f"attachment-{position}.{_FILENAME_BAD.sub('_', extension)}"
+    stem, dot, extension = base.rpartition(".")
+    if len(base) > 200:
+        base = f"{stem[: 190 - len(extension)]}.{extension}" if dot else base[:200]
+    return base
+
+
+def _attachment(part: Message, filename: str | None, position: int) -> Attachment:
+    kind = part.get_content_type()
+    content_id = header(part, "Content-ID")
+    disposition = (part.get_content_disposition() or "").lower()
+    return Attachment(
+        filename=safe_filename(filename, kind, position),
+        content_type=kind[:255],
+        content=_payload(part),
+        # Gmail gives real attachments a Content-ID too: an explicit disposition decides.
+        inline=disposition == "inline" or (not disposition and bool(content_id)),
+        content_id=content_id.strip().strip("<>")[:998] if content_id else None,
+    )

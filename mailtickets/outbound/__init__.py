@@ -1,0 +1,1 @@
+"""Outgoing mail: enqueue (outbox), render (templates), deliver (sender)."""

@@ -1,0 +1,48 @@
+"""Enqueue outgoing mail as a row in the same transaction as the event that causes it.
+
+The Message-ID is fixed here, signed with the ticket it belongs to, so a reply threads even
+before (or without) the message being rendered and sent.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy.orm import Session
+
+from mailtickets.db.models import OutboundMessage, OutboundStatus, Ticket
+from mailtickets.mail.tokens import message_id
+
+
+def enqueue(
+    session: Session,
+    *,
+    template: str,
+    locale: str,
+    recipients: Sequence[str],
+    ticket: Ticket | None,
+    context: dict[str, Any],
+    now: datetime,
+    secret: bytes,
+    domain: str,
+    in_reply_to: str | None = None,
+    references: Sequence[str] = (),
+) -> OutboundMessage:
+    row = OutboundMessage(
+        ticket_id=ticket.id if ticket else None,
+        template=template,
+        locale=locale,
+        recipients=list(recipients),
+        context=context,
+        message_id=message_id(secret, domain, ticket.id if ticket else None),
+        in_reply_to=in_reply_to,
+        references=" ".join(f"<{r}>" for r in references[-20:]) or None,
+        status=OutboundStatus.PENDING,
+        attempts=0,
+        next_attempt_at=now,
+        created_at=now,
+    )
+    session.add(row)
+    return row

@@ -1,0 +1,105 @@
+"""What the pipeline steps share: the settings they need and the message being processed.
+
+Steps read the context, add what they learn, and either return or raise `Stop` (finished early,
+e.g. a duplicate) or `Quarantine` (a message no retry can help).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+
+from sqlalchemy.orm import Session
+
+from mailtickets.config import Settings
+from mailtickets.config.settings import AgentSettings, QueueSettings
+from mailtickets.db.models import Contact, InboundMessage, Ticket
+from mailtickets.mail.addresses import normalise, split_plus
+from mailtickets.mail.dsn import Bounce
+from mailtickets.mail.loops import Verdict
+from mailtickets.mail.parse import ParsedMail
+
+
+class Stop(Exception):
+    """Processing ends here successfully with `outcome` (duplicate, auto_reply, …)."""
+
+    def __init__(self, outcome: str, reason: str) -> None:
+        super().__init__(reason)
+        self.outcome, self.reason = outcome, reason
+
+
+class Quarantine(Exception):
+    """The message cannot be processed, whatever the retries: keep it aside with `reason`."""
+
+
+@dataclass(frozen=True)
+class PipelineConfig:
+    secret: bytes
+    subject_prefix: str
+    reopen_grace: timedelta
+    max_acknowledgements_per_hour: int
+    max_attachment_size: int
+    tickets_from_auto_replies: bool
+    queues: tuple[QueueSettings, ...]
+    agents: tuple[AgentSettings, ...]
+
+    @classmethod
+    def from_settings(cls, settings: Settings, secret: bytes) -> PipelineConfig:
+        return cls(
+            secret=secret,
+            subject_prefix=settings.tickets.subject_prefix,
+            reopen_grace=settings.tickets.reopen_grace,
+            max_acknowledgements_per_hour=settings.tickets.max_acknowledgements_per_hour,
+            max_attachment_size=settings.ingest.max_attachment_size,
+            tickets_from_auto_replies=settings.ingest.tickets_from_auto_replies,
+            queues=settings.queues,
+            agents=settings.agents,
+        )
+
+    @property
+    def own_addresses(self) -> frozenset[str]:
+        return frozenset(normalise(a) for q in self.queues for a in (q.address, *q.aliases))
+
+    @property
+    def own_domains(self) -> frozenset[str]:
+        return frozenset(a.rpartition("@")[2] for a in self.own_addresses)
+
+    def queue_for(self, address: str) -> QueueSettings | None:
+        """The queue `address` belongs to: its address, an alias, or a plus form of either."""
+        base, _ = split_plus(address)
+        for queue in self.queues:
+            if base in {normalise(a) for a in (queue.address, *queue.aliases)}:
+                return queue
+        return None
+
+    def agents_of(self, queue: QueueSettings) -> list[AgentSettings]:
+        """Agents serving `queue`; an agent who lists no queues serves them all."""
+        refs = {queue.name.lower(), normalise(queue.address)}
+        return [a for a in self.agents if not a.queues or refs & {r.lower() for r in a.queues}]
+
+    def agent(self, address: str | None) -> AgentSettings | None:
+        return next((a for a in self.agents if normalise(a.address) == address), None)
+
+
+@dataclass
+class MessageContext:
+    intake: InboundMessage
+    session: Session
+    now: datetime
+    config: PipelineConfig
+    mail: ParsedMail = field(init=False)
+    message_id: str = ""
+    automated: Verdict | None = None
+    bounce: Bounce | None = None
+    sender_address: str = ""
+    sender_name: str | None = None
+    sender: Contact | None = None
+    agent: AgentSettings | None = None  # set only when the sender proved to be this agent
+    ticket: Ticket | None = None
+    matched_by: str | None = None
+    ignored_reference: dict[str, object] | None = None
+    queue: QueueSettings | None = None
+    new_text: str = ""
+    outcome: str = ""
+    created: bool = False
+    omitted_attachments: list[str] = field(default_factory=list)

@@ -1,0 +1,53 @@
+"""Run the steps, in order, on one message: a plain tuple, like Mailman's pipelines."""
+
+from __future__ import annotations
+
+import logging
+
+from mailtickets.pipeline.context import MessageContext, Stop
+from mailtickets.pipeline.steps.apply import apply_to_ticket
+from mailtickets.pipeline.steps.dedupe import drop_duplicates
+from mailtickets.pipeline.steps.loops import detect_automated
+from mailtickets.pipeline.steps.match import match_ticket
+from mailtickets.pipeline.steps.notify import enqueue_mail
+from mailtickets.pipeline.steps.parse import parse_message
+from mailtickets.pipeline.steps.sender import identify_sender
+from mailtickets.pipeline.steps.text import extract_new_text
+
+log = logging.getLogger(__name__)
+
+STEPS = (
+    parse_message,
+    detect_automated,
+    drop_duplicates,
+    identify_sender,
+    match_ticket,
+    extract_new_text,
+    apply_to_ticket,
+    enqueue_mail,
+)
+
+
+def run_pipeline(ctx: MessageContext) -> str:
+    """Process `ctx.intake`; return the outcome (new_ticket, follow_up, duplicate, …).
+
+    Raises `Quarantine` for a message no retry can help, anything else for a failure that a
+    retry might.
+    """
+    try:
+        for step in STEPS:
+            step(ctx)
+    except Stop as stop:
+        log.info("intake #%s: %s (%s)", ctx.intake.id, stop.outcome, stop.reason)
+        ctx.outcome = stop.outcome
+        return stop.outcome
+    ticket = ctx.ticket.id if ctx.ticket else None
+    log.info(
+        "intake #%s: %s, ticket #%s, message-id %s%s",
+        ctx.intake.id,
+        ctx.outcome,
+        ticket,
+        ctx.message_id,
+        f", matched by {ctx.matched_by}" if ctx.matched_by else "",
+    )
+    return ctx.outcome

@@ -1,0 +1,1 @@
+"""One module per pipeline step; `mailtickets.pipeline.runner.STEPS` orders them."""

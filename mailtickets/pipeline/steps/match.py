@@ -1,0 +1,111 @@
+"""Step 5: find the ticket a message belongs to, in the order of DESIGN.md.
+
+1. a signed token in a recipient address (plus-addressing, also Delivered-To);
+2. In-Reply-To / References against every Message-ID we stored or sent (ours are signed);
+3. the signed reference marker in the body, for relays that rewrite Message-IDs;
+4. the subject tag `[PREFIX #id]`;
+otherwise a new ticket in the queue of the envelope recipient. Markers and tags are only
+honoured for a participant of the ticket: anyone can copy a subject.
+"""
+
+from __future__ import annotations
+
+from sqlalchemy import select
+
+from mailtickets.config.settings import QueueSettings
+from mailtickets.db.models import Agent, Message, OutboundMessage, Ticket
+from mailtickets.mail.addresses import split_plus
+from mailtickets.mail.subjects import ticket_in_tag
+from mailtickets.mail.tokens import read_reply_token, ticket_of_message_id, tickets_in_markers
+from mailtickets.pipeline.context import MessageContext
+from mailtickets.services.tickets import is_participant
+
+
+def match_ticket(ctx: MessageContext) -> None:
+    found = _by_token(ctx) or _by_references(ctx) or _by_marker_or_tag(ctx)
+    ctx.ticket, ctx.matched_by = found if found else (None, None)
+    if ctx.ticket is not None:
+        ctx.queue = next(
+            (q for q in ctx.config.queues if q.address.lower() == ctx.ticket.queue.address), None
+        )
+    ctx.queue = ctx.queue or _queue_of_recipients(ctx)
+
+
+def _recipients(ctx: MessageContext) -> list[str]:
+    """Every address the message was delivered or written to, envelope first."""
+    headers = [*ctx.mail.headers("Delivered-To"), *ctx.mail.headers("X-Original-To")]
+    return [*ctx.intake.rcpt_to, *headers, *ctx.mail.to, *ctx.mail.cc]
+
+
+def _by_token(ctx: MessageContext) -> tuple[Ticket, str] | None:
+    for address in _recipients(ctx):
+        base, tag = split_plus(address)
+        if tag is None or ctx.config.queue_for(base) is None:
+            continue
+        token = read_reply_token(ctx.config.secret, tag, ctx.now)
+        ticket = ctx.session.get(Ticket, token.ticket_id) if token else None
+        if token is None or ticket is None:
+            continue
+        if token.agent_id is None:
+            return ticket, "reply address"
+        agent = ctx.session.get(Agent, token.agent_id)
+        if agent is not None and agent.active and agent.address == ctx.sender_address:
+            ctx.agent = ctx.config.agent(agent.address)
+            return ticket, "agent reply address"
+        # Someone else wrote to an agent's address: an ordinary message, never a command.
+        ctx.ignored_reference = {
+            "ignored_token_of_agent": token.agent_id,
+            "why": "the sender is not the agent the reply address was made for",
+        }
+        if is_participant(ctx.session, ticket, ctx.sender_address):
+            return ticket, "reply address of another party"
+    return None
+
+
+def _by_references(ctx: MessageContext) -> tuple[Ticket, str] | None:
+    # A bounce names the message that failed; otherwise the newest reference first.
+    bounced = [ctx.bounce.original_message_id] if ctx.bounce else []
+    candidates = [*bounced, *ctx.mail.in_reply_to, *reversed(ctx.mail.references)]
+    for reference in dict.fromkeys(r for r in candidates if r):
+        ticket_id = ticket_of_message_id(ctx.config.secret, reference) or _stored(ctx, reference)
+        ticket = ctx.session.get(Ticket, ticket_id) if ticket_id else None
+        if ticket is not None:
+            return ticket, f"reference to <{reference}>"
+    return None
+
+
+def _stored(ctx: MessageContext, message_id: str) -> int | None:
+    found = ctx.session.scalar(select(Message.ticket_id).where(Message.message_id == message_id))
+    if found is None:
+        found = ctx.session.scalar(
+            select(OutboundMessage.ticket_id).where(OutboundMessage.message_id == message_id)
+        )
+    return found
+
+
+def _by_marker_or_tag(ctx: MessageContext) -> tuple[Ticket, str] | None:
+    candidates = [
+        *((t, "reference marker") for t in tickets_in_markers(ctx.config.secret, ctx.mail.text)),
+    ]
+    tagged = ticket_in_tag(ctx.config.subject_prefix, ctx.mail.subject)
+    if tagged is not None:
+        candidates.append((tagged, "subject tag"))
+    for ticket_id, how in candidates:
+        ticket = ctx.session.get(Ticket, ticket_id)
+        if ticket is None:
+            continue
+        if is_participant(ctx.session, ticket, ctx.sender_address):
+            return ticket, how
+        ctx.ignored_reference = {
+            "ignored_ticket": ticket_id,
+            "why": f"{how} of a ticket whose participants do not include the sender",
+        }
+    return None
+
+
+def _queue_of_recipients(ctx: MessageContext) -> QueueSettings:
+    for address in _recipients(ctx):
+        queue = ctx.config.queue_for(address)
+        if queue is not None:
+            return queue
+    return ctx.config.queues[0]

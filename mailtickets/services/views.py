@@ -1,0 +1,152 @@
+"""Read-only views of tickets for the CLI and its JSON output (field names are a contract)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session, selectinload
+
+from mailtickets.db.models import (
+    Agent,
+    Contact,
+    Message,
+    OutboundMessage,
+    Participant,
+    Queue,
+    Ticket,
+    TicketStatus,
+)
+from mailtickets.errors import NotFound
+
+
+def _iso(value: datetime | None) -> str | None:
+    return value.isoformat() if value else None
+
+
+def _person(name: str | None, address: str) -> str:
+    return f"{name} <{address}>" if name else address
+
+
+def list_tickets(
+    session: Session, status: str | None = None, queue: str | None = None
+) -> list[dict[str, Any]]:
+    counts = (
+        select(Message.ticket_id, func.count(Message.id).label("n"))
+        .group_by(Message.ticket_id)
+        .subquery()
+    )
+    query = (
+        select(Ticket, func.coalesce(counts.c.n, 0))
+        .join(Queue, Ticket.queue_id == Queue.id)
+        .outerjoin(counts, counts.c.ticket_id == Ticket.id)
+        .options(selectinload(Ticket.contact), selectinload(Ticket.assignee))
+        .order_by(Ticket.id)
+    )
+    if status:
+        query = query.where(Ticket.status == TicketStatus(status))
+    if queue:
+        query = query.where((Queue.address == queue.lower()) | (Queue.name == queue))
+    return [
+        {
+            "id": ticket.id,
+            "subject": ticket.subject,
+            "status": ticket.status.value,
+            "priority": ticket.priority.value,
+            "queue": ticket.queue.address,
+            "customer": ticket.contact.address,
+            "assignee": ticket.assignee.address if ticket.assignee else None,
+            "messages": count,
+            "created_at": _iso(ticket.created_at),
+            "updated_at": _iso(ticket.updated_at),
+        }
+        for ticket, count in session.execute(query)
+    ]
+
+
+def show_ticket(session: Session, ticket_id: int) -> dict[str, Any]:
+    ticket = session.get(Ticket, ticket_id)
+    if ticket is None:
+        raise NotFound(f"no ticket #{ticket_id}")
+    participants = session.execute(
+        select(Participant.role, Contact.name, Contact.address)
+        .join(Contact, Participant.contact_id == Contact.id)
+        .where(Participant.ticket_id == ticket.id)
+        .order_by(Participant.id)
+    )
+    return {
+        "id": ticket.id,
+        "subject": ticket.subject,
+        "status": ticket.status.value,
+        "priority": ticket.priority.value,
+        "queue": ticket.queue.address,
+        "customer": ticket.contact.address,
+        "participants": [
+            {"address": address, "name": name, "role": role} for role, name, address in participants
+        ],
+        "assignee": ticket.assignee.address if ticket.assignee else None,
+        "linked_ticket": ticket.linked_ticket_id,
+        "created_at": _iso(ticket.created_at),
+        "updated_at": _iso(ticket.updated_at),
+        "messages": _conversation(session, ticket),
+    }
+
+
+def _conversation(session: Session, ticket: Ticket) -> list[dict[str, Any]]:
+    agents = {a.id: a for a in session.scalars(select(Agent))}
+    entries: list[tuple[datetime, dict[str, Any]]] = []
+    for message in ticket.messages:
+        agent = agents.get(message.author_agent_id) if message.author_agent_id else None
+        author = (
+            _person(agent.name, agent.address)
+            if agent
+            else _person(message.from_name, message.from_address or "")
+        )
+        entries.append(
+            (
+                message.received_at,
+                {
+                    "message_id": message.message_id,
+                    "direction": message.direction,
+                    "author": author,
+                    "kind": message.kind.value,
+                    "date": _iso(message.date or message.received_at),
+                    "subject": message.subject,
+                    "new_text": message.new_text,
+                    "attachments": [
+                        {
+                            "filename": a.filename,
+                            "content_type": a.content_type,
+                            "size": a.size,
+                            "inline": a.inline,
+                            "omitted": a.omitted,
+                        }
+                        for a in message.attachments
+                    ],
+                },
+            )
+        )
+    # What we sent the customer belongs to the conversation too (agent notices do not).
+    outgoing = select(OutboundMessage).where(
+        OutboundMessage.ticket_id == ticket.id, OutboundMessage.template.like("customer/%")
+    )
+    for out in session.scalars(outgoing):
+        entries.append(
+            (
+                out.created_at,
+                {
+                    "message_id": out.message_id,
+                    "direction": "out",
+                    "author": ticket.queue.address,
+                    "kind": "system",
+                    "date": _iso(out.sent_at or out.created_at),
+                    "subject": str(out.context.get("subject", "")),
+                    "new_text": "",
+                    "attachments": [],
+                    "template": out.template,
+                    "delivery": out.status.value,
+                },
+            )
+        )
+    return [entry for _, entry in sorted(entries, key=lambda e: e[0])]
