@@ -7,12 +7,14 @@ Only top-level headers count: a bounce quotes our own headers back at us.
 from __future__ import annotations
 
 import enum
+import re
 from collections.abc import Collection
 from dataclasses import dataclass
 
 from mailtickets.mail.parse import ParsedMail
 
 LOOP_HEADER = "X-Mailtickets-Loop"
+_KEYWORD = re.compile(r"[\s;(]")  # RFC 3834: a keyword, then parameters or a comment
 _ROBOT_SENDERS = ("mailer-daemon", "postmaster")
 
 
@@ -58,7 +60,8 @@ def classify(
 
 def _auto_reply(mail: ParsedMail) -> Verdict | None:
     auto_submitted = (mail.header("Auto-Submitted") or "").strip().lower()
-    if auto_submitted and auto_submitted.split(";")[0].strip() != "no":
+    keyword = _KEYWORD.split(auto_submitted, maxsplit=1)[0]
+    if keyword and keyword != "no":
         return Verdict(Automated.AUTO_REPLY, f"Auto-Submitted: {auto_submitted[:100]}")
     for name in ("X-Autoreply", "X-Autorespond", "X-Auto-Response-Suppress"):
         value = mail.header(name)

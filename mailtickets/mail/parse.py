@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from email.header import decode_header, make_header
 from email.message import Message
+from email.parser import BytesParser
 from email.policy import default as default_policy
 from email.utils import getaddresses, parsedate_to_datetime
 
@@ -22,8 +23,12 @@ from mailtickets.mail.htmltext import html_to_text
 from mailtickets.mail.subjects import MAX_SUBJECT
 
 MAX_PARTS = 500
+# The stdlib's header parser is quadratic in a header's length; no honest header is longer.
+MAX_HEADER_BYTES = 8 * 1024
+_HEADER_BLOCK_FAST_PATH = 64 * 1024
 MAX_IDS = 50
 MAX_NAME = 200
+MAX_FILENAME = 200
 _ANGLE_IDS = re.compile(r"<([^<>\s]{1,998})>")
 _EXTENSIONS = {
     "message/rfc822": "eml",
@@ -32,6 +37,7 @@ _EXTENSIONS = {
     "text/plain": "txt",
     "text/html": "html",
 }
+_SURROGATE = re.compile("[\udc80-\udcff]")
 _FILENAME_BAD = re.compile(r"[\x00-\x1f\x7f/\\:*?\"<>|]+")
 
 
@@ -70,7 +76,17 @@ class ParsedMail:
 
 
 def safe_text(text: str) -> str:
-    """Text any database accepts: no NUL bytes, no lone surrogates."""
+    """Text any database accepts: no NUL bytes, no lone surrogates.
+
+    Surrogates stand for raw 8-bit bytes in headers; they are read as UTF-8 when they are,
+    else as windows-1252, rather than being lost.
+    """
+    if _SURROGATE.search(text):
+        raw = text.encode("utf-8", "surrogateescape")
+        try:
+            text = raw.decode("utf-8")
+        except UnicodeDecodeError:
+            text = raw.decode("windows-1252", "replace")
     return text.replace("\x00", "").encode("utf-8", "replace").decode("utf-8")
 
 
@@ -95,11 +111,43 @@ def _decode_words(value: str) -> str:
         return value
 
 
+def bounded_headers(raw: bytes) -> tuple[bytes, list[str]]:
+    """`raw` with every header cut to MAX_HEADER_BYTES, and a note for each one cut."""
+    ends = [i + len(sep) // 2 for sep in (b"\n\n", b"\r\n\r\n") if (i := raw.find(sep)) >= 0]
+    end = min(ends) if ends else len(raw)
+    if end <= _HEADER_BLOCK_FAST_PATH:
+        return raw, []
+    kept: list[bytes] = []
+    notes: list[str] = []
+    size, name = 0, ""
+    for line in raw[:end].splitlines(keepends=True):
+        if line[:1] not in (b" ", b"\t"):  # a new header, not a folded continuation
+            size, name = 0, line.split(b":", 1)[0][:40].decode("ascii", "replace")
+        if size + len(line) > MAX_HEADER_BYTES:
+            if size < MAX_HEADER_BYTES:
+                notes.append(f"header {name} cut to {MAX_HEADER_BYTES} bytes")
+                kept.append(line[: MAX_HEADER_BYTES - size].rstrip(b"\r\n") + b"\n")
+            size = MAX_HEADER_BYTES
+            continue
+        size += len(line)
+        kept.append(line)
+    return b"".join(kept) + raw[end:], notes
+
+
 def parse(raw: bytes) -> ParsedMail:
     """The parts of `raw` the pipeline uses."""
-    message = email.message_from_bytes(raw, policy=default_policy)
+    raw, notes = bounded_headers(raw)
+    try:
+        message = email.message_from_bytes(raw, policy=default_policy)
+        text, html, attachments, body_notes = _body(message)
+    except RecursionError:
+        # Hostile nesting: keep the headers and the body as it stands, unparsed.
+        message = BytesParser(policy=default_policy).parsebytes(raw, headersonly=True)
+        body = raw.partition(b"\n\n")[2] or raw.partition(b"\r\n\r\n")[2]
+        text, html, attachments = safe_text(body.decode("utf-8", "replace")), None, []
+        body_notes = ["MIME structure nested too deeply; the body is kept unparsed"]
+    notes = notes + body_notes
     from_name, from_address = _first_address(message, "From")
-    text, html, attachments, notes = _body(message)
     return ParsedMail(
         message=message,
         message_id=next(iter(_ids(header(message, "Message-ID"))), None),
@@ -181,7 +229,7 @@ def _body(message: Message) -> tuple[str, str | None, list[Attachment], list[str
                 stack.extend(c for c in reversed(children) if isinstance(c, Message))
             continue
         kind = part.get_content_type()
-        disposition = (part.get_content_disposition() or "").lower()
+        disposition = _disposition(part)
         filename = _filename(part)
         if kind == "text/plain" and disposition != "attachment" and not filename:
             plain.append(decode_text(part))
@@ -206,7 +254,7 @@ def decode_text(part: Message) -> str:
     for charset in (declared, "utf-8", "windows-1252"):
         try:
             return payload.decode(charset)
-        except (LookupError, UnicodeDecodeError):
+        except (LookupError, UnicodeError):
             continue
     return payload.decode("latin-1")
 
@@ -219,6 +267,13 @@ def _payload(part: Message) -> bytes:
     except Exception:  # noqa: BLE001  (undecodable transfer encoding: keep the raw text)
         payload = str(part.get_payload()).encode("utf-8", "surrogateescape")
     return payload if isinstance(payload, bytes) else b""
+
+
+def _disposition(part: Message) -> str:
+    try:
+        return (part.get_content_disposition() or "").lower()
+    except Exception:  # noqa: BLE001  (a garbled header means no disposition)
+        return ""
 
 
 def _filename(part: Message) -> str | None:
@@ -237,15 +292,17 @@ def safe_filename(name: str | None, content_type: str, position: int) -> str:
         extension = _EXTENSIONS.get(content_type, content_type.rsplit("/", 1)[-1][:16] or "bin")
         base = f"attachment-{position}.{_FILENAME_BAD.sub('_', extension)}"
     stem, dot, extension = base.rpartition(".")
-    if len(base) > 200:
-        base = f"{stem[: 190 - len(extension)]}.{extension}" if dot else base[:200]
-    return base
+    if not dot:
+        stem, extension = base, ""
+    extension = extension[:16]
+    stem = stem[: MAX_FILENAME - len(extension) - 1] or "attachment"
+    return f"{stem}.{extension}" if extension else stem
 
 
 def _attachment(part: Message, filename: str | None, position: int) -> Attachment:
     kind = part.get_content_type()
     content_id = header(part, "Content-ID")
-    disposition = (part.get_content_disposition() or "").lower()
+    disposition = _disposition(part)
     return Attachment(
         filename=safe_filename(filename, kind, position),
         content_type=kind[:255],

@@ -11,15 +11,15 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import math
 import re
 import secrets
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
-_REPLY = re.compile(r"^(\d{1,12})\.(\d{1,12})\.(\d{1,8})\.([0-9a-f]{16})$")
+_REPLY = re.compile(r"^(\d{1,12})\.(\d{1,12})\.(\d{1,12})\.([0-9a-f]{16})$")
 _MESSAGE_ID = re.compile(r"^mt\.(\d{1,12})\.([0-9a-z]{8,32})\.([0-9a-f]{16})@")
 MARKER = re.compile(r"\[ref:(\d{1,12})\.([0-9a-f]{12})\]")
-_DAY = 86400
 
 
 @dataclass(frozen=True)
@@ -38,9 +38,10 @@ def reply_token(
     secret: bytes, ticket_id: int, agent_id: int | None = None, expires: datetime | None = None
 ) -> str:
     """A token for `support+<token>@…` naming the ticket and, for agents, the agent."""
-    days = int(expires.timestamp() // _DAY) if expires else 0
+    # Whole seconds, rounded up: a token must not die before the time it was given.
+    until = math.ceil(expires.timestamp()) if expires else 0
     agent = agent_id or 0
-    return f"{ticket_id}.{agent}.{days}.{_sign(secret, 'reply', ticket_id, agent, days)}"
+    return f"{ticket_id}.{agent}.{until}.{_sign(secret, 'reply', ticket_id, agent, until)}"
 
 
 def read_reply_token(secret: bytes, token: str, now: datetime) -> ReplyToken | None:
@@ -48,10 +49,10 @@ def read_reply_token(secret: bytes, token: str, now: datetime) -> ReplyToken | N
     match = _REPLY.match(token.lower())
     if not match:
         return None
-    ticket, agent, days, signature = match.groups()
-    if not hmac.compare_digest(signature, _sign(secret, "reply", ticket, agent, days)):
+    ticket, agent, until, signature = match.groups()
+    if not hmac.compare_digest(signature, _sign(secret, "reply", ticket, agent, until)):
         return None
-    expires = datetime.fromtimestamp(int(days) * _DAY, UTC) if int(days) else None
+    expires = datetime.fromtimestamp(int(until), UTC) if int(until) else None
     if expires is not None and expires < now:
         return None
     return ReplyToken(int(ticket), int(agent) or None, expires)

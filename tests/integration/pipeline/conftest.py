@@ -1,0 +1,127 @@
+"""A real helpdesk on a SQLite file with a frozen clock, fed one message at a time."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pytest
+from sqlalchemy import select
+
+from mailtickets.app import App, build_app
+from mailtickets.config.load import parse_settings
+from mailtickets.db import migrate
+from mailtickets.db.base import make_engine
+from mailtickets.db.models import Event, InboundMessage, IntakeStatus, OutboundMessage
+from mailtickets.ingest.intake import Envelope, accept
+from mailtickets.pipeline.worker import Processed, claim, process
+from mailtickets.services.views import show_ticket
+from tests.support.clock import FrozenClock
+
+CONFIG = """
+[database]
+url = "{url}"
+[tickets]
+subject_prefix = "ACME"
+secret_env = "SECRET"
+reopen_grace = "7d"
+max_acknowledgements_per_hour = 3
+[ingest]
+max_attempts = 3
+retry_delay = "10s"
+max_attachment_size = "1MiB"
+[[queue]]
+address = "support@acme.example"
+name = "Support"
+aliases = ["help@acme.example"]
+[[queue]]
+address = "vendas@acme.example"
+name = "Vendas"
+locale = "pt_BR"
+[[agent]]
+address = "alice@acme.example"
+name = "Alice"
+[[agent]]
+address = "bruno@acme.example"
+name = "Bruno"
+queues = ["Vendas"]
+"""
+
+
+@dataclass
+class Helpdesk:
+    app: App
+    clock: FrozenClock
+
+    def deliver(
+        self,
+        raw: bytes,
+        rcpt: tuple[str, ...] = ("support@acme.example",),
+        mail_from: str | None = "sender@example.com",
+        source: str = "smtp",
+    ) -> Processed:
+        """Accept `raw` and run the pipeline on it now, as the worker would."""
+        now = self.clock.now()
+        accepted = accept(self.app.sessions, raw, Envelope(source, mail_from, rcpt), now)
+        if accepted.duplicate:
+            return Processed(accepted.id, IntakeStatus.DUPLICATE, "duplicate", None, None)
+        intake_id = claim(self.app.sessions, now, self.app.settings.ingest.retry_delay, accepted.id)
+        assert intake_id is not None, f"intake #{accepted.id} was not pending"
+        return process(
+            self.app.sessions,
+            intake_id,
+            self.app.pipeline,
+            now,
+            self.app.settings.ingest.max_attempts,
+        )
+
+    def ticket(self, ticket_id: int) -> dict[str, Any]:
+        with self.app.sessions() as session:
+            return show_ticket(session, ticket_id)
+
+    def outbox(self, ticket_id: int | None = None) -> list[OutboundMessage]:
+        with self.app.sessions() as session:
+            query = select(OutboundMessage).order_by(OutboundMessage.id)
+            if ticket_id is not None:
+                query = query.where(OutboundMessage.ticket_id == ticket_id)
+            return list(session.scalars(query))
+
+    def events(self, ticket_id: int, kind: str | None = None) -> list[Event]:
+        with self.app.sessions() as session:
+            query = select(Event).where(Event.ticket_id == ticket_id).order_by(Event.id)
+            if kind:
+                query = query.where(Event.kind == kind)
+            return list(session.scalars(query))
+
+    def intake(self, status: IntakeStatus | None = None) -> list[InboundMessage]:
+        with self.app.sessions() as session:
+            query = select(InboundMessage).order_by(InboundMessage.id)
+            if status is not None:
+                query = query.where(InboundMessage.status == status)
+            return list(session.scalars(query))
+
+
+def make_helpdesk(url: str, extra: str = "") -> Helpdesk:
+    settings, _ = parse_settings(CONFIG.format(url=url) + extra, "test", None, {"SECRET": "k"})
+    engine = make_engine(url)
+    migrate.upgrade(engine)
+    engine.dispose()
+    clock = FrozenClock()
+    return Helpdesk(build_app(settings, clock), clock)
+
+
+@pytest.fixture
+def helpdesk(tmp_path: Path) -> Iterator[Helpdesk]:
+    desk = make_helpdesk(f"sqlite:///{tmp_path / 'mailtickets.db'}")
+    yield desk
+    desk.app.engine.dispose()
+
+
+@pytest.fixture
+def any_helpdesk(database_url: str) -> Iterator[Helpdesk]:
+    """A helpdesk on SQLite and, in a second run, on PostgreSQL."""
+    desk = make_helpdesk(database_url)
+    yield desk
+    desk.app.engine.dispose()

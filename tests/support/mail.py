@@ -1,0 +1,44 @@
+"""Build test messages the way a mail client would."""
+
+from __future__ import annotations
+
+import itertools
+from datetime import UTC, datetime
+from email.message import EmailMessage
+from email.utils import format_datetime
+
+_SEQUENCE = itertools.count(1)
+
+
+def compose(
+    *,
+    sender: str = "Ana Cliente <ana@example.com>",
+    to: str = "support@acme.example",
+    subject: str = "Printer on fire",
+    body: str = "Hello,\n\nthe printer is on fire.\n\nAna\n",
+    message_id: str | None = "auto",
+    in_reply_to: str | None = None,
+    references: list[str] | None = None,
+    cc: str | None = None,
+    headers: dict[str, str] | None = None,
+) -> bytes:
+    """A plain-text message; `message_id="auto"` makes a unique one, None leaves it out."""
+    message = EmailMessage()
+    message["From"] = sender
+    message["To"] = to
+    if cc:
+        message["Cc"] = cc
+    message["Subject"] = subject
+    message["Date"] = format_datetime(datetime(2026, 11, 2, 9, 0, tzinfo=UTC))
+    if message_id == "auto":
+        message_id = f"test-{next(_SEQUENCE)}@client.example"
+    if message_id:
+        message["Message-ID"] = f"<{message_id}>"
+    if in_reply_to:
+        message["In-Reply-To"] = f"<{in_reply_to}>"
+    if references:
+        message["References"] = " ".join(f"<{r}>" for r in references)
+    for name, value in (headers or {}).items():
+        message[name] = value
+    message.set_content(body)
+    return message.as_bytes()

@@ -1,0 +1,73 @@
+"""Address normalising and plus-addressing."""
+
+from __future__ import annotations
+
+import pytest
+
+from mailtickets.mail.addresses import MAX_ADDRESS, is_valid, normalise, plus_tags, split_plus
+
+
+@pytest.mark.parametrize(
+    ("address", "expected"),
+    [
+        ("support@acme.example", "support@acme.example"),
+        ("Support@ACME.Example", "support@acme.example"),
+        ("  <Support@ACME.example>  ", "support@acme.example"),
+        ("< pat@example.org >", "pat@example.org"),
+        ("\tpat@example.org\n", "pat@example.org"),
+        ("", ""),
+    ],
+)
+def test_normalise(address: str, expected: str) -> None:
+    assert normalise(address) == expected
+    assert normalise(expected) == expected
+
+
+def test_normalise_caps_length() -> None:
+    assert len(normalise("a" * 1000 + "@example.org")) == MAX_ADDRESS
+
+
+@pytest.mark.parametrize(
+    ("address", "expected"),
+    [
+        ("support@acme.example", ("support@acme.example", None)),
+        ("support+1042.0.0.abc@acme.example", ("support@acme.example", "1042.0.0.abc")),
+        ("Support+TAG@ACME.example", ("support@acme.example", "tag")),
+        ("<support+tag@acme.example>", ("support@acme.example", "tag")),
+        ("support+a+b@acme.example", ("support@acme.example", "a+b")),
+        ("support+@acme.example", ("support@acme.example", "")),
+        ('"odd@local"+tag@acme.example', ('"odd@local"@acme.example', "tag")),
+        ("billing@acme+eu.example", ("billing@acme+eu.example", None)),
+        ("no-at-sign", ("no-at-sign", None)),
+        ("No+At", ("no+at", None)),
+    ],
+)
+def test_split_plus(address: str, expected: tuple[str, str | None]) -> None:
+    assert split_plus(address) == expected
+
+
+def test_plus_tags_keeps_order_and_skips_untagged_and_empty() -> None:
+    addresses = [
+        "support+first@acme.example",
+        "pat@example.org",
+        "support+@acme.example",
+        "Sales+SECOND@acme.example",
+    ]
+    assert plus_tags(addresses) == ["first", "second"]
+    assert plus_tags([]) == []
+
+
+@pytest.mark.parametrize(
+    ("address", "expected"),
+    [
+        ("pat@example.org", True),
+        ('"odd@local"@example.org', True),
+        ("pat@", False),
+        ("@example.org", False),
+        ("pat example@example.org", False),
+        ("pat.example.org", False),
+        ("", False),
+    ],
+)
+def test_is_valid(address: str, expected: bool) -> None:
+    assert is_valid(address) is expected
