@@ -22,10 +22,10 @@ def import_(cli: CliContext, paths: tuple[Path, ...], queue: str | None) -> None
     app = cli.app()
     if queue is not None and app.pipeline.queue_for(queue) is None:
         fail(f"--queue {queue}: not a configured queue address")
-    found = list(items(list(paths)))
     outcomes: Counter[str] = Counter()
+    # Read lazily: an mbox is open only while its messages are imported.
     with click.progressbar(
-        found,
+        items(list(paths)),
         label="importing",
         file=sys.stderr,
         show_pos=True,
@@ -38,7 +38,7 @@ def import_(cli: CliContext, paths: tuple[Path, ...], queue: str | None) -> None
                 )
             ] += 1
     parts = [f"{outcomes[key]} {label}" for key, label in SUMMARY_LABELS.items() if outcomes[key]]
-    click.echo(f"{len(found)} messages: " + (", ".join(parts) or "nothing to do"))
+    click.echo(f"{outcomes.total()} messages: " + (", ".join(parts) or "nothing to do"))
 
 
 COMMANDS = [import_]

@@ -43,6 +43,9 @@ def items(paths: list[Path]) -> Iterator[Item]:
 
 
 def _mailbox(path: Path, box: mailbox.Mailbox[mailbox.Message]) -> Iterator[Item]:
-    # keys(), not the box itself: iterating a Mailbox parses every message.
-    for key in box.keys():  # noqa: SIM118
-        yield Item(f"{path}:{key}", partial(box.get_bytes, key))
+    try:
+        # keys(), not the box itself: iterating a Mailbox parses every message.
+        for key in box.keys():  # noqa: SIM118
+            yield Item(f"{path}:{key}", partial(box.get_bytes, key))
+    finally:
+        box.close()

@@ -1,0 +1,76 @@
+"""Property: whatever bytes arrive, the worker survives and every intake row ends processed,
+discarded as automated or duplicate, or quarantined with a reason — never left behind."""
+
+from __future__ import annotations
+
+import tempfile
+from datetime import timedelta
+from pathlib import Path
+
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from mailtickets.db.models import IntakeStatus
+from mailtickets.pipeline.worker import claim, process
+from tests.integration.pipeline.conftest import Helpdesk, make_helpdesk
+from tests.support.mail import compose
+
+CORPUS = sorted((Path(__file__).parents[2] / "data" / "corpus").glob("*.eml"))
+SEEDS = [path.read_bytes() for path in CORPUS] + [compose(), compose(message_id=None)]
+
+
+@st.composite
+def mutated(draw: st.DrawFn) -> bytes:
+    data = bytearray(draw(st.sampled_from(SEEDS)))
+    for _ in range(draw(st.integers(0, 6))):
+        operation = draw(st.sampled_from(["flip", "cut", "insert", "nul", "crlf", "repeat"]))
+        at = draw(st.integers(0, max(len(data) - 1, 0)))
+        if operation == "flip" and data:
+            data[at] ^= draw(st.integers(1, 255))
+        elif operation == "cut":
+            del data[at:]
+        elif operation == "insert":
+            data[at:at] = draw(st.binary(max_size=64))
+        elif operation == "nul":
+            data[at:at] = b"\x00" * draw(st.integers(1, 8))
+        elif operation == "crlf":
+            data = bytearray(bytes(data).replace(b"\n", b"\r\n"))
+        elif operation == "repeat":
+            data[at:at] = data[at : at + 200] * draw(st.integers(2, 20))
+    return bytes(data)
+
+
+def _settle(helpdesk: Helpdesk, intake_id: int) -> IntakeStatus:
+    """Process the row until it leaves the queue, as the worker would across retries."""
+    app = helpdesk.app
+    status = IntakeStatus.PENDING
+    for _ in range(app.settings.ingest.max_attempts):
+        now = helpdesk.clock.now()
+        if claim(app.sessions, now, app.settings.ingest.retry_delay, intake_id) is None:
+            break
+        status = process(app.sessions, intake_id, app.pipeline, now, 3).status
+        if status is not IntakeStatus.PENDING:
+            break
+        helpdesk.clock.advance(timedelta(hours=7))
+    return status
+
+
+def test_no_input_kills_the_worker_or_is_lost() -> None:
+    with tempfile.TemporaryDirectory() as directory:
+        helpdesk = make_helpdesk(f"sqlite:///{directory}/mailtickets.db")
+
+        @settings(max_examples=120, deadline=None, database=None)
+        @given(raw=st.one_of(mutated(), st.binary(max_size=2000)))
+        def check(raw: bytes) -> None:
+            before = len(helpdesk.intake())
+            result = helpdesk.deliver(raw, mail_from=None)
+            _settle(helpdesk, result.intake_id)
+            rows = helpdesk.intake()
+            assert len(rows) in (before, before + 1)
+            for row in rows:
+                assert row.status is not IntakeStatus.PENDING, row.id
+                if row.status is IntakeStatus.QUARANTINED:
+                    assert row.last_error
+
+        check()
+        helpdesk.app.engine.dispose()
