@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from jinja2 import Environment
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -16,6 +17,9 @@ from mailtickets.daemon import Part
 from mailtickets.db import migrate
 from mailtickets.db.base import make_engine, session_factory
 from mailtickets.keyfile import load_or_create_key
+from mailtickets.outbound.render import environment
+from mailtickets.outbound.sender import OutboxSender, SenderConfig
+from mailtickets.outbound.transport import transport_for
 from mailtickets.pipeline.context import PipelineConfig
 from mailtickets.pipeline.worker import IngestWorker
 from mailtickets.services.directory import sync_directory
@@ -29,6 +33,8 @@ class App:
     clock: Clock
     secret: bytes
     pipeline: PipelineConfig
+    sender: SenderConfig
+    templates: Environment
 
 
 def build_app(settings: Settings, clock: Clock | None = None) -> App:
@@ -40,10 +46,25 @@ def build_app(settings: Settings, clock: Clock | None = None) -> App:
     with sessions.begin() as session:
         sync_directory(session, settings.queues, settings.agents)
     pipeline = PipelineConfig.from_settings(settings, secret)
-    return App(settings, engine, sessions, clock or SystemClock(), secret, pipeline)
+    sender = SenderConfig(
+        settings.outgoing,
+        settings.tickets.subject_prefix,
+        secret,
+        settings.queues,
+        settings.agents,
+    )
+    templates = environment(settings.templates.dir)
+    return App(
+        settings, engine, sessions, clock or SystemClock(), secret, pipeline, sender, templates
+    )
 
 
 def daemon_parts(app: App) -> list[Part]:
     """The parts `mailtickets run` starts, edges last so they stop first."""
-    worker = IngestWorker(app.sessions, app.pipeline, app.settings.ingest, app.clock)
-    return [worker]
+    sender = OutboxSender(
+        app.sessions, transport_for(app.settings.outgoing), app.templates, app.sender, app.clock
+    )
+    worker = IngestWorker(
+        app.sessions, app.pipeline, app.settings.ingest, app.clock, after_message=sender.wake
+    )
+    return [sender, worker]

@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pytest
 
+from tests.support.helpdesk import Helpdesk, make_helpdesk
 from tests.support.postgres import fresh_database
 
 
@@ -29,3 +30,18 @@ def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str
         return
     with fresh_database() as url:
         yield url
+
+
+@pytest.fixture
+def helpdesk(tmp_path: Path) -> Iterator[Helpdesk]:
+    desk = make_helpdesk(f"sqlite:///{tmp_path / 'mailtickets.db'}", tmp_path)
+    yield desk
+    desk.app.engine.dispose()
+
+
+@pytest.fixture
+def any_helpdesk(database_url: str, tmp_path: Path) -> Iterator[Helpdesk]:
+    """A helpdesk on SQLite and, in a second run, on PostgreSQL."""
+    desk = make_helpdesk(database_url, tmp_path)
+    yield desk
+    desk.app.engine.dispose()

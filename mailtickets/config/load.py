@@ -30,6 +30,7 @@ from mailtickets.config.settings import (
     SlaSettings,
     SmtpListenerSettings,
     StorageSettings,
+    TemplateSettings,
     TicketSettings,
 )
 from mailtickets.errors import ConfigError
@@ -136,6 +137,7 @@ def _settings(root: r.Table, path: Path | None, env: Mapping[str, str]) -> Setti
         smtp=tuple(_smtp(t) for t in root.tables("smtp")),
         imap=tuple(_imap(t, env) for t in root.tables("imap", "name")),
         outgoing=_outgoing(root.table("outgoing"), storage, env),
+        templates=_templates(root.table("templates")),
         agents=tuple(_agent(t) for t in root.tables("agent", "address")),
         slas=tuple(_sla(t) for t in root.tables("sla", "name")),
         metrics=_metrics(root.table("metrics")),
@@ -264,7 +266,19 @@ def _outgoing(t: r.Table, storage: StorageSettings, env: Mapping[str, str]) -> O
         password=_secret(t, "password_env", env),
         maildir=Path(t.get("maildir", r.nonempty, str(storage.dir / "outbox"))),
         redirect_all_to=t.optional("redirect_all_to", r.address),
+        retry_delay=t.get("retry_delay", r.duration, r.duration("1m")),
+        give_up_after=t.get("give_up_after", r.duration, r.duration("2d")),
+        timeout=t.get("timeout", r.duration, r.duration("30s")),
     )
+    t.finish()
+    return settings
+
+
+def _templates(t: r.Table) -> TemplateSettings:
+    directory = t.optional("dir", r.nonempty)
+    settings = TemplateSettings(dir=Path(directory) if directory else None)
+    if settings.dir is not None and not settings.dir.is_dir():
+        t.problems.add(t.label, "dir", f"{settings.dir} is not a directory")
     t.finish()
     return settings
 

@@ -91,6 +91,16 @@ class OutgoingSettings:
     password: str | None = field(repr=False)
     maildir: Path
     redirect_all_to: str | None
+    retry_delay: timedelta
+    give_up_after: timedelta
+    timeout: timedelta
+
+
+@dataclass(frozen=True)
+class TemplateSettings:
+    """A site directory searched before the packaged templates; None for packaged only."""
+
+    dir: Path | None
 
 
 @dataclass(frozen=True)
@@ -130,6 +140,7 @@ class Settings:
     smtp: tuple[SmtpListenerSettings, ...]
     imap: tuple[ImapMailboxSettings, ...]
     outgoing: OutgoingSettings
+    templates: TemplateSettings
     agents: tuple[AgentSettings, ...]
     slas: tuple[SlaSettings, ...]
     metrics: MetricsSettings

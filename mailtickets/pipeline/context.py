@@ -72,11 +72,6 @@ class PipelineConfig:
                 return queue
         return None
 
-    def agents_of(self, queue: QueueSettings) -> list[AgentSettings]:
-        """Agents serving `queue`; an agent who lists no queues serves them all."""
-        refs = {queue.name.lower(), normalise(queue.address)}
-        return [a for a in self.agents if not a.queues or refs & {r.lower() for r in a.queues}]
-
     def agent(self, address: str | None) -> AgentSettings | None:
         return next((a for a in self.agents if normalise(a.address) == address), None)
 

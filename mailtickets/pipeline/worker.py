@@ -1,9 +1,8 @@
 """The ingest worker: claims intake rows and runs the pipeline on each in its own transaction.
 
-Claiming is a short committed transaction that counts the attempt and leases the row until
-its backoff expires. So a message that crashes the whole process is retried after the lease,
-counts towards quarantine like any other failure, and never blocks the rows behind it. On
-PostgreSQL, rows are claimed with SKIP LOCKED so several instances share the work.
+Rows are leased first (`mailtickets.db.lease`), so a message that crashes the whole process
+is retried after its backoff, counts towards quarantine like any other failure, and never
+blocks the rows behind it.
 """
 
 from __future__ import annotations
@@ -11,21 +10,21 @@ from __future__ import annotations
 import asyncio
 import logging
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
 from mailtickets.clock import Clock
 from mailtickets.config.settings import IngestSettings
+from mailtickets.db.lease import lease
 from mailtickets.db.models import InboundMessage, IntakeStatus
 from mailtickets.pipeline.context import MessageContext, PipelineConfig, Quarantine
 from mailtickets.pipeline.runner import run_pipeline
 
 log = logging.getLogger(__name__)
 
-MAX_BACKOFF = timedelta(hours=6)
 MAX_ERROR = 2000
 _DISCARDED = {"own_mail", "auto_reply", "bulk", "bounce"}
 
@@ -39,32 +38,14 @@ class Processed:
     error: str | None
 
 
-def backoff(first: timedelta, attempts: int) -> timedelta:
-    """The wait after the `attempts`-th try: doubling from `first`, at most six hours."""
-    doublings = min(max(attempts - 1, 0), 20)  # beyond 20 the cap applies anyway
-    return min(first * (1 << doublings), MAX_BACKOFF)
-
-
 def claim(
     sessions: sessionmaker[Session],
     now: datetime,
     retry_delay: timedelta,
     intake_id: int | None = None,
 ) -> int | None:
-    """Lease the oldest due pending row (or row `intake_id`); None when there is none."""
-    with sessions.begin() as session:
-        query = select(InboundMessage).where(InboundMessage.status == IntakeStatus.PENDING)
-        if intake_id is None:
-            query = query.where(InboundMessage.next_attempt_at <= now)
-            query = query.order_by(InboundMessage.id).limit(1)
-        else:
-            query = query.where(InboundMessage.id == intake_id)
-        row = session.scalar(query.with_for_update(skip_locked=True))
-        if row is None:
-            return None
-        row.attempts += 1
-        row.next_attempt_at = now + backoff(retry_delay, row.attempts)
-        return row.id
+    """Lease the oldest due pending intake row (or row `intake_id`)."""
+    return lease(sessions, InboundMessage, now, retry_delay, intake_id)
 
 
 def process(
@@ -121,13 +102,12 @@ class IngestWorker:
         config: PipelineConfig,
         settings: IngestSettings,
         clock: Clock,
+        after_message: Callable[[], None] = lambda: None,
     ) -> None:
-        self._sessions, self._config, self._settings, self._clock = (
-            sessions,
-            config,
-            settings,
-            clock,
-        )
+        self._sessions, self._config = sessions, config
+        self._settings, self._clock = settings, clock
+        #: Called after each processed message: the outbox has new rows to send.
+        self._after_message = after_message
         self._wake = threading.Event()
         self._stopping = threading.Event()
         self._thread = threading.Thread(target=self._run, name="ingest", daemon=True)
@@ -163,4 +143,5 @@ class IngestWorker:
         if intake_id is None:
             return False
         process(self._sessions, intake_id, self._config, now, self._settings.max_attempts)
+        self._after_message()
         return True

@@ -19,7 +19,7 @@ from mailtickets.mail.addresses import normalise
 from mailtickets.mail.loops import Automated
 from mailtickets.mail.subjects import clean
 from mailtickets.pipeline.context import MessageContext, Stop
-from mailtickets.services import tickets
+from mailtickets.services import contacts, tickets
 
 
 def apply_to_ticket(ctx: MessageContext) -> None:
@@ -130,6 +130,10 @@ def _record_bounce(ctx: MessageContext) -> None:
             for f in ctx.bounce.failures
         ],
     )
+    for failure in ctx.bounce.failures:
+        if failure.permanent:
+            reason = f"hard bounce {failure.status} for {ctx.bounce.original_message_id}"
+            contacts.suppress(ctx.session, failure.recipient, reason, ctx.now)
     ctx.outcome = Automated.BOUNCE.value
 
 

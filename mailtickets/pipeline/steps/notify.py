@@ -13,14 +13,13 @@ from typing import Any
 
 from sqlalchemy import func, select
 
-from mailtickets.db.models import Agent, Event, Ticket
-from mailtickets.mail.subjects import tagged
-from mailtickets.mail.tokens import marker, reply_token
+from mailtickets.db.models import Event, Ticket
+from mailtickets.outbound.context import ticket_context
+from mailtickets.outbound.notices import notify_agents, reply_address
 from mailtickets.outbound.outbox import enqueue
 from mailtickets.pipeline.context import MessageContext
 from mailtickets.services.tickets import record
 
-AGENT_TOKEN_LIFETIME = timedelta(days=90)
 ACKNOWLEDGED = "acknowledgement_queued"
 
 
@@ -33,30 +32,26 @@ def enqueue_mail(ctx: MessageContext) -> None:
     elif ctx.outcome == "follow_up":
         _notify_agents(ctx, ctx.ticket, "agent/customer_replied")
     elif ctx.outcome == "bounce" and ctx.bounce is not None and ctx.bounce.permanent:
-        _notify_agents(ctx, ctx.ticket, "agent/delivery_failed")
+        failed = [f for f in ctx.bounce.failures if f.permanent]
+        failure = {
+            "recipient": ", ".join(f.recipient for f in failed),
+            "status": ", ".join(dict.fromkeys(f.status for f in failed)),
+            "reason": f"delivery report for {ctx.bounce.original_message_id}",
+        }
+        _notify_agents(ctx, ctx.ticket, "agent/delivery_failed", failure=failure)
 
 
-def _reply_address(ctx: MessageContext, ticket: Ticket, agent_id: int | None) -> str:
-    expires = ctx.now + AGENT_TOKEN_LIFETIME if agent_id else None
-    token = reply_token(ctx.config.secret, ticket.id, agent_id, expires)
-    local, _, domain = ticket.queue.address.partition("@")
-    return f"{local}+{token}@{domain}"
-
-
-def _context(ctx: MessageContext, ticket: Ticket) -> dict[str, Any]:
-    return {
-        "ticket_id": ticket.id,
-        "subject": tagged(ctx.config.subject_prefix, ticket.id, ticket.subject),
-        "ticket_subject": ticket.subject,
-        "status": ticket.status.value,
-        "queue_name": ticket.queue.name,
-        "queue_address": ticket.queue.address,
-        "customer_name": ticket.contact.name,
-        "customer_address": ticket.contact.address,
-        "new_text": ctx.new_text,
-        "omitted_attachments": list(ctx.omitted_attachments),
-        "marker": marker(ctx.config.secret, ticket.id),
-    }
+def _context(ctx: MessageContext, ticket: Ticket, **extra: Any) -> dict[str, Any]:
+    author = f"{ctx.sender_name} <{ctx.sender_address}>" if ctx.sender_name else ctx.sender_address
+    return ticket_context(
+        ctx.session,
+        ticket,
+        ctx.config.subject_prefix,
+        author=author,
+        new_text=ctx.new_text,
+        omitted_attachments=list(ctx.omitted_attachments),
+        **extra,
+    )
 
 
 def _acknowledge(ctx: MessageContext, ticket: Ticket) -> None:
@@ -87,7 +82,9 @@ def _acknowledge(ctx: MessageContext, ticket: Ticket) -> None:
             why=f"more than {ctx.config.max_acknowledgements_per_hour} in an hour",
         )
         return
-    context = _context(ctx, ticket) | {"reply_to": _reply_address(ctx, ticket, None)}
+    context = _context(
+        ctx, ticket, reply_to=reply_address(ctx.config.secret, ticket, None, ctx.now)
+    )
     enqueue(
         ctx.session,
         template="customer/acknowledgement",
@@ -104,27 +101,16 @@ def _acknowledge(ctx: MessageContext, ticket: Ticket) -> None:
     record(ctx.session, ticket, ACKNOWLEDGED, ctx.now, customer.address)
 
 
-def _notify_agents(ctx: MessageContext, ticket: Ticket, template: str) -> None:
-    if ticket.assignee is not None:
-        agents = [ticket.assignee]
-    else:
-        queue = next(q for q in ctx.config.queues if q.address.lower() == ticket.queue.address)
-        addresses = [a.address.lower() for a in ctx.config.agents_of(queue)]
-        query = select(Agent).where(Agent.address.in_(addresses), Agent.active.is_(True))
-        agents = list(ctx.session.scalars(query.order_by(Agent.id)))
-    base = _context(ctx, ticket)
-    for agent in agents:
-        enqueue(
-            ctx.session,
-            template=template,
-            locale=ticket.queue.locale,
-            recipients=[agent.address],
-            ticket=ticket,
-            context=base
-            | {"agent_name": agent.name, "reply_to": _reply_address(ctx, ticket, agent.id)},
-            now=ctx.now,
-            secret=ctx.config.secret,
-            domain=ticket.queue.address.partition("@")[2],
-            in_reply_to=ctx.message_id,
-            references=[*ctx.mail.references, ctx.message_id],
-        )
+def _notify_agents(ctx: MessageContext, ticket: Ticket, template: str, **extra: Any) -> None:
+    notify_agents(
+        ctx.session,
+        ticket,
+        template,
+        _context(ctx, ticket, **extra),
+        queues=ctx.config.queues,
+        agents=ctx.config.agents,
+        secret=ctx.config.secret,
+        now=ctx.now,
+        in_reply_to=ctx.message_id,
+        references=[*ctx.mail.references, ctx.message_id],
+    )

@@ -10,7 +10,7 @@ import random
 import pytest
 
 from mailtickets.db.models import IntakeStatus
-from tests.integration.pipeline.conftest import Helpdesk
+from tests.support.helpdesk import Helpdesk
 from tests.support.mail import compose
 
 TERMINAL = {IntakeStatus.DONE, IntakeStatus.QUARANTINED, IntakeStatus.DISCARDED}

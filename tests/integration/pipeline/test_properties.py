@@ -12,7 +12,7 @@ from hypothesis import strategies as st
 
 from mailtickets.db.models import IntakeStatus
 from mailtickets.pipeline.worker import claim, process
-from tests.integration.pipeline.conftest import Helpdesk, make_helpdesk
+from tests.support.helpdesk import Helpdesk, make_helpdesk
 from tests.support.mail import compose
 
 CORPUS = sorted((Path(__file__).parents[2] / "data" / "corpus").glob("*.eml"))
@@ -57,7 +57,7 @@ def _settle(helpdesk: Helpdesk, intake_id: int) -> IntakeStatus:
 
 def test_no_input_kills_the_worker_or_is_lost() -> None:
     with tempfile.TemporaryDirectory() as directory:
-        helpdesk = make_helpdesk(f"sqlite:///{directory}/mailtickets.db")
+        helpdesk = make_helpdesk(f"sqlite:///{directory}/mailtickets.db", Path(directory))
 
         @settings(max_examples=120, deadline=None, database=None)
         @given(raw=st.one_of(mutated(), st.binary(max_size=2000)))

@@ -8,7 +8,7 @@ from sqlalchemy import select
 
 from mailtickets.db.models import Agent, IntakeStatus, Ticket, TicketStatus
 from mailtickets.mail.tokens import marker, reply_token
-from tests.integration.pipeline.conftest import Helpdesk
+from tests.support.helpdesk import Helpdesk
 from tests.support.mail import compose
 
 SECRET = b"k"

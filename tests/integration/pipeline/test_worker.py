@@ -6,12 +6,13 @@ from datetime import timedelta
 
 from sqlalchemy import delete, select
 
+from mailtickets.db.lease import backoff
 from mailtickets.db.models import InboundMessage, IntakeStatus, Queue
 from mailtickets.ingest.intake import Envelope, accept
-from mailtickets.pipeline.worker import IngestWorker, backoff
+from mailtickets.pipeline.worker import IngestWorker
 from mailtickets.services import quarantine
 from mailtickets.services.directory import sync_directory
-from tests.integration.pipeline.conftest import Helpdesk
+from tests.support.helpdesk import Helpdesk
 from tests.support.mail import compose
 
 

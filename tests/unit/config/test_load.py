@@ -42,8 +42,9 @@ def _problems(text: str, env: dict[str, str] | None = None) -> list[str]:
     return list(caught.value.problems)
 
 
-def test_example_parses_and_documents_every_key_the_loader_reads() -> None:
-    text = EXAMPLE.read_text()
+def test_example_parses_and_documents_every_key_the_loader_reads(tmp_path: Path) -> None:
+    # The example's site template directory must exist for the file to be valid.
+    text = EXAMPLE.read_text().replace("/etc/mailtickets/templates", str(tmp_path))
     settings, asked = parse_settings(text, str(EXAMPLE), EXAMPLE, EXAMPLE_ENV)
     assert _documented_keys(tomllib.loads(text)) == set(asked)
     assert settings.tickets.subject_prefix == "ACME"
@@ -54,6 +55,13 @@ def test_example_parses_and_documents_every_key_the_loader_reads() -> None:
     assert settings.outgoing.password == "smtp-pw"
     assert settings.queues[0].aliases == ("help@acme.example",)
     assert settings.metrics.listen == ("127.0.0.1", 9464)
+    assert settings.templates.dir == tmp_path
+    assert settings.outgoing.give_up_after == timedelta(days=2)
+
+
+def test_a_missing_template_directory_is_named() -> None:
+    text = '[[queue]]\naddress = "s@a.example"\n[templates]\ndir = "/nonexistent/tpl"\n'
+    assert _problems(text) == ["[templates] dir: /nonexistent/tpl is not a directory (site.toml)"]
 
 
 def test_embedded_default_needs_no_file_and_no_secret() -> None:

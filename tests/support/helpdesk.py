@@ -1,13 +1,11 @@
-"""A real helpdesk on a SQLite file with a frozen clock, fed one message at a time."""
+"""A real helpdesk on a database with a frozen clock, fed one message at a time."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import pytest
 from sqlalchemy import select
 
 from mailtickets.app import App, build_app
@@ -16,6 +14,8 @@ from mailtickets.db import migrate
 from mailtickets.db.base import make_engine
 from mailtickets.db.models import Event, InboundMessage, IntakeStatus, OutboundMessage
 from mailtickets.ingest.intake import Envelope, accept
+from mailtickets.outbound.sender import OutboxSender
+from mailtickets.outbound.transport import transport_for
 from mailtickets.pipeline.worker import Processed, claim, process
 from mailtickets.services.views import show_ticket
 from tests.support.clock import FrozenClock
@@ -23,6 +23,8 @@ from tests.support.clock import FrozenClock
 CONFIG = """
 [database]
 url = "{url}"
+[storage]
+dir = "{directory}"
 [tickets]
 subject_prefix = "ACME"
 secret_env = "SECRET"
@@ -77,6 +79,28 @@ class Helpdesk:
             self.app.settings.ingest.max_attempts,
         )
 
+    def sender(self) -> OutboxSender:
+        """An outbox sender over the configured transport, on this helpdesk's clock."""
+        app = self.app
+        return OutboxSender(
+            app.sessions,
+            transport_for(app.settings.outgoing),
+            app.templates,
+            app.sender,
+            self.clock,
+        )
+
+    def send_all(self) -> int:
+        """Deliver every due outbox row; return how many were tried."""
+        sender = self.sender()
+        tried = 0
+        try:
+            while sender.work_once():
+                tried += 1
+        finally:
+            sender.close()
+        return tried
+
     def ticket(self, ticket_id: int) -> dict[str, Any]:
         with self.app.sessions() as session:
             return show_ticket(session, ticket_id)
@@ -103,25 +127,12 @@ class Helpdesk:
             return list(session.scalars(query))
 
 
-def make_helpdesk(url: str, extra: str = "") -> Helpdesk:
-    settings, _ = parse_settings(CONFIG.format(url=url) + extra, "test", None, {"SECRET": "k"})
+def make_helpdesk(url: str, directory: Path, extra: str = "") -> Helpdesk:
+    """A migrated helpdesk on `url`, keeping its files (outbox maildir) in `directory`."""
+    text = CONFIG.format(url=url, directory=directory) + extra
+    settings, _ = parse_settings(text, "test", None, {"SECRET": "k"})
     engine = make_engine(url)
     migrate.upgrade(engine)
     engine.dispose()
     clock = FrozenClock()
     return Helpdesk(build_app(settings, clock), clock)
-
-
-@pytest.fixture
-def helpdesk(tmp_path: Path) -> Iterator[Helpdesk]:
-    desk = make_helpdesk(f"sqlite:///{tmp_path / 'mailtickets.db'}")
-    yield desk
-    desk.app.engine.dispose()
-
-
-@pytest.fixture
-def any_helpdesk(database_url: str) -> Iterator[Helpdesk]:
-    """A helpdesk on SQLite and, in a second run, on PostgreSQL."""
-    desk = make_helpdesk(database_url)
-    yield desk
-    desk.app.engine.dispose()

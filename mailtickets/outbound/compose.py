@@ -1,0 +1,82 @@
+"""Build the outgoing message: headers by code with `email.headerregistry`, bodies from the
+rendered templates. Nothing a customer wrote can add a header: every value is one line.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime
+from email.headerregistry import Address
+from email.message import EmailMessage
+from email.utils import format_datetime
+
+from markupsafe import escape
+
+from mailtickets.mail.loops import LOOP_HEADER
+from mailtickets.outbound.render import Rendered
+
+ACKNOWLEDGEMENT = "customer/acknowledgement"
+
+
+def one_line(value: str) -> str:
+    """Header-safe text: control characters and line breaks become spaces."""
+    return " ".join("".join(c if c.isprintable() else " " for c in value).split())
+
+
+def address(addr_spec: str, name: str | None = None) -> Address:
+    """An Address, refusing anything that is not one plain address."""
+    local, at, domain = addr_spec.rpartition("@")
+    if not at or not local or not domain or one_line(addr_spec) != addr_spec:
+        raise ValueError(f"not a mail address: {addr_spec!r}")
+    return Address(display_name=one_line(name or ""), username=local, domain=domain)
+
+
+def compose(
+    *,
+    template: str,
+    rendered: Rendered,
+    tag: str,
+    marker: str,
+    sender: Address,
+    recipients: Sequence[str],
+    message_id: str,
+    date: datetime,
+    loop_domain: str,
+    reply_to: str | None = None,
+    in_reply_to: str | None = None,
+    references: str | None = None,
+    redirect_to: str | None = None,
+) -> EmailMessage:
+    message = EmailMessage()
+    message["From"] = sender
+    if redirect_to:
+        # Staging: everything goes to one mailbox, which still shows who it was for.
+        message["To"] = address(redirect_to)
+        message["X-Original-To"] = ", ".join(one_line(r) for r in recipients)
+    else:
+        message["To"] = [address(r) for r in recipients]
+    subject = one_line(rendered.subject)
+    message["Subject"] = subject if tag in subject else f"{tag} {subject}"
+    message["Date"] = format_datetime(date)
+    message["Message-ID"] = f"<{one_line(message_id)}>"
+    if in_reply_to:
+        message["In-Reply-To"] = f"<{one_line(in_reply_to)}>"
+    if references:
+        message["References"] = one_line(references)
+    if reply_to:
+        message["Reply-To"] = address(reply_to, sender.display_name)
+    # RFC 3834: an acknowledgement answers a message; everything else we generate.
+    message["Auto-Submitted"] = "auto-replied" if template == ACKNOWLEDGEMENT else "auto-generated"
+    message["X-Auto-Response-Suppress"] = "All"
+    message[LOOP_HEADER] = loop_domain
+    text = f"{rendered.text.rstrip()}\n\n{marker}\n"
+    message.set_content(text, cte="quoted-printable")
+    if rendered.html is not None:
+        footer = f'<p style="color:#999;font-size:10px">{escape(marker)}</p>'
+        message.add_alternative(_with_footer(rendered.html, footer), subtype="html")
+    return message
+
+
+def _with_footer(html: str, footer: str) -> str:
+    position = html.lower().rfind("</body>")
+    return html + footer if position < 0 else html[:position] + footer + html[position:]

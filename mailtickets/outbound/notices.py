@@ -1,0 +1,86 @@
+"""Mail to agents about a ticket: who gets it, and the signed address they answer on."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from mailtickets.config.settings import AgentSettings, QueueSettings
+from mailtickets.db.models import Agent, Ticket
+from mailtickets.mail.addresses import normalise
+from mailtickets.mail.tokens import reply_token
+from mailtickets.outbound.outbox import enqueue
+
+AGENT_TOKEN_LIFETIME = timedelta(days=90)
+
+
+def reply_address(secret: bytes, ticket: Ticket, agent_id: int | None, now: datetime) -> str:
+    """`<queue local>+<token>@<queue domain>`; agents' tokens expire, customers' do not."""
+    expires = now + AGENT_TOKEN_LIFETIME if agent_id else None
+    token = reply_token(secret, ticket.id, agent_id, expires)
+    local, _, domain = ticket.queue.address.partition("@")
+    return f"{local}+{token}@{domain}"
+
+
+def serving(queue: QueueSettings | None, agents: Sequence[AgentSettings]) -> list[AgentSettings]:
+    """Agents serving `queue`; an agent who lists no queues serves them all."""
+    if queue is None:
+        return []
+    refs = {queue.name.lower(), normalise(queue.address)}
+    return [a for a in agents if not a.queues or refs & {r.lower() for r in a.queues}]
+
+
+def recipients(
+    session: Session,
+    ticket: Ticket,
+    queues: Sequence[QueueSettings],
+    agents: Sequence[AgentSettings],
+) -> list[Agent]:
+    """The assignee, or every active agent of the ticket's queue while nobody is assigned."""
+    if ticket.assignee is not None:
+        return [ticket.assignee]
+    queue = next((q for q in queues if normalise(q.address) == ticket.queue.address), None)
+    addresses = [normalise(a.address) for a in serving(queue, agents)]
+    query = select(Agent).where(Agent.address.in_(addresses), Agent.active.is_(True))
+    return list(session.scalars(query.order_by(Agent.id)))
+
+
+def notify_agents(
+    session: Session,
+    ticket: Ticket,
+    template: str,
+    context: dict[str, Any],
+    *,
+    queues: Sequence[QueueSettings],
+    agents: Sequence[AgentSettings],
+    secret: bytes,
+    now: datetime,
+    in_reply_to: str | None = None,
+    references: Sequence[str] = (),
+) -> int:
+    """Enqueue `template` to each agent who should hear about `ticket`; return how many."""
+    signatures = {normalise(a.address): a.signature for a in agents}
+    targets = recipients(session, ticket, queues, agents)
+    for agent in targets:
+        enqueue(
+            session,
+            template=template,
+            locale=ticket.queue.locale,
+            recipients=[agent.address],
+            ticket=ticket,
+            context=context
+            | {
+                "agent": {"name": agent.name, "signature": signatures.get(agent.address, "")},
+                "reply_to": reply_address(secret, ticket, agent.id, now),
+            },
+            now=now,
+            secret=secret,
+            domain=ticket.queue.address.partition("@")[2],
+            in_reply_to=in_reply_to,
+            references=references,
+        )
+    return len(targets)

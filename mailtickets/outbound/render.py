@@ -1,0 +1,136 @@
+"""Render outgoing mail from Jinja2 templates: `<locale>/<audience>/<event>.{txt,html}.j2`.
+
+The text template sets the subject with `{% set subject %}…{% endset %}`; the HTML template
+is optional per site but shipped for every event. A site directory is searched before the
+packaged templates, so an operator overrides one file by copying it. Undefined variables are
+errors (StrictUndefined) and HTML is autoescaped: customer text is data, never markup.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from jinja2 import (
+    ChoiceLoader,
+    Environment,
+    FileSystemLoader,
+    StrictUndefined,
+    TemplateNotFound,
+    select_autoescape,
+)
+from markupsafe import Markup, escape
+
+from mailtickets.resources import resource_dir
+
+DEFAULT_LOCALE = "en"
+LOCALES = ("en", "pt_BR")
+
+#: Every mail mailtickets sends, as `<audience>/<event>`.
+TEMPLATES = (
+    "customer/acknowledgement",
+    "customer/agent_reply",
+    "customer/resolved",
+    "customer/auto_closed",
+    "customer/attachment_too_large",
+    "customer/satisfaction_request",
+    "agent/new_ticket",
+    "agent/customer_replied",
+    "agent/note_added",
+    "agent/assigned",
+    "agent/sla_warning",
+    "agent/sla_breached",
+    "agent/delivery_failed",
+    "agent/command_error",
+)
+
+
+@dataclass(frozen=True)
+class Rendered:
+    subject: str
+    text: str
+    html: str | None
+
+
+def nl2br(value: object) -> Markup:
+    """Plain text as HTML: escaped, line breaks kept."""
+    return Markup("<br>\n").join(escape(str(value)).split("\n"))
+
+
+def environment(site_dir: Path | None = None) -> Environment:
+    loaders = [FileSystemLoader(site_dir)] if site_dir else []
+    loaders.append(FileSystemLoader(resource_dir("templates")))
+    env = Environment(
+        loader=ChoiceLoader(loaders),
+        undefined=StrictUndefined,
+        autoescape=select_autoescape(enabled_extensions=("html.j2",), default=False),
+        keep_trailing_newline=True,
+        trim_blocks=True,
+        lstrip_blocks=True,
+    )
+    env.filters["nl2br"] = nl2br
+    return env
+
+
+def render(env: Environment, name: str, locale: str, context: Mapping[str, Any]) -> Rendered:
+    """Render `name` (e.g. `customer/acknowledgement`) in `locale`, falling back to English."""
+    base = _locate(env, name, locale)
+    module = env.get_template(f"{base}.txt.j2").make_module(dict(context))
+    subject = " ".join(str(getattr(module, "subject", "")).split())
+    if not subject:
+        raise ValueError(f"template {base}.txt.j2 sets no subject")
+    try:
+        html = env.get_template(f"{base}.html.j2").render(context)
+    except TemplateNotFound:
+        html = None
+    return Rendered(subject=subject, text=str(module).strip() + "\n", html=html)
+
+
+def _locate(env: Environment, name: str, locale: str) -> str:
+    for candidate in dict.fromkeys((locale, DEFAULT_LOCALE)):
+        try:
+            env.get_template(f"{candidate}/{name}.txt.j2")
+        except TemplateNotFound:
+            continue
+        return f"{candidate}/{name}"
+    raise TemplateNotFound(f"{locale}/{name}.txt.j2")
+
+
+#: Data with every variable any template may use, for `templates check` and `show`.
+SAMPLE_CONTEXT: dict[str, Any] = {
+    "ticket": {
+        "id": 1042,
+        "subject": "Impressora não imprime <script>alert(1)</script>",
+        "status": "open",
+        "priority": "normal",
+        "tag": "[ACME #1042]",
+    },
+    "queue": {"name": "Support", "address": "support@acme.example"},
+    "customer": {"name": "Ana Cliente", "address": "ana@example.com", "locale": "pt_BR"},
+    "message": {
+        "author": "Ana Cliente <ana@example.com>",
+        "new_text": "The printer shows error E-42.\n\n{{ 7 * 7 }} <b>not bold</b>",
+    },
+    "reply_to": "support+1042.0.0.0123456789abcdef@acme.example",
+    "omitted_attachments": ["scan-2026-11-02.pdf"],
+    "open_tickets": [{"id": 1001, "subject": "Invoice address", "status": "pending"}],
+    "agent": {"name": "Alice", "signature": "Alice — ACME Support"},
+    "commands": [
+        "#status open|pending|resolved|closed",
+        "#assign <agent address>|me",
+        "#priority low|normal|high|urgent",
+        "#note",
+    ],
+    "sla": {"kind": "first_response", "due": "2026-11-02 13:00 UTC", "remaining": "48m"},
+    "failure": {
+        "recipient": "ana@example.com",
+        "status": "5.1.1",
+        "reason": "550 5.1.1 user unknown",
+    },
+    "errors": ["#priorty high: unknown command"],
+    "assigned_by": "Bruno <bruno@acme.example>",
+    "note": {"author": "Bruno <bruno@acme.example>", "text": "Called the customer."},
+    "auto_close_after": "7 days",
+}

@@ -1,0 +1,283 @@
+"""The outbox sender: renders, delivers and records each outgoing message, with retries.
+
+A row is leased, rendered once (the bytes are kept, so every retry sends the same message
+with the same Message-ID), delivered outside any transaction, and its result recorded. A
+5xx answer fails the message (or the recipients it names) for good: the ticket records it,
+the address is suppressed, and the agents are told. Temporary failures back off until
+`give_up_after`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import re
+import threading
+from dataclasses import dataclass
+from datetime import datetime
+from email.policy import SMTP
+
+from jinja2 import Environment
+from sqlalchemy.orm import Session, sessionmaker
+
+from mailtickets.clock import Clock
+from mailtickets.config.settings import AgentSettings, OutgoingSettings, QueueSettings
+from mailtickets.db.lease import lease
+from mailtickets.db.models import OutboundMessage, OutboundStatus, Ticket
+from mailtickets.mail.tokens import marker
+from mailtickets.outbound.compose import address, compose
+from mailtickets.outbound.context import ticket_context
+from mailtickets.outbound.notices import notify_agents
+from mailtickets.outbound.render import render
+from mailtickets.outbound.transport import (
+    PermanentFailure,
+    TemporaryFailure,
+    Transport,
+)
+from mailtickets.services import contacts
+from mailtickets.services.tickets import record
+
+log = logging.getLogger(__name__)
+
+MAX_ERROR = 2000
+_STATUS = re.compile(r"\b[245]\.\d{1,3}\.\d{1,3}\b")  # RFC 3463 enhanced status code
+
+
+@dataclass(frozen=True)
+class SenderConfig:
+    outgoing: OutgoingSettings
+    subject_prefix: str
+    secret: bytes
+    queues: tuple[QueueSettings, ...]
+    agents: tuple[AgentSettings, ...]
+
+
+@dataclass(frozen=True)
+class Prepared:
+    raw: bytes
+    envelope_from: str
+    recipients: list[str]
+
+
+def deliver(
+    sessions: sessionmaker[Session],
+    outbound_id: int,
+    transport: Transport,
+    env: Environment,
+    config: SenderConfig,
+    now: datetime,
+) -> OutboundStatus:
+    """Deliver one leased outbox row and record how it went."""
+    with sessions.begin() as session:
+        row = session.get(OutboundMessage, outbound_id)
+        if row is None or row.status is not OutboundStatus.PENDING:
+            raise LookupError(f"outbox #{outbound_id} is not pending")
+        prepared = _prepare(session, row, env, config, now)
+        if prepared is None:
+            return row.status
+    try:
+        delivery = transport.send(prepared.raw, prepared.envelope_from, prepared.recipients)
+    except TemporaryFailure as exc:
+        return _temporary(sessions, outbound_id, str(exc), config, now)
+    except PermanentFailure as exc:
+        with sessions.begin() as session:
+            row = session.get_one(OutboundMessage, outbound_id)
+            # The message itself was refused (content, policy): no address is to blame.
+            _fail(session, row, str(exc), [], config, now)
+            return row.status
+    with sessions.begin() as session:
+        row = session.get_one(OutboundMessage, outbound_id)
+        reasons = "; ".join(f"{r}: {a}" for r, a in delivery.refused.items())
+        if delivery.refused:
+            _report(session, row, reasons, list(delivery.refused), config, now)
+        if delivery.accepted:
+            row.status, row.sent_at, row.last_error = OutboundStatus.SENT, now, None
+            log.info("outbox #%s sent, message-id %s", row.id, row.message_id)
+        else:
+            row.status, row.last_error = OutboundStatus.FAILED, _short(reasons)
+        return row.status
+
+
+def _prepare(
+    session: Session, row: OutboundMessage, env: Environment, config: SenderConfig, now: datetime
+) -> Prepared | None:
+    """The bytes to send and to whom; None when the row failed before sending."""
+    if now - row.created_at > config.outgoing.give_up_after:
+        _fail(session, row, f"gave up after {config.outgoing.give_up_after}", [], config, now)
+        return None
+    blocked = contacts.suppressed(session, row.recipients)
+    recipients = [r for r in row.recipients if r not in blocked]
+    if not recipients:
+        reasons = "; ".join(f"{r}: {why}" for r, why in blocked.items())
+        row.status, row.last_error = OutboundStatus.FAILED, _short(f"suppressed: {reasons}")
+        return None
+    queue = _queue(row, config)
+    if row.raw is None:
+        try:
+            row.raw = _render(row, queue, env, config, now)
+        except Exception as exc:  # a broken template is permanent until an operator fixes it
+            log.exception("outbox #%s cannot be rendered", row.id)
+            _fail(session, row, f"cannot render {row.template}: {exc}", [], config, now)
+            return None
+    redirect = config.outgoing.redirect_all_to
+    return Prepared(row.raw, queue.address, [redirect] if redirect else recipients)
+
+
+def _queue(row: OutboundMessage, config: SenderConfig) -> QueueSettings:
+    wanted = str(row.context.get("queue", {}).get("address", "")).lower()
+    return next((q for q in config.queues if q.address.lower() == wanted), config.queues[0])
+
+
+def _render(
+    row: OutboundMessage,
+    queue: QueueSettings,
+    env: Environment,
+    config: SenderConfig,
+    now: datetime,
+) -> bytes:
+    ticket_id = row.ticket_id or 0
+    rendered = render(env, row.template, row.locale, row.context)
+    tag = str(row.context.get("ticket", {}).get("tag", ""))
+    message = compose(
+        template=row.template,
+        rendered=rendered,
+        tag=tag,
+        marker=marker(config.secret, ticket_id) if ticket_id else "",
+        sender=address(queue.address, queue.name),
+        recipients=row.recipients,
+        message_id=row.message_id,
+        date=now,
+        loop_domain=queue.address.rpartition("@")[2],
+        reply_to=row.context.get("reply_to"),
+        in_reply_to=row.in_reply_to,
+        references=row.references,
+        redirect_to=config.outgoing.redirect_all_to,
+    )
+    # CRLF, the wire form: smtplib sends bytes as given, and a relay reads lines by CRLF.
+    return message.as_bytes(policy=SMTP)
+
+
+def _temporary(
+    sessions: sessionmaker[Session],
+    outbound_id: int,
+    reason: str,
+    config: SenderConfig,
+    now: datetime,
+) -> OutboundStatus:
+    with sessions.begin() as session:
+        row = session.get_one(OutboundMessage, outbound_id)
+        row.last_error = _short(reason)
+        log.warning("outbox #%s deferred (attempt %s): %s", row.id, row.attempts, reason)
+        if row.next_attempt_at - row.created_at > config.outgoing.give_up_after:
+            _fail(session, row, f"gave up after {row.attempts} attempts: {reason}", [], config, now)
+        return row.status
+
+
+def _fail(
+    session: Session,
+    row: OutboundMessage,
+    reason: str,
+    refused: list[str],
+    config: SenderConfig,
+    now: datetime,
+) -> None:
+    row.status, row.last_error = OutboundStatus.FAILED, _short(reason)
+    log.error("outbox #%s failed: %s", row.id, reason)
+    _report(session, row, reason, refused, config, now)
+
+
+def _report(
+    session: Session,
+    row: OutboundMessage,
+    reason: str,
+    refused: list[str],
+    config: SenderConfig,
+    now: datetime,
+) -> None:
+    """Record a failure on the ticket; for customer mail, suppress and tell the agents."""
+    ticket = session.get(Ticket, row.ticket_id) if row.ticket_id else None
+    for recipient in refused:
+        contacts.suppress(session, recipient, f"refused by the relay: {reason}", now)
+    if ticket is None:
+        return
+    record(session, ticket, "delivery_failed", now, None, outbound=row.id, reason=_short(reason))
+    if not row.template.startswith("customer/"):
+        return  # mail about failed mail to agents would only fail again
+    status = _STATUS.search(reason)
+    failure = {
+        "recipient": ", ".join(refused or row.recipients),
+        "status": status.group(0) if status else "",
+        "reason": reason,
+    }
+    context = ticket_context(session, ticket, config.subject_prefix, failure=failure)
+    notify_agents(
+        session,
+        ticket,
+        "agent/delivery_failed",
+        context,
+        queues=config.queues,
+        agents=config.agents,
+        secret=config.secret,
+        now=now,
+    )
+
+
+def _short(text: str) -> str:
+    return text[:MAX_ERROR]
+
+
+class OutboxSender:
+    """A daemon part: a thread that delivers outbox rows as they come due."""
+
+    name = "outbox sender"
+
+    def __init__(
+        self,
+        sessions: sessionmaker[Session],
+        transport: Transport,
+        env: Environment,
+        config: SenderConfig,
+        clock: Clock,
+        poll_seconds: float = 5.0,
+    ) -> None:
+        self._sessions, self._transport, self._env = sessions, transport, env
+        self._config, self._clock, self._poll = config, clock, poll_seconds
+        self._wake = threading.Event()
+        self._stopping = threading.Event()
+        self._thread = threading.Thread(target=self._run, name="outbox", daemon=True)
+
+    def wake(self) -> None:
+        self._wake.set()
+
+    async def start(self) -> None:
+        self._thread.start()
+
+    async def stop(self) -> None:
+        self._stopping.set()
+        self._wake.set()
+        await asyncio.to_thread(self._thread.join)
+        self.close()
+
+    def close(self) -> None:
+        """Release the relay connection kept between messages."""
+        self._transport.close()
+
+    def _run(self) -> None:
+        while not self._stopping.is_set():
+            self._wake.clear()
+            try:
+                busy = self.work_once()
+            except Exception:  # the database may be away: say so, wait, try again
+                log.exception("outbox sender cannot reach the database")
+                busy = False
+            if not busy:
+                self._wake.wait(self._poll)
+
+    def work_once(self) -> bool:
+        """Deliver one due row; False when there was none."""
+        now = self._clock.now()
+        outbound_id = lease(self._sessions, OutboundMessage, now, self._config.outgoing.retry_delay)
+        if outbound_id is None:
+            return False
+        deliver(self._sessions, outbound_id, self._transport, self._env, self._config, now)
+        return True
