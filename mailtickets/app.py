@@ -16,6 +16,8 @@ from mailtickets.config import Settings
 from mailtickets.daemon import Part
 from mailtickets.db import migrate
 from mailtickets.db.base import make_engine, session_factory
+from mailtickets.ingest.intake import Accepted, Envelope, accept
+from mailtickets.ingest.smtp import SmtpListener
 from mailtickets.keyfile import load_or_create_key
 from mailtickets.outbound.render import environment
 from mailtickets.outbound.sender import OutboxSender, SenderConfig
@@ -67,4 +69,12 @@ def daemon_parts(app: App) -> list[Part]:
     worker = IngestWorker(
         app.sessions, app.pipeline, app.settings.ingest, app.clock, after_message=sender.wake
     )
-    return [sender, worker]
+
+    def store(raw: bytes, envelope: Envelope, trace: bytes) -> Accepted:
+        return accept(app.sessions, raw, envelope, app.clock.now(), trace)
+
+    listeners = [
+        SmtpListener(listener, app.settings.queues, store, app.clock, on_accepted=worker.wake)
+        for listener in app.settings.smtp
+    ]
+    return [sender, worker, *listeners]

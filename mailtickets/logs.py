@@ -13,5 +13,8 @@ def configure_logging(level: str) -> None:
     if not under_journald:
         fmt = "%(asctime)s " + fmt
     logging.basicConfig(level=level.upper(), format=fmt, stream=sys.stderr, force=True)
+    quiet = max(logging.WARNING, logging.getLogger().level)
     # Alembic narrates every connection at INFO; the db commands print what matters.
-    logging.getLogger("alembic").setLevel(max(logging.WARNING, logging.getLogger().level))
+    logging.getLogger("alembic").setLevel(quiet)
+    # aiosmtpd logs every command at INFO and message bodies at DEBUG: bodies never go to logs.
+    logging.getLogger("mail.log").setLevel(quiet)

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, NoReturn
 
 import click
 from sqlalchemy.exc import SQLAlchemyError
@@ -38,7 +38,7 @@ class CliContext:
         return build_app(self.settings())
 
 
-def fail(message: str, code: int = EXIT_ERROR) -> None:
+def fail(message: str, code: int = EXIT_ERROR) -> NoReturn:
     click.echo(f"mailtickets: {message}", err=True)
     raise SystemExit(code)
 
@@ -93,9 +93,9 @@ def main(ctx: click.Context, config: Path | None, env_file: Path | None, log_lev
 
 
 def _register() -> None:
-    from mailtickets.cli import check, db, imports, quarantine, run, tickets
+    from mailtickets.cli import check, db, deliver, imports, outbox, quarantine, run, tickets
 
-    for module in (check, db, imports, quarantine, run, tickets):
+    for module in (check, db, deliver, imports, outbox, quarantine, run, tickets):
         for command in module.COMMANDS:
             main.add_command(command)
 

@@ -217,7 +217,7 @@ def _smtp(t: r.Table) -> SmtpListenerSettings:
         max_message_size=t.get("max_message_size", r.size, 25 * 1024 * 1024),
         max_recipients=t.get("max_recipients", r.integer(1, 10000), 100),
         max_connections=t.get("max_connections", r.integer(1, 100000), 100),
-        idle_timeout=t.get("idle_timeout", r.duration, r.duration("5m")),
+        idle_timeout=t.get("idle_timeout", r.positive_duration, r.duration("5m")),
     )
     if (settings.tls_cert is None) != (settings.tls_key is None):
         t.problems.add(t.label, "tls_cert", "tls_cert and tls_key must be given together")

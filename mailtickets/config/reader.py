@@ -178,6 +178,13 @@ def duration(value: object) -> timedelta:
     return timedelta(seconds=float(match[1]) * _DURATION_UNITS[match[2]])
 
 
+def positive_duration(value: object) -> timedelta:
+    parsed = duration(value)
+    if parsed <= timedelta(0):
+        raise ValueError("must be a duration longer than zero")
+    return parsed
+
+
 def size(value: object) -> int:
     """A byte count: an integer or `"25MiB"`, `"10MB"`, `"512KiB"`."""
     if isinstance(value, int) and not isinstance(value, bool) and value > 0:

@@ -1,0 +1,459 @@
+"""The SMTP/LMTP edge: take mail for our queues and answer 250 only once it is committed.
+
+`SmtpListener` is a daemon part serving one `[[smtp]]` listener with aiosmtpd on the daemon's
+own event loop. `IntakeHandler` holds the aiosmtpd hooks: a recipient that is not a queue
+address, an alias or a plus-address of one is refused at RCPT (nothing is ever relayed), and
+DATA is answered after `accept` returned from a worker thread: 250 when stored, 451 on any
+failure so that the sending MTA retries. Our `Received:` line travels as the intake trace,
+stored but not hashed, so a retried delivery is still recognised as the same message.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import ipaddress
+import logging
+import re
+import socket
+import ssl
+from collections.abc import Callable, Iterable, Sequence
+from datetime import datetime
+from email.utils import format_datetime
+from typing import Any, AnyStr
+
+from aiosmtpd.lmtp import LMTP
+from aiosmtpd.smtp import SMTP
+from aiosmtpd.smtp import Envelope as SmtpEnvelope
+from aiosmtpd.smtp import Session as SmtpSession
+
+from mailtickets.clock import Clock
+from mailtickets.config.settings import QueueSettings, SmtpListenerSettings
+from mailtickets.errors import DatabaseUnavailable, MailticketsError
+from mailtickets.ingest.intake import Accepted, Envelope, header_message_id
+from mailtickets.mail.addresses import normalise, split_plus
+
+log = logging.getLogger(__name__)
+
+#: Stores one message for good: (raw bytes, envelope, trace header) → its intake row.
+AcceptFn = Callable[[bytes, Envelope, bytes], Accepted]
+
+TEMPORARY_FAILURE = "451 4.3.0 Cannot store the message now, try again later"
+UNKNOWN_RECIPIENT = "550 5.1.1 Recipient address rejected: not a mailbox of this server"
+SOURCE_ROUTE = "550 5.7.1 Source routes are not accepted"
+TOO_MANY_RECIPIENTS = "452 4.5.3 Too many recipients"
+TLS_REQUIRED = "530 5.7.0 Must issue a STARTTLS command first"
+SHUTTING_DOWN = "421 4.3.2 Service shutting down, try again later"
+TOO_MANY_CONNECTIONS = "421 4.7.0 Too many connections, try again later"
+
+# aiosmtpd answers an oversized message (SIZE= or DATA) itself; these add the enhanced code.
+_ENHANCED = {
+    "552 Error: message size exceeds fixed maximum message size": (
+        "552 5.3.4 Message size exceeds fixed maximum message size"
+    ),
+    "552 Error: Too much mail data": "552 5.3.4 Message size exceeds fixed maximum message size",
+}
+_SOURCE_ROUTE = re.compile(r"TO:\s*<\s*@", re.IGNORECASE)
+# Client-chosen text in our trace line: atext, dots, "@" and address-literal brackets only,
+# so no space, ";" or comment can change what the header says.
+_UNSAFE_TRACE_TEXT = re.compile(r"[^A-Za-z0-9!#$%&'*+/=?^_`{|}~.@:\[\]-]")
+_MAX_TRACE_TEXT = 255
+
+
+class Recipients:
+    """The addresses we take mail for: queue addresses and aliases, plain or plus-tagged.
+
+    The same rule the pipeline routes by (`mail.addresses.split_plus`), so whatever is taken
+    here finds its queue there.
+    """
+
+    def __init__(self, queues: Iterable[QueueSettings]) -> None:
+        self._addresses = frozenset(
+            normalise(address) for queue in queues for address in (queue.address, *queue.aliases)
+        )
+
+    def accepts(self, address: str) -> bool:
+        local, at, _ = address.rpartition("@")
+        # `%` and `!` ask the receiving host to route the mail on; we never relay.
+        if not at or "%" in local or "!" in local:
+            return False
+        base, _tag = split_plus(address)
+        return base in self._addresses
+
+
+def received_header(
+    *,
+    helo: str | None,
+    peer_ip: str,
+    by: str,
+    protocol: str,
+    recipient: str | None,
+    now: datetime,
+) -> bytes:
+    """Our `Received:` trace line (RFC 5321 4.4), folded, ending in CRLF."""
+    lines = [
+        f"Received: from {_trace_text(helo or 'unknown')} ({_address_literal(peer_ip)})",
+        f"\tby {_trace_text(by)} (mailtickets) with {protocol}",
+    ]
+    if recipient is not None:
+        lines.append(f"\tfor <{_trace_text(recipient)}>")
+    lines[-1] += f"; {format_datetime(now)}"
+    return ("\r\n".join(lines) + "\r\n").encode("ascii")
+
+
+def _trace_text(text: str) -> str:
+    return _UNSAFE_TRACE_TEXT.sub("?", text)[:_MAX_TRACE_TEXT]
+
+
+def _address_literal(peer_ip: str) -> str:
+    try:
+        address = ipaddress.ip_address(peer_ip)
+    except ValueError:
+        return _trace_text(peer_ip)
+    return f"[IPv6:{address}]" if address.version == 6 else f"[{address}]"
+
+
+def _with_protocol(source: str, extended: bool, tls: bool) -> str:
+    """The RFC 3848 `with` keyword: SMTP, ESMTP, ESMTPS, LMTP or LMTPS."""
+    if source == "lmtp":
+        return "LMTPS" if tls else "LMTP"
+    if tls:
+        return "ESMTPS"
+    return "ESMTP" if extended else "SMTP"
+
+
+def _uses_tls(server: SMTP) -> bool:
+    # True after STARTTLS and on an implicit-TLS socket alike (aiosmtpd's own flag is not).
+    transport = server.transport
+    return transport is not None and transport.get_extra_info("ssl_object") is not None
+
+
+def _peer_ip(session: SmtpSession) -> str:
+    peer: Any = session.peer
+    return str(peer[0]) if isinstance(peer, tuple) else str(peer)
+
+
+class IntakeHandler:
+    """aiosmtpd hooks: refuse what is not ours, answer DATA only once `accept` committed it."""
+
+    def __init__(
+        self,
+        *,
+        source: str,
+        recipients: Recipients,
+        accept: AcceptFn,
+        clock: Clock,
+        hostname: str,
+        max_recipients: int,
+        require_tls: bool,
+        on_accepted: Callable[[], None],
+    ) -> None:
+        self._source = source
+        self._recipients = recipients
+        self._accept = accept
+        self._clock = clock
+        self._hostname = hostname
+        self._max_recipients = max_recipients
+        self._require_tls = require_tls
+        self._on_accepted = on_accepted
+        self._closing = False
+        self._storing = 0
+        self._idle = asyncio.Event()
+        self._idle.set()
+
+    async def handle_EHLO(
+        self,
+        server: SMTP,
+        session: SmtpSession,
+        envelope: SmtpEnvelope,
+        hostname: str,
+        responses: list[str],
+    ) -> list[str]:
+        session.host_name = hostname
+        # aiosmtpd offers AUTH after STARTTLS with a callback that refuses everyone; we take
+        # mail without authentication, so the offer would only mislead clients.
+        return [line for line in responses if not line[4:].startswith("AUTH")]
+
+    async def handle_MAIL(
+        self,
+        server: SMTP,
+        session: SmtpSession,
+        envelope: SmtpEnvelope,
+        address: str,
+        mail_options: list[str],
+    ) -> str:
+        if self._closing:
+            return SHUTTING_DOWN
+        # Checked here rather than with aiosmtpd's require_starttls, which also refuses LHLO
+        # and so makes STARTTLS unreachable over LMTP.
+        if self._require_tls and not _uses_tls(server):
+            return TLS_REQUIRED
+        envelope.mail_from = address
+        envelope.mail_options.extend(mail_options)
+        return "250 2.1.0 Ok"
+
+    async def handle_RCPT(
+        self,
+        server: SMTP,
+        session: SmtpSession,
+        envelope: SmtpEnvelope,
+        address: str,
+        rcpt_options: list[str],
+    ) -> str:
+        if len(envelope.rcpt_tos) >= self._max_recipients:
+            return TOO_MANY_RECIPIENTS
+        if not self._recipients.accepts(address):
+            log.info("refused recipient %s from %s", address, _peer_ip(session))
+            return UNKNOWN_RECIPIENT
+        envelope.rcpt_tos.append(address)
+        envelope.rcpt_options.extend(rcpt_options)
+        return "250 2.1.5 Ok"
+
+    async def handle_DATA(self, server: SMTP, session: SmtpSession, envelope: SmtpEnvelope) -> str:
+        raw = envelope.original_content or b""
+        recipients = tuple(envelope.rcpt_tos)
+        reply = await self._store(server, session, raw, envelope.mail_from, recipients)
+        # LMTP answers DATA once per accepted recipient (RFC 2033 4.2); aiosmtpd sends the
+        # lines of a multi-line status as separate replies. One row serves every recipient.
+        return "\r\n".join([reply] * (len(recipients) if self._source == "lmtp" else 1))
+
+    async def _store(
+        self,
+        server: SMTP,
+        session: SmtpSession,
+        raw: bytes,
+        mail_from: str | None,
+        recipients: tuple[str, ...],
+    ) -> str:
+        self._storing += 1
+        self._idle.clear()
+        try:
+            delivery = Envelope(self._source, _reverse_path(mail_from), recipients)
+            trace = self._trace(server, session, recipients)
+            accepted = await asyncio.to_thread(self._accept, raw, delivery, trace)
+        except DatabaseUnavailable as exc:
+            log.error("cannot store message-id %s now: %s", header_message_id(raw), exc)
+            return TEMPORARY_FAILURE
+        except Exception:
+            log.exception("cannot store message-id %s", header_message_id(raw))
+            return TEMPORARY_FAILURE
+        finally:
+            # The reply is written in the same step as this returns, so once `wait_idle`
+            # wakes, every stored message has its 250 on the way.
+            self._storing -= 1
+            if not self._storing:
+                self._idle.set()
+        self._on_accepted()
+        already = "already " if accepted.duplicate else ""
+        return f"250 2.0.0 Ok: {already}stored as #{accepted.id}"
+
+    def _trace(self, server: SMTP, session: SmtpSession, recipients: tuple[str, ...]) -> bytes:
+        return received_header(
+            helo=session.host_name,
+            peer_ip=_peer_ip(session),
+            by=self._hostname,
+            protocol=_with_protocol(self._source, session.extended_smtp, _uses_tls(server)),
+            recipient=recipients[0] if len(recipients) == 1 else None,
+            now=self._clock.now(),
+        )
+
+    def close(self) -> None:
+        """Refuse new transactions; those already in DATA still finish."""
+        self._closing = True
+
+    async def wait_idle(self) -> None:
+        """Return once no message is being stored."""
+        while self._storing:
+            await self._idle.wait()
+
+
+def _reverse_path(mail_from: str | None) -> str | None:
+    # aiosmtpd reports the null reverse-path of bounces as the string "<>".
+    return None if mail_from in (None, "", "<>") else mail_from
+
+
+class _Sessions:
+    """The live sessions of one listener, at most `limit` at a time."""
+
+    def __init__(self, limit: int) -> None:
+        self.limit = limit
+        self.live: set[_SmtpSession] = set()
+        self._empty = asyncio.Event()
+        self._empty.set()
+
+    def admit(self, session: _SmtpSession) -> bool:
+        if len(self.live) >= self.limit:
+            return False
+        self.live.add(session)
+        self._empty.clear()
+        return True
+
+    def leave(self, session: _SmtpSession) -> None:
+        self.live.discard(session)
+        if not self.live:
+            self._empty.set()
+
+    def hang_up_all(self) -> None:
+        for session in list(self.live):
+            session.hang_up()
+
+    async def wait_closed(self) -> None:
+        await self._empty.wait()
+
+
+def _say_and_close(transport: asyncio.BaseTransport, reply: str) -> None:
+    if transport.is_closing():
+        return
+    if isinstance(transport, asyncio.WriteTransport):
+        transport.write(reply.encode("ascii") + b"\r\n")
+    transport.close()
+
+
+class _SmtpSession(SMTP):
+    """aiosmtpd's SMTP with our connection limit, source-route refusal and enhanced codes."""
+
+    def __init__(self, handler: IntakeHandler, sessions: _Sessions, **options: Any) -> None:
+        super().__init__(handler, **options)
+        self._sessions = sessions
+        self._admitted = False
+
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        # Counted here, not when the protocol is created: a failed implicit-TLS handshake
+        # never reaches this method and so never leaves a count behind. STARTTLS calls it
+        # again with the TLS transport; the session is admitted once.
+        if not self._admitted:
+            if not self._sessions.admit(self):
+                _say_and_close(transport, TOO_MANY_CONNECTIONS)
+                return
+            self._admitted = True
+        super().connection_made(transport)
+
+    def connection_lost(self, error: Exception | None) -> None:
+        if not self._admitted:
+            return
+        self._sessions.leave(self)
+        super().connection_lost(error)
+
+    def data_received(self, data: bytes) -> None:
+        # aiosmtpd restarts its idle timer only between commands, so a slow but steady
+        # upload of a large message would be cut off mid-DATA; any bytes count as activity.
+        if self.transport is not None and not self.transport.is_closing():
+            self._reset_timeout()
+        super().data_received(data)
+
+    def hang_up(self) -> None:
+        if self.transport is not None:
+            _say_and_close(self.transport, SHUTTING_DOWN)
+
+    async def smtp_RCPT(self, arg: str | None) -> None:
+        # aiosmtpd drops a source route (<@relay:user@domain>) and reports only user@domain,
+        # which would make a route through us look like mail for one of our queues.
+        if arg is not None and _SOURCE_ROUTE.match(arg):
+            await self.push(SOURCE_ROUTE)
+            return
+        await super().smtp_RCPT(arg)
+
+    async def push(self, status: AnyStr) -> None:
+        if isinstance(status, str):
+            status = _ENHANCED.get(status, status)
+        await super().push(status)
+
+
+class _LmtpSession(_SmtpSession, LMTP):
+    """The same session speaking LMTP: LHLO, and one DATA reply per recipient."""
+
+
+class SmtpListener:
+    """A daemon part serving one `[[smtp]]` listener; `port` is the port actually bound."""
+
+    def __init__(
+        self,
+        settings: SmtpListenerSettings,
+        queues: Sequence[QueueSettings],
+        accept: AcceptFn,
+        clock: Clock,
+        *,
+        on_accepted: Callable[[], None] = lambda: None,
+        hostname: str | None = None,
+    ) -> None:
+        self.name = f"{settings.protocol.upper()} listener on {settings.host}:{settings.port}"
+        self._settings = settings
+        self._recipients = Recipients(queues)
+        self._accept = accept
+        self._clock = clock
+        self._on_accepted = on_accepted
+        self._hostname = hostname
+        self._sessions = _Sessions(settings.max_connections)
+        self._server: asyncio.Server | None = None
+        self._handler: IntakeHandler | None = None
+
+    @property
+    def port(self) -> int:
+        if self._server is None or not self._server.sockets:
+            raise RuntimeError(f"{self.name} is not listening")
+        return int(self._server.sockets[0].getsockname()[1])
+
+    async def start(self) -> None:
+        settings = self._settings
+        # Found once: aiosmtpd would otherwise ask DNS (getfqdn) for every connection.
+        hostname = self._hostname
+        if hostname is None:
+            hostname = await asyncio.to_thread(socket.getfqdn)
+        tls = _tls_context(settings)
+        handler = IntakeHandler(
+            source=settings.protocol,
+            recipients=self._recipients,
+            accept=self._accept,
+            clock=self._clock,
+            hostname=hostname,
+            max_recipients=settings.max_recipients,
+            require_tls=settings.require_tls,
+            on_accepted=self._on_accepted,
+        )
+        loop = asyncio.get_running_loop()
+        session_class = _LmtpSession if settings.protocol == "lmtp" else _SmtpSession
+        options: dict[str, Any] = {
+            "hostname": hostname,
+            "ident": f"{'LMTP' if settings.protocol == 'lmtp' else 'ESMTP'} mailtickets",
+            "data_size_limit": settings.max_message_size,
+            "tls_context": None if settings.implicit_tls else tls,
+            "timeout": settings.idle_timeout.total_seconds(),
+            "loop": loop,
+        }
+        try:
+            self._server = await loop.create_server(
+                lambda: session_class(handler, self._sessions, **options),
+                settings.host,
+                settings.port,
+                ssl=tls if settings.implicit_tls else None,
+            )
+        except OSError as exc:
+            raise MailticketsError(f"{self.name}: cannot listen: {exc.strerror or exc}") from exc
+        self._handler = handler
+        log.info("%s: listening on port %s as %s", self.name, self.port, hostname)
+
+    async def stop(self) -> None:
+        """Stop accepting, let messages in DATA be stored and answered, then hang up."""
+        if self._server is None or self._handler is None:
+            return
+        self._server.close()
+        self._handler.close()
+        try:
+            await self._handler.wait_idle()
+        finally:
+            # Also when the daemon's stop timeout cancels the wait: nobody is left talking.
+            self._sessions.hang_up_all()
+        await self._sessions.wait_closed()
+
+
+def _tls_context(settings: SmtpListenerSettings) -> ssl.SSLContext | None:
+    if settings.tls_cert is None or settings.tls_key is None:
+        return None
+    context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    try:
+        context.load_cert_chain(settings.tls_cert, settings.tls_key)
+    except OSError as exc:  # ssl.SSLError included
+        raise MailticketsError(
+            f"cannot load the TLS certificate {settings.tls_cert} and key {settings.tls_key}: "
+            f"{exc.strerror or exc}"
+        ) from exc
+    return context
