@@ -47,7 +47,8 @@ def build_app(settings: Settings, clock: Clock | None = None) -> App:
     sessions = session_factory(engine)
     with sessions.begin() as session:
         sync_directory(session, settings.queues, settings.agents)
-    pipeline = PipelineConfig.from_settings(settings, secret)
+    templates = environment(settings.templates.dir)
+    pipeline = PipelineConfig.from_settings(settings, secret, templates)
     sender = SenderConfig(
         settings.outgoing,
         settings.tickets.subject_prefix,
@@ -55,7 +56,6 @@ def build_app(settings: Settings, clock: Clock | None = None) -> App:
         settings.queues,
         settings.agents,
     )
-    templates = environment(settings.templates.dir)
     return App(
         settings, engine, sessions, clock or SystemClock(), secret, pipeline, sender, templates
     )

@@ -8,15 +8,9 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from mailtickets.db.models import Ticket, TicketStatus
+from mailtickets.mail.commands import HELP
 from mailtickets.mail.subjects import tag
 
-#: What agents may write at the top of a reply (the agents issue implements them).
-AGENT_COMMANDS = (
-    "#status open|pending|resolved|closed",
-    "#assign <agent address>|me",
-    "#priority low|normal|high|urgent",
-    "#note",
-)
 MAX_OPEN_TICKETS = 5
 
 
@@ -56,6 +50,6 @@ def ticket_context(
             {"id": t.id, "subject": t.subject, "status": t.status.value} for t in others
         ],
         "agent": agent,
-        "commands": list(AGENT_COMMANDS),
+        "commands": list(HELP),
         "omitted_attachments": [],
     } | extra

@@ -39,14 +39,16 @@ def recipients(
     ticket: Ticket,
     queues: Sequence[QueueSettings],
     agents: Sequence[AgentSettings],
+    exclude: str | None = None,
 ) -> list[Agent]:
-    """The assignee, or every active agent of the ticket's queue while nobody is assigned."""
+    """The assignee, or every active agent of the ticket's queue while nobody is assigned;
+    never `exclude` (the agent whose own action this mail is about)."""
     if ticket.assignee is not None:
-        return [ticket.assignee]
+        return [] if ticket.assignee.address == exclude else [ticket.assignee]
     queue = next((q for q in queues if normalise(q.address) == ticket.queue.address), None)
     addresses = [normalise(a.address) for a in serving(queue, agents)]
     query = select(Agent).where(Agent.address.in_(addresses), Agent.active.is_(True))
-    return list(session.scalars(query.order_by(Agent.id)))
+    return [a for a in session.scalars(query.order_by(Agent.id)) if a.address != exclude]
 
 
 def notify_agents(
@@ -61,10 +63,11 @@ def notify_agents(
     now: datetime,
     in_reply_to: str | None = None,
     references: Sequence[str] = (),
+    exclude: str | None = None,
 ) -> int:
     """Enqueue `template` to each agent who should hear about `ticket`; return how many."""
     signatures = {normalise(a.address): a.signature for a in agents}
-    targets = recipients(session, ticket, queues, agents)
+    targets = recipients(session, ticket, queues, agents, exclude)
     for agent in targets:
         enqueue(
             session,

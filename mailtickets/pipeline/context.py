@@ -9,6 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
+from jinja2 import Environment
 from sqlalchemy.orm import Session
 
 from mailtickets.config import Settings
@@ -42,9 +43,13 @@ class PipelineConfig:
     tickets_from_auto_replies: bool
     queues: tuple[QueueSettings, ...]
     agents: tuple[AgentSettings, ...]
+    #: For macros (`#macro name`): canned answers under `<locale>/macros/` in the templates.
+    templates: Environment
 
     @classmethod
-    def from_settings(cls, settings: Settings, secret: bytes) -> PipelineConfig:
+    def from_settings(
+        cls, settings: Settings, secret: bytes, templates: Environment
+    ) -> PipelineConfig:
         return cls(
             secret=secret,
             subject_prefix=settings.tickets.subject_prefix,
@@ -54,6 +59,7 @@ class PipelineConfig:
             tickets_from_auto_replies=settings.ingest.tickets_from_auto_replies,
             queues=settings.queues,
             agents=settings.agents,
+            templates=templates,
         )
 
     @property
@@ -90,6 +96,8 @@ class MessageContext:
     sender_name: str | None = None
     sender: Contact | None = None
     agent: AgentSettings | None = None  # set only when the sender proved to be this agent
+    #: The agent who opened this ticket for a customer with `#customer <address>`.
+    on_behalf_by: str | None = None
     ticket: Ticket | None = None
     matched_by: str | None = None
     ignored_reference: dict[str, object] | None = None

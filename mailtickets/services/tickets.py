@@ -10,12 +10,14 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from mailtickets.db.models import (
+    Agent,
     Contact,
     Event,
     Message,
     Participant,
     Priority,
     Queue,
+    Tag,
     Ticket,
     TicketStatus,
 )
@@ -146,3 +148,94 @@ def customer_wrote(session: Session, ticket: Ticket, now: datetime, actor: str) 
     ticket.status, ticket.updated_at = TicketStatus.OPEN, now
     ticket.resolved_at = ticket.closed_at = None
     record(session, ticket, "reopened", now, actor, previous=previous.value)
+
+
+def set_status(
+    session: Session, ticket: Ticket, status: TicketStatus, now: datetime, actor: str | None
+) -> None:
+    if ticket.status is status:
+        return
+    previous = ticket.status
+    ticket.status, ticket.updated_at = status, now
+    if status is TicketStatus.RESOLVED:
+        ticket.resolved_at = now
+    elif status is TicketStatus.CLOSED:
+        ticket.closed_at = now
+    else:
+        ticket.resolved_at = ticket.closed_at = None
+    record(session, ticket, "status", now, actor, status=status.value, previous=previous.value)
+
+
+def set_priority(
+    session: Session, ticket: Ticket, priority: Priority, now: datetime, actor: str | None
+) -> None:
+    if ticket.priority is priority:
+        return
+    previous = ticket.priority
+    ticket.priority, ticket.updated_at = priority, now
+    record(
+        session, ticket, "priority", now, actor, priority=priority.value, previous=previous.value
+    )
+
+
+def assign(
+    session: Session, ticket: Ticket, agent: Agent | None, now: datetime, actor: str | None
+) -> None:
+    if ticket.assignee_id == (agent.id if agent else None):
+        return
+    ticket.assignee, ticket.updated_at = agent, now
+    record(session, ticket, "assigned", now, actor, assignee=agent.address if agent else None)
+
+
+def add_tag(session: Session, ticket: Ticket, name: str, now: datetime, actor: str | None) -> None:
+    if any(tag.name == name for tag in ticket.tags):
+        return
+    ticket.tags.append(Tag(name=name))
+    record(session, ticket, "tagged", now, actor, tag=name)
+
+
+def remove_participant(
+    session: Session, ticket: Ticket, address: str, now: datetime, actor: str | None
+) -> bool:
+    row = session.scalar(
+        select(Participant)
+        .join(Contact, Participant.contact_id == Contact.id)
+        .where(Participant.ticket_id == ticket.id, Contact.address == address)
+    )
+    if row is None or row.role == "requester":
+        return False
+    session.delete(row)
+    record(session, ticket, "participant_removed", now, actor, address=address)
+    return True
+
+
+def merge(
+    session: Session, source: Ticket, target: Ticket, now: datetime, actor: str | None
+) -> None:
+    """Move `source`'s conversation and participants to `target`, and close `source`.
+
+    Mail that still threads to `source` follows `merged_into_id` to `target`.
+    """
+    if source.id == target.id:
+        raise ValueError(f"ticket #{source.id} cannot be merged into itself")
+    for message in list(source.messages):
+        message.ticket_id = target.id
+    for participant in list(source.participants):
+        add_participant(session, target, participant.contact, participant.role, now)
+    source.merged_into_id = target.id
+    set_status(session, source, TicketStatus.CLOSED, now, actor)
+    record(session, source, "merged", now, actor, into=target.id)
+    record(session, target, "merged_from", now, actor, source=source.id)
+    target.updated_at = now
+
+
+def follow_merges(session: Session, ticket: Ticket) -> Ticket:
+    """The ticket mail to `ticket` belongs to now, following merges (a bounded chain)."""
+    for _ in range(20):
+        if ticket.merged_into_id is None:
+            return ticket
+        target = session.get(Ticket, ticket.merged_into_id)
+        if target is None:
+            return ticket
+        ticket = target
+    return ticket

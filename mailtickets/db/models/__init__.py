@@ -11,6 +11,7 @@ from mailtickets.db.models.ticket import (
     MessageKind,
     Participant,
     Priority,
+    Tag,
     Ticket,
     TicketStatus,
 )
@@ -30,6 +31,7 @@ __all__ = [
     "Participant",
     "Priority",
     "Queue",
+    "Tag",
     "Ticket",
     "TicketStatus",
 ]

@@ -49,6 +49,8 @@ class Ticket(Base):
     assignee_id: Mapped[int | None] = mapped_column(ForeignKey("agent.id"))
     #: The closed ticket this one continues, when a customer wrote after the grace period.
     linked_ticket_id: Mapped[int | None] = mapped_column(ForeignKey("ticket.id"))
+    #: Set when an agent merged this ticket into another; mail to it then goes there.
+    merged_into_id: Mapped[int | None] = mapped_column(ForeignKey("ticket.id"))
     subject: Mapped[str] = mapped_column(String(998))
     status: Mapped[TicketStatus] = mapped_column(string_enum(TicketStatus))
     priority: Mapped[Priority] = mapped_column(string_enum(Priority))
@@ -63,6 +65,18 @@ class Ticket(Base):
     assignee: Mapped[Agent | None] = relationship()
     messages: Mapped[list[Message]] = relationship(back_populates="ticket", order_by="Message.id")
     participants: Mapped[list[Participant]] = relationship(order_by="Participant.id")
+    tags: Mapped[list[Tag]] = relationship(order_by="Tag.name", cascade="all, delete-orphan")
+
+
+class Tag(Base):
+    """A word agents put on a ticket (`#tag billing`)."""
+
+    __tablename__ = "ticket_tag"
+    __table_args__ = (UniqueConstraint("ticket_id", "name"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    ticket_id: Mapped[int] = mapped_column(ForeignKey("ticket.id", ondelete="CASCADE"))
+    name: Mapped[str] = mapped_column(String(50), index=True)
 
 
 class Participant(Base):

@@ -2,23 +2,21 @@
 
 from __future__ import annotations
 
-import hashlib
-
 from sqlalchemy import select
 
 from mailtickets.db.models import (
     Agent,
-    Attachment,
-    Message,
     MessageKind,
     Queue,
     Ticket,
-    TicketStatus,
 )
 from mailtickets.mail.addresses import normalise
+from mailtickets.mail.commands import parse_commands
 from mailtickets.mail.loops import Automated
 from mailtickets.mail.subjects import clean
 from mailtickets.pipeline.context import MessageContext, Stop
+from mailtickets.pipeline.steps.agent_reply import record_agent_reply
+from mailtickets.pipeline.store import store_message
 from mailtickets.services import contacts, tickets
 
 
@@ -28,12 +26,14 @@ def apply_to_ticket(ctx: MessageContext) -> None:
     elif ctx.automated is not None:
         _record_automated(ctx)
     elif ctx.agent is not None:
-        _record_agent_reply(ctx)
+        record_agent_reply(ctx)
     else:
         _record_customer_message(ctx)
 
 
 def _record_customer_message(ctx: MessageContext) -> None:
+    if _open_on_behalf(ctx):
+        return
     sender = tickets.contact_for(ctx.session, ctx.sender_address, ctx.sender_name, ctx.now)
     ctx.sender = sender
     previous = ctx.ticket
@@ -53,8 +53,36 @@ def _record_customer_message(ctx: MessageContext) -> None:
                 matched_by=ctx.matched_by,
             )
         ctx.outcome = "follow_up"
-    _store(ctx, MessageKind.CUSTOMER, author_contact_id=sender.id)
+    store_message(ctx, MessageKind.CUSTOMER, author_contact_id=sender.id)
     _add_copied_participants(ctx)
+
+
+def _open_on_behalf(ctx: MessageContext) -> bool:
+    """An agent's mail to a queue starting with `#customer <address>` opens a ticket for that
+    customer. Nothing authenticates a From header, so the customer is not mailed about it:
+    the agent who asked knows, and the other agents get the usual notice."""
+    agent = ctx.config.agent(ctx.sender_address)
+    if agent is None or ctx.ticket is not None:
+        return False
+    parsed = parse_commands(ctx.new_text)
+    customers = [c.argument for c in parsed.commands if c.name == "customer"]
+    if not customers:
+        return False
+    ctx.sender = tickets.contact_for(ctx.session, customers[-1], None, ctx.now)
+    ctx.on_behalf_by, ctx.new_text = ctx.sender_address, parsed.text
+    _open(ctx)
+    assert ctx.ticket is not None
+    tickets.record(
+        ctx.session,
+        ctx.ticket,
+        "opened_on_behalf",
+        ctx.now,
+        ctx.sender_address,
+        customer=ctx.sender.address,
+    )
+    author = ctx.session.scalar(select(Agent).where(Agent.address == ctx.sender_address))
+    store_message(ctx, MessageKind.CUSTOMER, author_agent_id=author.id if author else None)
+    return True
 
 
 def _open(ctx: MessageContext, linked_to: Ticket | None = None) -> None:
@@ -87,37 +115,24 @@ def _add_copied_participants(ctx: MessageContext) -> None:
         tickets.add_participant(ctx.session, ctx.ticket, contact, "cc", ctx.now)
 
 
-def _record_agent_reply(ctx: MessageContext) -> None:
-    assert ctx.ticket is not None and ctx.agent is not None
-    agent = ctx.session.scalar(select(Agent).where(Agent.address == ctx.sender_address))
-    ticket = ctx.ticket
-    if ticket.first_response_at is None:
-        ticket.first_response_at = ctx.now
-    if ticket.status is TicketStatus.OPEN:
-        ticket.status = TicketStatus.PENDING
-        tickets.record(ctx.session, ticket, "status", ctx.now, ctx.sender_address, status="pending")
-    _store(ctx, MessageKind.AGENT, author_agent_id=agent.id if agent else None)
-    ctx.outcome = "agent_reply"
-
-
 def _record_automated(ctx: MessageContext) -> None:
     assert ctx.automated is not None
     if ctx.ticket is not None:
-        _store(ctx, MessageKind.AUTO)
+        store_message(ctx, MessageKind.AUTO)
         ctx.outcome = ctx.automated.kind.value
         return
     if not ctx.config.tickets_from_auto_replies:
         raise Stop(ctx.automated.kind.value, f"{ctx.automated.reason}; belongs to no ticket")
     ctx.sender = tickets.contact_for(ctx.session, ctx.sender_address, ctx.sender_name, ctx.now)
     _open(ctx)
-    _store(ctx, MessageKind.AUTO, author_contact_id=ctx.sender.id)
+    store_message(ctx, MessageKind.AUTO, author_contact_id=ctx.sender.id)
 
 
 def _record_bounce(ctx: MessageContext) -> None:
     assert ctx.bounce is not None and ctx.automated is not None
     if ctx.ticket is None:
         raise Stop("bounce", "delivery report for a message we did not send")
-    _store(ctx, MessageKind.BOUNCE)
+    store_message(ctx, MessageKind.BOUNCE)
     tickets.record(
         ctx.session,
         ctx.ticket,
@@ -135,47 +150,3 @@ def _record_bounce(ctx: MessageContext) -> None:
             reason = f"hard bounce {failure.status} for {ctx.bounce.original_message_id}"
             contacts.suppress(ctx.session, failure.recipient, reason, ctx.now)
     ctx.outcome = Automated.BOUNCE.value
-
-
-def _store(
-    ctx: MessageContext,
-    kind: MessageKind,
-    author_contact_id: int | None = None,
-    author_agent_id: int | None = None,
-) -> None:
-    assert ctx.ticket is not None
-    mail = ctx.mail
-    message = Message(
-        message_id=ctx.message_id,
-        direction="in",
-        kind=kind,
-        author_contact_id=author_contact_id,
-        author_agent_id=author_agent_id,
-        from_address=ctx.sender_address,
-        from_name=ctx.sender_name,
-        subject=mail.subject,
-        date=mail.date,
-        received_at=ctx.intake.received_at,
-        body_text=mail.text,
-        new_text=ctx.new_text,
-        inbound_id=ctx.intake.id,
-    )
-    tickets.add_message(ctx.session, ctx.ticket, message, ctx.now)
-    for part in mail.attachments:
-        too_big = len(part.content) > ctx.config.max_attachment_size
-        if too_big and not part.inline:
-            ctx.omitted_attachments.append(part.filename)
-        ctx.session.add(
-            Attachment(
-                message_id=message.id,
-                filename=part.filename,
-                content_type=part.content_type,
-                size=len(part.content),
-                sha256=hashlib.sha256(part.content).hexdigest(),
-                inline=part.inline,
-                content_id=part.content_id,
-                content=None if too_big else part.content,
-                omitted=f"larger than {ctx.config.max_attachment_size} bytes" if too_big else None,
-            )
-        )
-    ctx.intake.ticket_id = ctx.ticket.id

@@ -18,12 +18,14 @@ from mailtickets.mail.addresses import split_plus
 from mailtickets.mail.subjects import ticket_in_tag
 from mailtickets.mail.tokens import read_reply_token, ticket_of_message_id, tickets_in_markers
 from mailtickets.pipeline.context import MessageContext
-from mailtickets.services.tickets import is_participant
+from mailtickets.services.tickets import follow_merges, is_participant
 
 
 def match_ticket(ctx: MessageContext) -> None:
     found = _by_token(ctx) or _by_references(ctx) or _by_marker_or_tag(ctx)
     ctx.ticket, ctx.matched_by = found if found else (None, None)
+    if ctx.ticket is not None:
+        ctx.ticket = follow_merges(ctx.session, ctx.ticket)
     if ctx.ticket is not None:
         ctx.queue = next(
             (q for q in ctx.config.queues if q.address.lower() == ctx.ticket.queue.address), None

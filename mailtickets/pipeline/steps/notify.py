@@ -27,7 +27,8 @@ def enqueue_mail(ctx: MessageContext) -> None:
     if ctx.ticket is None:
         return
     if ctx.outcome == "new_ticket" and ctx.automated is None:
-        _acknowledge(ctx, ctx.ticket)
+        if ctx.on_behalf_by is None:
+            _acknowledge(ctx, ctx.ticket)
         _notify_agents(ctx, ctx.ticket, "agent/new_ticket")
     elif ctx.outcome == "follow_up":
         _notify_agents(ctx, ctx.ticket, "agent/customer_replied")

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from mailtickets.db import migrate
 from tests.support.cli import mailtickets
 
 
@@ -31,7 +32,7 @@ def test_run_refuses_an_out_of_date_schema(tmp_path: Path) -> None:
     result = mailtickets("run", cwd=tmp_path)
     assert result.returncode == 1
     assert _single_line(result.stderr) == (
-        "mailtickets: the database is empty but this version needs 0001; "
+        f"mailtickets: the database is empty but this version needs {migrate.head()}; "
         "run `mailtickets db upgrade` first"
     )
 

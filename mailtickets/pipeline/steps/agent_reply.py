@@ -1,0 +1,249 @@
+"""An agent's reply on their signed address: commands first, then the answer or a note.
+
+Every command is checked before any is applied, so a mail with one bad command changes
+nothing and earns the agent an error mail listing what was wrong. Otherwise all commands
+apply in one transaction; the remaining text goes to the customer and the other
+participants (or, with `#note`, stays internal); a mail of commands only sends nothing.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from jinja2 import TemplateError, TemplateNotFound
+from sqlalchemy import select
+
+from mailtickets.db.models import Agent, Message, MessageKind, Priority, Ticket, TicketStatus
+from mailtickets.mail.commands import HELP, Command, final_status, parse_commands
+from mailtickets.outbound.context import ticket_context
+from mailtickets.outbound.notices import notify_agents, reply_address
+from mailtickets.outbound.outbox import enqueue
+from mailtickets.pipeline.context import MessageContext
+from mailtickets.pipeline.store import store_message
+from mailtickets.services import tickets
+
+#: Commands this step applies; #customer belongs to mail that opens a ticket.
+_HERE = {
+    "status",
+    "assign",
+    "priority",
+    "note",
+    "cc",
+    "uncc",
+    "tag",
+    "close",
+    "resolve",
+    "merge",
+    "macro",
+}
+
+
+def record_agent_reply(ctx: MessageContext) -> None:
+    """Apply the agent's commands, then relay their text or keep it as a note."""
+    assert ctx.ticket is not None
+    agent = ctx.session.scalar(select(Agent).where(Agent.address == ctx.sender_address))
+    assert agent is not None
+    ctx.intake.ticket_id = ctx.ticket.id
+    parsed = parse_commands(ctx.new_text)
+    errors = [f"{e.line}: {e.reason}" for e in parsed.errors]
+    errors += _check(ctx, agent, parsed.commands)
+    if errors:
+        _reject(ctx, ctx.ticket, agent, errors)
+        return
+    macro_text = [_macro(ctx, ctx.ticket, c.argument) for c in parsed.commands if c.name == "macro"]
+    text = "\n\n".join(t for t in [parsed.text, *macro_text] if t)
+    ctx.new_text = text
+    is_note = any(c.name == "note" for c in parsed.commands)
+    for command in parsed.commands:
+        _apply(ctx, ctx.ticket, agent, command)
+    if is_note:
+        store_message(ctx, MessageKind.NOTE, author_agent_id=agent.id)
+        _tell_other_agents(ctx, ctx.ticket, agent, text)
+        ctx.outcome = "note"
+    elif text:
+        store_message(ctx, MessageKind.AGENT, author_agent_id=agent.id)
+        _relay(ctx, ctx.ticket, agent, text)
+        ctx.outcome = "agent_reply"
+    else:
+        ctx.outcome = "commands"
+    _finish_status(ctx, ctx.ticket, agent, parsed.commands, answered=bool(text) and not is_note)
+
+
+def _check(ctx: MessageContext, agent: Agent, commands: tuple[Command, ...]) -> list[str]:
+    """What would go wrong applying `commands`; checked before anything changes."""
+    assert ctx.ticket is not None
+    problems = []
+    for command in commands:
+        if command.name not in _HERE:
+            problems.append(f"{command.line}: only works when opening a ticket")
+        elif command.name == "assign" and command.argument != "me":
+            target = ctx.session.scalar(select(Agent).where(Agent.address == command.argument))
+            if target is None or not target.active:
+                problems.append(f"{command.line}: {command.argument} is not an agent")
+        elif command.name == "merge":
+            into = ctx.session.get(Ticket, int(command.argument))
+            if into is None:
+                problems.append(f"{command.line}: there is no ticket #{command.argument}")
+            elif into.id == ctx.ticket.id:
+                problems.append(f"{command.line}: a ticket cannot be merged into itself")
+        elif command.name == "macro" and _macro(ctx, ctx.ticket, command.argument) is None:
+            problems.append(f"{command.line}: there is no macro named {command.argument}")
+        elif command.name == "uncc" and command.argument == ctx.ticket.contact.address:
+            problems.append(f"{command.line}: the customer who opened the ticket stays on it")
+    return problems
+
+
+def _apply(ctx: MessageContext, ticket: Ticket, agent: Agent, command: Command) -> None:
+    actor, now, session = agent.address, ctx.now, ctx.session
+    if command.name == "assign":
+        target = (
+            agent
+            if command.argument == "me"
+            else session.scalar(select(Agent).where(Agent.address == command.argument))
+        )
+        tickets.assign(session, ticket, target, now, actor)
+    elif command.name == "priority":
+        tickets.set_priority(session, ticket, Priority(command.argument), now, actor)
+    elif command.name == "cc":
+        contact = tickets.contact_for(session, command.argument, None, now)
+        tickets.add_participant(session, ticket, contact, "cc", now)
+    elif command.name == "uncc":
+        tickets.remove_participant(session, ticket, command.argument, now, actor)
+    elif command.name == "tag":
+        tickets.add_tag(session, ticket, command.argument, now, actor)
+    elif command.name == "merge":
+        into = session.get(Ticket, int(command.argument))
+        assert into is not None
+        tickets.merge(session, ticket, into, now, actor)
+        ctx.ticket = into
+
+
+def _finish_status(
+    ctx: MessageContext,
+    ticket: Ticket,
+    agent: Agent,
+    commands: tuple[Command, ...],
+    *,
+    answered: bool,
+) -> None:
+    """An answer waits on the customer unless the agent said otherwise."""
+    if answered and ticket.first_response_at is None:
+        ticket.first_response_at = ctx.now
+    status = final_status(commands)
+    if status is not None and ticket.merged_into_id is None:
+        was_resolved = ticket.status is TicketStatus.RESOLVED
+        tickets.set_status(ctx.session, ticket, TicketStatus(status), ctx.now, agent.address)
+        if status == TicketStatus.RESOLVED and not was_resolved and not answered:
+            context = ticket_context(ctx.session, ticket, ctx.config.subject_prefix)
+            _tell_customer(ctx, ticket, "customer/resolved", context)
+    elif answered and ticket.status is TicketStatus.OPEN:
+        tickets.set_status(ctx.session, ticket, TicketStatus.PENDING, ctx.now, agent.address)
+
+
+def _macro(ctx: MessageContext, ticket: Ticket, name: str) -> str | None:
+    env = ctx.config.templates
+    context = ticket_context(ctx.session, ticket, ctx.config.subject_prefix)
+    for locale in dict.fromkeys((ticket.queue.locale, "en")):
+        try:
+            return env.get_template(f"{locale}/macros/{name}.txt.j2").render(context).strip()
+        except TemplateNotFound:
+            continue
+        except TemplateError:
+            return None
+    return None
+
+
+def _conversation_ids(ctx: MessageContext, ticket: Ticket) -> list[str]:
+    found = ctx.session.scalars(
+        select(Message.message_id).where(Message.ticket_id == ticket.id).order_by(Message.id)
+    )
+    return list(found)
+
+
+def _relay(ctx: MessageContext, ticket: Ticket, agent: Agent, text: str) -> None:
+    """The agent's answer to the customer and every other participant, threaded."""
+    settings = ctx.config.agent(agent.address)
+    signature = settings.signature if settings else ""
+    author = {"name": agent.name, "signature": signature}
+    context = ticket_context(
+        ctx.session,
+        ticket,
+        ctx.config.subject_prefix,
+        author=agent.name,
+        new_text=text,
+        agent=author,
+    )
+    _tell_customer(ctx, ticket, "customer/agent_reply", context)
+
+
+def _tell_customer(
+    ctx: MessageContext, ticket: Ticket, template: str, context: dict[str, Any]
+) -> None:
+    """Mail `template` to the ticket's participants, continuing their conversation."""
+    recipients = [p.contact.address for p in ticket.participants]
+    recipients = [r for r in recipients if r not in ctx.config.own_addresses]
+    customer_ids = ctx.session.scalars(
+        select(Message.message_id)
+        .where(
+            Message.ticket_id == ticket.id,
+            Message.direction == "in",
+            Message.kind == MessageKind.CUSTOMER,
+        )
+        .order_by(Message.id.desc())
+        .limit(1)
+    )
+    variables = context | {"reply_to": reply_address(ctx.config.secret, ticket, None, ctx.now)}
+    enqueue(
+        ctx.session,
+        template=template,
+        locale=ticket.contact.locale or ticket.queue.locale,
+        recipients=recipients,
+        ticket=ticket,
+        context=variables,
+        now=ctx.now,
+        secret=ctx.config.secret,
+        domain=ticket.queue.address.partition("@")[2],
+        in_reply_to=next(iter(customer_ids), None),
+        references=_conversation_ids(ctx, ticket),
+    )
+
+
+def _tell_other_agents(ctx: MessageContext, ticket: Ticket, author: Agent, text: str) -> None:
+    note = {"author": f"{author.name} <{author.address}>", "text": text}
+    notify_agents(
+        ctx.session,
+        ticket,
+        "agent/note_added",
+        ticket_context(ctx.session, ticket, ctx.config.subject_prefix, note=note),
+        queues=ctx.config.queues,
+        agents=ctx.config.agents,
+        secret=ctx.config.secret,
+        now=ctx.now,
+        exclude=author.address,
+    )
+
+
+def _reject(ctx: MessageContext, ticket: Ticket, agent: Agent, errors: list[str]) -> None:
+    tickets.record(ctx.session, ticket, "commands_rejected", ctx.now, agent.address, errors=errors)
+    context = ticket_context(
+        ctx.session,
+        ticket,
+        ctx.config.subject_prefix,
+        errors=errors,
+        commands=list(HELP),
+        agent={"name": agent.name, "signature": ""},
+        reply_to=reply_address(ctx.config.secret, ticket, agent.id, ctx.now),
+    )
+    enqueue(
+        ctx.session,
+        template="agent/command_error",
+        locale=ticket.queue.locale,
+        recipients=[agent.address],
+        ticket=ticket,
+        context=context,
+        now=ctx.now,
+        secret=ctx.config.secret,
+        domain=ticket.queue.address.partition("@")[2],
+        in_reply_to=ctx.message_id,
+    )
+    ctx.outcome = "command_error"
