@@ -93,9 +93,19 @@ def main(ctx: click.Context, config: Path | None, env_file: Path | None, log_lev
 
 
 def _register() -> None:
-    from mailtickets.cli import check, db, deliver, imports, outbox, quarantine, run, tickets
+    from mailtickets.cli import (
+        agents,
+        check,
+        db,
+        deliver,
+        imports,
+        outbox,
+        quarantine,
+        run,
+        tickets,
+    )
 
-    for module in (check, db, deliver, imports, outbox, quarantine, run, tickets):
+    for module in (agents, check, db, deliver, imports, outbox, quarantine, run, tickets):
         for command in module.COMMANDS:
             main.add_command(command)
 

@@ -20,6 +20,7 @@ from mailtickets.config import reader as r
 from mailtickets.config.settings import (
     LOCALES,
     AgentSettings,
+    AuthenticationSettings,
     DatabaseSettings,
     ImapMailboxSettings,
     IngestSettings,
@@ -139,6 +140,7 @@ def _settings(root: r.Table, path: Path | None, env: Mapping[str, str]) -> Setti
         outgoing=_outgoing(root.table("outgoing"), storage, env),
         templates=_templates(root.table("templates")),
         agents=tuple(_agent(t) for t in root.tables("agent", "address")),
+        authentication=_authentication(root.table("authentication")),
         slas=tuple(_sla(t) for t in root.tables("sla", "name")),
         metrics=_metrics(root.table("metrics")),
     )
@@ -291,6 +293,17 @@ def _agent(t: r.Table) -> AgentSettings:
         role=t.get("role", r.choice("agent", "manager"), "agent"),
         signature=t.get("signature", r.string, ""),
     )
+    t.finish()
+    return settings
+
+
+def _authentication(t: r.Table) -> AuthenticationSettings:
+    settings = AuthenticationSettings(
+        require_for_agents=t.get("require_for_agents", r.boolean, False),
+        trusted_authserv_id=t.optional("trusted_authserv_id", r.nonempty),
+    )
+    if settings.require_for_agents and settings.trusted_authserv_id is None:
+        t.problems.add(t.label, "trusted_authserv_id", "is required by require_for_agents")
     t.finish()
     return settings
 

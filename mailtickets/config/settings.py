@@ -113,6 +113,14 @@ class AgentSettings:
 
 
 @dataclass(frozen=True)
+class AuthenticationSettings:
+    """Strict mode: agents' replies count only when our MTA vouches for their origin."""
+
+    require_for_agents: bool
+    trusted_authserv_id: str | None
+
+
+@dataclass(frozen=True)
 class SlaSettings:
     name: str
     calendar: str
@@ -142,6 +150,7 @@ class Settings:
     outgoing: OutgoingSettings
     templates: TemplateSettings
     agents: tuple[AgentSettings, ...]
+    authentication: AuthenticationSettings
     slas: tuple[SlaSettings, ...]
     metrics: MetricsSettings
 

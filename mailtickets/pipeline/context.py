@@ -45,6 +45,8 @@ class PipelineConfig:
     agents: tuple[AgentSettings, ...]
     #: For macros (`#macro name`): canned answers under `<locale>/macros/` in the templates.
     templates: Environment
+    #: Strict mode: the authserv-id whose DKIM/SPF pass an agent's reply needs; None is off.
+    agents_must_authenticate_at: str | None = None
 
     @classmethod
     def from_settings(
@@ -60,6 +62,11 @@ class PipelineConfig:
             queues=settings.queues,
             agents=settings.agents,
             templates=templates,
+            agents_must_authenticate_at=(
+                settings.authentication.trusted_authserv_id
+                if settings.authentication.require_for_agents
+                else None
+            ),
         )
 
     @property

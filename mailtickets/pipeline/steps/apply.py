@@ -43,7 +43,17 @@ def _record_customer_message(ctx: MessageContext) -> None:
         _open(ctx, linked_to=previous)
     else:
         tickets.customer_wrote(ctx.session, ctx.ticket, ctx.now, sender.address)
-        if tickets.add_participant(ctx.session, ctx.ticket, sender, "cc", ctx.now):
+        if ctx.ignored_reference:
+            tickets.record(
+                ctx.session,
+                ctx.ticket,
+                "reference_ignored",
+                ctx.now,
+                sender.address,
+                **ctx.ignored_reference,
+            )
+        is_agent = ctx.config.agent(sender.address) is not None
+        if not is_agent and tickets.add_participant(ctx.session, ctx.ticket, sender, "cc", ctx.now):
             tickets.record(
                 ctx.session,
                 ctx.ticket,

@@ -15,6 +15,7 @@ from sqlalchemy import select
 from mailtickets.config.settings import QueueSettings
 from mailtickets.db.models import Agent, Message, OutboundMessage, Ticket
 from mailtickets.mail.addresses import split_plus
+from mailtickets.mail.authresults import authenticated
 from mailtickets.mail.subjects import ticket_in_tag
 from mailtickets.mail.tokens import read_reply_token, ticket_of_message_id, tickets_in_markers
 from mailtickets.pipeline.context import MessageContext
@@ -51,9 +52,19 @@ def _by_token(ctx: MessageContext) -> tuple[Ticket, str] | None:
         if token.agent_id is None:
             return ticket, "reply address"
         agent = ctx.session.get(Agent, token.agent_id)
-        if agent is not None and agent.active and agent.address == ctx.sender_address:
+        trusted = ctx.config.agents_must_authenticate_at
+        vouched = trusted is None or authenticated(
+            ctx.mail.headers("Authentication-Results"), trusted
+        )
+        if agent is not None and agent.active and agent.address == ctx.sender_address and vouched:
             ctx.agent = ctx.config.agent(agent.address)
             return ticket, "agent reply address"
+        if not vouched:
+            ctx.ignored_reference = {
+                "ignored_token_of_agent": token.agent_id,
+                "why": f"no DKIM or SPF pass from {trusted} for the agent's reply",
+            }
+            return ticket, "agent reply address, unauthenticated"
         # Someone else wrote to an agent's address: an ordinary message, never a command.
         ctx.ignored_reference = {
             "ignored_token_of_agent": token.agent_id,

@@ -171,3 +171,29 @@ def test_quarantine_list_show_retry_and_discard(site: Path) -> None:
         1,
         "mailtickets: give one message id or --all",
     )
+
+
+def test_agents_list_shows_the_queues_each_agent_serves(tmp_path: Path) -> None:
+    config = tmp_path / "site.toml"
+    config.write_text(
+        '[[queue]]\naddress = "support@acme.example"\n'
+        '[[queue]]\naddress = "vendas@acme.example"\nname = "Vendas"\n'
+        '[[agent]]\naddress = "alice@acme.example"\nname = "Alice"\nrole = "manager"\n'
+        '[[agent]]\naddress = "bruno@acme.example"\nname = "Bruno"\nqueues = ["Vendas"]\n'
+    )
+    result = mailtickets("--config", str(config), "agents", "list", "--json", cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    assert json.loads(result.stdout) == [
+        {
+            "address": "alice@acme.example",
+            "name": "Alice",
+            "role": "manager",
+            "queues": ["support@acme.example", "vendas@acme.example"],
+        },
+        {
+            "address": "bruno@acme.example",
+            "name": "Bruno",
+            "role": "agent",
+            "queues": ["vendas@acme.example"],
+        },
+    ]

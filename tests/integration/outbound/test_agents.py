@@ -4,10 +4,11 @@ and nothing honoured without the agent's own signed reply address."""
 from __future__ import annotations
 
 from email.message import EmailMessage
+from pathlib import Path
 
 import pytest
 
-from tests.support.helpdesk import Helpdesk
+from tests.support.helpdesk import Helpdesk, make_helpdesk
 from tests.support.mail import compose
 from tests.support.relay import Relay
 
@@ -193,3 +194,39 @@ def test_an_agent_opens_a_ticket_on_behalf_of_a_customer(relayed: Helpdesk, rela
     relayed.send_all()
     # Nothing proves the From header, so the customer is not mailed on its say-so.
     assert not [r for r in relay.received if "carla@example.org" in r.recipients]
+
+
+def _strict(relay: Relay, tmp_path: Path) -> Helpdesk:
+    extra = (
+        f'[outgoing]\nhost = "127.0.0.1"\nport = {relay.port}\ntls = "none"\n'
+        '[authentication]\nrequire_for_agents = true\ntrusted_authserv_id = "mx.acme.example"\n'
+    )
+    return make_helpdesk(f"sqlite:///{tmp_path / 'strict.db'}", tmp_path, extra)
+
+
+@pytest.mark.parametrize(
+    ("results", "honoured"),
+    [
+        ("mx.acme.example; dkim=pass header.d=acme.example; spf=fail", True),
+        ("mx.acme.example; spf=pass smtp.mailfrom=acme.example", True),
+        ("mx.acme.example; dkim=fail; spf=softfail", False),
+        ("evil.example; dkim=pass header.d=acme.example", False),  # not our MTA's verdict
+        (None, False),
+    ],
+)
+def test_strict_mode_needs_our_mtas_dkim_or_spf_pass(
+    relay: Relay, tmp_path: Path, results: str | None, honoured: bool
+) -> None:
+    desk = _strict(relay, tmp_path)
+    ticket_id, address = _open(desk, relay)
+    headers = {"Authentication-Results": results} if results else {}
+    reply = compose(
+        sender="alice@acme.example", to=address, body="#priority urgent", headers=headers
+    )
+    result = desk.deliver(reply, rcpt=(address,))
+    assert (result.outcome == "commands") is honoured
+    assert (desk.ticket(ticket_id)["priority"] == "urgent") is honoured
+    if not honoured:
+        (ignored,) = desk.events(ticket_id, "reference_ignored")
+        assert "no DKIM or SPF pass from mx.acme.example" in ignored.data["why"]
+    desk.app.engine.dispose()
