@@ -7,6 +7,7 @@ import json
 import mailbox
 import signal
 import smtplib
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 from tests.support.cli import mailtickets
@@ -77,3 +78,37 @@ def test_sigkill_right_after_250_loses_nothing_and_doubles_nothing(tmp_path: Pat
     assert [t["subject"] for t in tickets] == ["sent just before the crash"]
     outbox = mailbox.Maildir(tmp_path / "var" / "outbox", create=False)
     assert len(outbox) == 1
+
+
+def test_fifty_concurrent_clients_every_message_one_ticket(tmp_path: Path) -> None:
+    config, port = _site(tmp_path)
+    clients, per_client = 50, 20
+
+    def client(number: int) -> list[int]:
+        codes = []
+        with smtplib.SMTP("127.0.0.1", port, timeout=120) as smtp:
+            smtp.ehlo()
+            for sequence in range(per_client):
+                raw = compose(
+                    sender=f"c{number}@example.com",
+                    subject=f"c{number} m{sequence}",
+                    message_id=f"c{number}-m{sequence}@example.com",
+                )
+                smtp.mail(f"c{number}@example.com")
+                smtp.rcpt("support@acme.example")
+                codes.append(smtp.data(raw)[0])
+        return codes
+
+    with Daemon(tmp_path, ("--config", str(config), "--log-level", "warning")) as daemon:
+        daemon.wait_for(READY_LINE)
+        with ThreadPoolExecutor(clients) as pool:
+            codes = [c for batch in pool.map(client, range(clients)) for c in batch]
+        assert codes == [250] * (clients * per_client)
+        for _ in range(120):  # each look is a CLI run: wait on the state, not the clock
+            tickets = _tickets(config, tmp_path)
+            if len(tickets) >= clients * per_client:
+                break
+        assert daemon.stop() == 0, daemon.output
+    subjects = [str(t["subject"]) for t in _tickets(config, tmp_path)]
+    assert len(subjects) == clients * per_client
+    assert len(set(subjects)) == clients * per_client
