@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 
 from alembic import command
@@ -9,11 +11,11 @@ from alembic.autogenerate import compare_metadata
 from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
-from sqlalchemy.engine import Engine
+from sqlalchemy.engine import Connection, Engine
 
 import mailtickets.db.models  # noqa: F401  (registers every table on Base.metadata)
 from mailtickets.db.base import Base
-from mailtickets.errors import SchemaOutOfDate
+from mailtickets.errors import DatabaseError, SchemaOutOfDate
 from mailtickets.resources import resource_dir
 
 
@@ -37,13 +39,39 @@ def current(engine: Engine) -> str | None:
         return MigrationContext.configure(connection).get_current_revision()
 
 
+@contextmanager
+def _migrating(engine: Engine) -> Iterator[Connection]:
+    """A transaction to migrate in. On SQLite, foreign keys are off meanwhile: a batch
+    migration recreates a table, and dropping the old one would cascade-delete every row
+    that refers to it. Integrity is checked before the commit instead."""
+    with engine.connect() as connection:
+        sqlite = connection.dialect.name == "sqlite"
+        raw = connection.connection.dbapi_connection
+        if sqlite and raw is not None:
+            # The pragma is ignored inside a transaction, so it goes to the driver first.
+            raw.execute("PRAGMA foreign_keys=OFF")
+        try:
+            with connection.begin():
+                yield connection
+                broken = (
+                    connection.exec_driver_sql("PRAGMA foreign_key_check").all() if sqlite else []
+                )
+                if broken:
+                    raise DatabaseError(
+                        f"migration left {len(broken)} broken reference(s): {broken[:5]}"
+                    )
+        finally:
+            if sqlite and raw is not None:
+                raw.execute("PRAGMA foreign_keys=ON")
+
+
 def upgrade(engine: Engine, revision: str = "head") -> None:
-    with engine.begin() as connection:
+    with _migrating(engine) as connection:
         command.upgrade(_config(connection=connection), revision)
 
 
 def downgrade(engine: Engine, revision: str) -> None:
-    with engine.begin() as connection:
+    with _migrating(engine) as connection:
         command.downgrade(_config(connection=connection), revision)
 
 

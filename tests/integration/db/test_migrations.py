@@ -60,3 +60,53 @@ def test_sqlite_runs_in_wal_mode_with_foreign_keys(sqlite_url: str) -> None:
         assert connection.execute(text("PRAGMA journal_mode")).scalar() == "wal"
         assert connection.execute(text("PRAGMA foreign_keys")).scalar() == 1
     engine.dispose()
+
+
+# One row in every table that refers to the ticket, as a first release would have left them.
+_ROWS_AT_0001 = [
+    "INSERT INTO queue (id, address, name, locale) VALUES (1, 's@a.example', 'S', 'en')",
+    "INSERT INTO agent (id, address, name, role, active) VALUES (1, 'a@a.example', 'A', 'agent',"
+    " true)",
+    "INSERT INTO contact (id, address, created_at, updated_at) VALUES (1, 'c@example.com', :t, :t)",
+    "INSERT INTO ticket (id, queue_id, contact_id, assignee_id, subject, status, priority,"
+    " created_at, updated_at) VALUES (1, 1, 1, 1, 'subject', 'open', 'normal', :t, :t)",
+    "INSERT INTO participant (ticket_id, contact_id, role, added_at)"
+    " VALUES (1, 1, 'requester', :t)",
+    "INSERT INTO event (ticket_id, at, kind, data) VALUES (1, :t, 'created', '{}')",
+    "INSERT INTO inbound_message (id, source, source_key, sha256, raw, rcpt_to, received_at,"
+    " status, attempts, next_attempt_at, ticket_id) VALUES (1, 'smtp', 'k', 'h', :raw, '[]', :t,"
+    " 'done', 1, :t, 1)",
+    "INSERT INTO message (id, ticket_id, message_id, direction, kind, subject, received_at,"
+    " body_text, new_text, inbound_id)"
+    " VALUES (1, 1, 'm@x', 'in', 'customer', 's', :t, 'b', 'b', 1)",
+    "INSERT INTO attachment (message_id, filename, content_type, size, sha256, inline)"
+    " VALUES (1, 'f.txt', 'text/plain', 1, 'h', false)",
+    "INSERT INTO outbound_message (ticket_id, template, locale, recipients, context, message_id,"
+    " status, attempts, next_attempt_at, created_at) VALUES (1, 'customer/acknowledgement', 'en',"
+    " '[]', '{}', 'o@x', 'pending', 0, :t, :t)",
+]
+_CHILD_TABLES = (
+    "ticket",
+    "participant",
+    "event",
+    "inbound_message",
+    "message",
+    "attachment",
+    "outbound_message",
+)
+
+
+def test_upgrades_keep_every_row(database_url: str) -> None:
+    engine = make_engine(database_url)
+    migrate.upgrade(engine, "0001")
+    with engine.begin() as connection:
+        for statement in _ROWS_AT_0001:
+            connection.execute(text(statement), {"t": "2026-11-01 10:00:00+00:00", "raw": b"x"})
+    migrate.upgrade(engine)
+    with engine.connect() as connection:
+        counts = {
+            table: connection.execute(text(f"SELECT count(*) FROM {table}")).scalar()  # noqa: S608
+            for table in _CHILD_TABLES
+        }
+    engine.dispose()
+    assert counts == dict.fromkeys(_CHILD_TABLES, 1)
