@@ -5,7 +5,8 @@ Only this module knows every part; everything else receives what it needs explic
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Callable
+from dataclasses import dataclass, fields
 
 from jinja2 import Environment
 from sqlalchemy.engine import Engine
@@ -16,14 +17,18 @@ from mailtickets.config import Settings
 from mailtickets.daemon import Part
 from mailtickets.db import migrate
 from mailtickets.db.base import make_engine, session_factory
+from mailtickets.db.models import OutboundStatus
+from mailtickets.endpoint import StatusEndpoint
+from mailtickets.errors import ConfigError
 from mailtickets.ingest.intake import Accepted, Envelope, accept
 from mailtickets.ingest.smtp import SmtpListener
 from mailtickets.keyfile import load_or_create_key
+from mailtickets.metrics import Metrics
 from mailtickets.outbound.render import environment
-from mailtickets.outbound.sender import OutboxSender, SenderConfig
+from mailtickets.outbound.sender import Attempt, OutboxSender, SenderConfig
 from mailtickets.outbound.transport import transport_for
 from mailtickets.pipeline.context import PipelineConfig
-from mailtickets.pipeline.worker import IngestWorker
+from mailtickets.pipeline.worker import IngestWorker, Processed
 from mailtickets.services.directory import sync_directory
 
 
@@ -61,20 +66,67 @@ def build_app(settings: Settings, clock: Clock | None = None) -> App:
     )
 
 
-def daemon_parts(app: App) -> list[Part]:
+def daemon_parts(app: App, metrics: Metrics) -> list[Part]:
     """The parts `mailtickets run` starts, edges last so they stop first."""
     sender = OutboxSender(
-        app.sessions, transport_for(app.settings.outgoing), app.templates, app.sender, app.clock
+        app.sessions,
+        transport_for(app.settings.outgoing),
+        app.templates,
+        app.sender,
+        app.clock,
+        after_delivery=lambda attempt: _count_delivery(metrics, attempt),
     )
+
+    def processed(result: Processed) -> None:
+        if result.received_at is not None:
+            metrics.observe_processed(
+                result.outcome or "retry", result.received_at, app.clock.now()
+            )
+        sender.wake()
+
     worker = IngestWorker(
-        app.sessions, app.pipeline, app.settings.ingest, app.clock, after_message=sender.wake
+        app.sessions, app.pipeline, app.settings.ingest, app.clock, after_message=processed
     )
 
     def store(raw: bytes, envelope: Envelope, trace: bytes) -> Accepted:
-        return accept(app.sessions, raw, envelope, app.clock.now(), trace)
+        accepted = accept(app.sessions, raw, envelope, app.clock.now(), trace)
+        counter = metrics.duplicates if accepted.duplicate else metrics.received
+        counter.labels(envelope.source).inc()
+        return accepted
 
-    listeners = [
+    listeners: list[Part] = [
         SmtpListener(listener, app.settings.queues, store, app.clock, on_accepted=worker.wake)
         for listener in app.settings.smtp
     ]
-    return [sender, worker, *listeners]
+    parts: list[Part] = [sender, worker, *listeners]
+    if app.settings.metrics.listen is not None:
+        parts.insert(0, StatusEndpoint(app.settings.metrics.listen, list(parts), metrics))
+    return parts
+
+
+def _count_delivery(metrics: Metrics, attempt: Attempt) -> None:
+    if attempt.status is OutboundStatus.SENT:
+        metrics.sent.inc()
+    elif attempt.status is OutboundStatus.FAILED:
+        metrics.send_failures.labels("permanent").inc()
+    else:
+        metrics.send_failures.labels("temporary").inc()
+
+
+def reload(app: App, load: Callable[[], Settings]) -> str:
+    """What SIGHUP does: templates are read afresh; other changes are reported, since the
+    parts that hold them are built once (a restart applies them safely)."""
+    if app.templates.cache is not None:
+        app.templates.cache.clear()
+    try:
+        fresh = load()
+    except ConfigError as exc:
+        return (
+            f"templates reloaded; the config has {len(exc.problems)} problem(s), kept the old one"
+        )
+    changed = [
+        f.name for f in fields(Settings) if getattr(fresh, f.name) != getattr(app.settings, f.name)
+    ]
+    if not changed:
+        return "templates reloaded; config unchanged"
+    return f"templates reloaded; changes to {', '.join(changed)} take effect after a restart"

@@ -37,6 +37,10 @@ class CliContext:
     def app(self) -> App:
         return build_app(self.settings())
 
+    def reload_settings(self) -> Settings:
+        """The settings read afresh from the same file and environment."""
+        return load_settings(self.config, self.env_file)
+
 
 def fail(message: str, code: int = EXIT_ERROR) -> NoReturn:
     click.echo(f"mailtickets: {message}", err=True)
@@ -102,10 +106,12 @@ def _register() -> None:
         outbox,
         quarantine,
         run,
+        status,
         tickets,
     )
 
-    for module in (agents, check, db, deliver, imports, outbox, quarantine, run, tickets):
+    modules = (agents, check, db, deliver, imports, outbox, quarantine, run, status, tickets)
+    for module in modules:
         for command in module.COMMANDS:
             main.add_command(command)
 

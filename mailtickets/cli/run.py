@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import asyncio
+import os
 
 import click
 
-from mailtickets.app import App, daemon_parts
+from mailtickets.app import App, daemon_parts, reload
 from mailtickets.cli import CliContext
 from mailtickets.daemon import serve
+from mailtickets.metrics import Metrics
+from mailtickets.systemd import Notifier
 
 STOP_TIMEOUT_SECONDS = 10.0
 
@@ -18,7 +21,16 @@ STOP_TIMEOUT_SECONDS = 10.0
 def run(cli: CliContext) -> None:
     """Run the daemon until SIGTERM or SIGINT."""
     app = cli.app()
-    asyncio.run(serve(daemon_parts(app), STOP_TIMEOUT_SECONDS, lambda: _greet(app)))
+    parts = daemon_parts(app, Metrics(app.sessions))
+    asyncio.run(
+        serve(
+            parts,
+            STOP_TIMEOUT_SECONDS,
+            on_ready=lambda: _greet(app),
+            notifier=Notifier(os.environ),
+            on_reload=lambda: reload(app, cli.reload_settings),
+        )
+    )
 
 
 def _greet(app: App) -> None:

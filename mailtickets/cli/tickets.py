@@ -2,13 +2,20 @@
 
 from __future__ import annotations
 
+import getpass
 import json
+from collections.abc import Callable
+from datetime import datetime
 from typing import Any
 
 import click
+from sqlalchemy import select
+from sqlalchemy.orm import Session
 
-from mailtickets.cli import CliContext
-from mailtickets.db.models import TicketStatus
+from mailtickets.cli import CliContext, fail
+from mailtickets.db.models import Agent, Ticket, TicketStatus
+from mailtickets.errors import NotFound
+from mailtickets.services import tickets as service
 from mailtickets.services.views import list_tickets, show_ticket
 
 
@@ -69,6 +76,89 @@ def show(cli: CliContext, ticket_id: int, as_json: bool) -> None:
         for attachment in message["attachments"]:
             note = f" (not kept: {attachment['omitted']})" if attachment["omitted"] else ""
             click.echo(f"[attachment: {attachment['filename']}, {attachment['size']} bytes{note}]")
+
+
+def _actor() -> str:
+    return f"cli:{getpass.getuser()}"
+
+
+def _change(
+    cli: CliContext, ticket_id: int, change: Callable[[Session, Ticket, datetime], str]
+) -> None:
+    app = cli.app()
+    with app.sessions.begin() as session:
+        ticket = session.get(Ticket, ticket_id)
+        if ticket is None:
+            raise NotFound(f"no ticket #{ticket_id}")
+        click.echo(f"#{ticket_id}: {change(session, ticket, app.clock.now())}")
+
+
+@tickets.command()
+@click.argument("ticket_id", type=int)
+@click.argument("agent", required=False)
+@click.option("--nobody", is_flag=True, help="Remove the assignee.")
+@click.pass_obj
+def assign(cli: CliContext, ticket_id: int, agent: str | None, nobody: bool) -> None:
+    """Assign a ticket to AGENT (an agent's address), or to --nobody."""
+    if (agent is None) == (not nobody):
+        fail("give an agent address or --nobody")
+
+    def change(session: Session, ticket: Ticket, now: datetime) -> str:
+        target = None
+        if agent is not None:
+            target = session.scalar(select(Agent).where(Agent.address == agent.lower()))
+            if target is None or not target.active:
+                raise NotFound(f"no agent {agent}")
+        service.assign(session, ticket, target, now, _actor())
+        return f"assigned to {target.address if target else 'nobody'}"
+
+    _change(cli, ticket_id, change)
+
+
+@tickets.command()
+@click.argument("ticket_id", type=int)
+@click.pass_obj
+def close(cli: CliContext, ticket_id: int) -> None:
+    """Close a ticket (the customer is not mailed)."""
+
+    def change(session: Session, ticket: Ticket, now: datetime) -> str:
+        service.set_status(session, ticket, TicketStatus.CLOSED, now, _actor())
+        return "closed"
+
+    _change(cli, ticket_id, change)
+
+
+@tickets.command()
+@click.argument("ticket_id", type=int)
+@click.pass_obj
+def reopen(cli: CliContext, ticket_id: int) -> None:
+    """Open a pending, resolved or closed ticket again."""
+
+    def change(session: Session, ticket: Ticket, now: datetime) -> str:
+        service.set_status(session, ticket, TicketStatus.OPEN, now, _actor())
+        return "open"
+
+    _change(cli, ticket_id, change)
+
+
+@tickets.command()
+@click.argument("ticket_id", type=int)
+@click.argument("text")
+@click.option("--author", help="The agent address the note is from.")
+@click.pass_obj
+def note(cli: CliContext, ticket_id: int, text: str, author: str | None) -> None:
+    """Add an internal note (agents see it, the customer never does)."""
+
+    def change(session: Session, ticket: Ticket, now: datetime) -> str:
+        agent = None
+        if author is not None:
+            agent = session.scalar(select(Agent).where(Agent.address == author.lower()))
+            if agent is None:
+                raise NotFound(f"no agent {author}")
+        service.add_note(session, ticket, text, agent, now)
+        return "note added"
+
+    _change(cli, ticket_id, change)
 
 
 COMMANDS = [tickets]

@@ -28,6 +28,7 @@ from aiosmtpd.smtp import Session as SmtpSession
 
 from mailtickets.clock import Clock
 from mailtickets.config.settings import QueueSettings, SmtpListenerSettings
+from mailtickets.daemon import Health
 from mailtickets.errors import DatabaseUnavailable, MailticketsError
 from mailtickets.ingest.intake import Accepted, Envelope, header_message_id
 from mailtickets.mail.addresses import normalise, split_plus
@@ -430,6 +431,11 @@ class SmtpListener:
             raise MailticketsError(f"{self.name}: cannot listen: {exc.strerror or exc}") from exc
         self._handler = handler
         log.info("%s: listening on port %s as %s", self.name, self.port, hostname)
+
+    def health(self) -> Health:
+        if self._server is None or not self._server.is_serving():
+            return Health(False, "not listening")
+        return Health(True, f"listening on port {self.port}")
 
     async def stop(self) -> None:
         """Stop accepting, let messages in DATA be stored and answered, then hang up."""

@@ -13,6 +13,7 @@ import asyncio
 import logging
 import re
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 from email.policy import SMTP
@@ -22,6 +23,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from mailtickets.clock import Clock
 from mailtickets.config.settings import AgentSettings, OutgoingSettings, QueueSettings
+from mailtickets.daemon import Health
 from mailtickets.db.lease import lease
 from mailtickets.db.models import OutboundMessage, OutboundStatus, Ticket
 from mailtickets.mail.tokens import marker
@@ -53,6 +55,14 @@ class SenderConfig:
 
 
 @dataclass(frozen=True)
+class Attempt:
+    """How one delivery attempt ended: status afterwards, and the error if any."""
+
+    status: OutboundStatus
+    error: str | None = None
+
+
+@dataclass(frozen=True)
 class Prepared:
     raw: bytes
     envelope_from: str
@@ -66,7 +76,7 @@ def deliver(
     env: Environment,
     config: SenderConfig,
     now: datetime,
-) -> OutboundStatus:
+) -> Attempt:
     """Deliver one leased outbox row and record how it went."""
     with sessions.begin() as session:
         row = session.get(OutboundMessage, outbound_id)
@@ -74,17 +84,17 @@ def deliver(
             raise LookupError(f"outbox #{outbound_id} is not pending")
         prepared = _prepare(session, row, env, config, now)
         if prepared is None:
-            return row.status
+            return Attempt(row.status, row.last_error)
     try:
         delivery = transport.send(prepared.raw, prepared.envelope_from, prepared.recipients)
     except TemporaryFailure as exc:
-        return _temporary(sessions, outbound_id, str(exc), config, now)
+        return Attempt(_temporary(sessions, outbound_id, str(exc), config, now), str(exc))
     except PermanentFailure as exc:
         with sessions.begin() as session:
             row = session.get_one(OutboundMessage, outbound_id)
             # The message itself was refused (content, policy): no address is to blame.
             _fail(session, row, str(exc), [], config, now)
-            return row.status
+            return Attempt(row.status, str(exc))
     with sessions.begin() as session:
         row = session.get_one(OutboundMessage, outbound_id)
         reasons = "; ".join(f"{r}: {a}" for r, a in delivery.refused.items())
@@ -95,7 +105,7 @@ def deliver(
             log.info("outbox #%s sent, message-id %s", row.id, row.message_id)
         else:
             row.status, row.last_error = OutboundStatus.FAILED, _short(reasons)
-        return row.status
+        return Attempt(row.status, row.last_error)
 
 
 def _prepare(
@@ -239,9 +249,13 @@ class OutboxSender:
         config: SenderConfig,
         clock: Clock,
         poll_seconds: float = 5.0,
+        after_delivery: Callable[[Attempt], None] = lambda attempt: None,
     ) -> None:
         self._sessions, self._transport, self._env = sessions, transport, env
         self._config, self._clock, self._poll = config, clock, poll_seconds
+        #: Called after each delivery attempt (metrics).
+        self._after_delivery = after_delivery
+        self._error: str | None = None  # the database or the relay, until a success
         self._wake = threading.Event()
         self._stopping = threading.Event()
         self._thread = threading.Thread(target=self._run, name="outbox", daemon=True)
@@ -267,9 +281,10 @@ class OutboxSender:
             self._wake.clear()
             try:
                 busy = self.work_once()
-            except Exception:  # the database may be away: say so, wait, try again
-                log.exception("outbox sender cannot reach the database")
-                busy = False
+            except Exception as exc:  # the database may be away: say so, wait, try again
+                if self._error is None:
+                    log.exception("outbox sender cannot reach the database")
+                self._error, busy = f"database: {type(exc).__name__}: {exc}"[:300], False
             if not busy:
                 self._wake.wait(self._poll)
 
@@ -279,5 +294,15 @@ class OutboxSender:
         outbound_id = lease(self._sessions, OutboundMessage, now, self._config.outgoing.retry_delay)
         if outbound_id is None:
             return False
-        deliver(self._sessions, outbound_id, self._transport, self._env, self._config, now)
+        attempt = deliver(
+            self._sessions, outbound_id, self._transport, self._env, self._config, now
+        )
+        # A temporary failure means the relay (or the maildir) is unusable until a success.
+        self._error = attempt.error if attempt.status is OutboundStatus.PENDING else None
+        self._after_delivery(attempt)
         return True
+
+    def health(self) -> Health:
+        if self._error is not None:
+            return Health(False, self._error)
+        return Health(self._thread.is_alive(), "ok" if self._thread.is_alive() else "stopped")

@@ -18,6 +18,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from mailtickets.clock import Clock
 from mailtickets.config.settings import IngestSettings
+from mailtickets.daemon import Health
 from mailtickets.db.lease import lease
 from mailtickets.db.models import InboundMessage, IntakeStatus
 from mailtickets.pipeline.context import MessageContext, PipelineConfig, Quarantine
@@ -36,6 +37,7 @@ class Processed:
     outcome: str | None
     ticket_id: int | None
     error: str | None
+    received_at: datetime | None = None
 
 
 def claim(
@@ -74,7 +76,9 @@ def process(
         else:
             row.outcome, row.processed_at, row.last_error = outcome, now, None
             row.status = _status(outcome, ctx)
-        return Processed(row.id, row.status, row.outcome, row.ticket_id, row.last_error)
+        return Processed(
+            row.id, row.status, row.outcome, row.ticket_id, row.last_error, row.received_at
+        )
 
 
 def _status(outcome: str, ctx: MessageContext) -> IntakeStatus:
@@ -102,12 +106,13 @@ class IngestWorker:
         config: PipelineConfig,
         settings: IngestSettings,
         clock: Clock,
-        after_message: Callable[[], None] = lambda: None,
+        after_message: Callable[[Processed], None] = lambda result: None,
     ) -> None:
         self._sessions, self._config = sessions, config
         self._settings, self._clock = settings, clock
-        #: Called after each processed message: the outbox has new rows to send.
+        #: Called after each processed message (the outbox has rows to send; metrics).
         self._after_message = after_message
+        self._error: str | None = None
         self._wake = threading.Event()
         self._stopping = threading.Event()
         self._thread = threading.Thread(target=self._run, name="ingest", daemon=True)
@@ -130,9 +135,11 @@ class IngestWorker:
             self._wake.clear()
             try:
                 busy = self.work_once()
-            except Exception:  # the database may be away: say so, wait, try again
-                log.exception("ingest worker cannot reach the database")
-                busy = False
+                self._error = None
+            except Exception as exc:  # the database may be away: say so, wait, try again
+                if self._error is None:
+                    log.exception("ingest worker cannot reach the database")
+                self._error, busy = f"{type(exc).__name__}: {exc}"[:300], False
             if not busy:
                 self._wake.wait(poll)
 
@@ -142,6 +149,11 @@ class IngestWorker:
         intake_id = claim(self._sessions, now, self._settings.retry_delay)
         if intake_id is None:
             return False
-        process(self._sessions, intake_id, self._config, now, self._settings.max_attempts)
-        self._after_message()
+        result = process(self._sessions, intake_id, self._config, now, self._settings.max_attempts)
+        self._after_message(result)
         return True
+
+    def health(self) -> Health:
+        if self._error is not None:
+            return Health(False, self._error)
+        return Health(self._thread.is_alive(), "ok" if self._thread.is_alive() else "stopped")

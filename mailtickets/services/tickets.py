@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import uuid
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -14,6 +15,7 @@ from mailtickets.db.models import (
     Contact,
     Event,
     Message,
+    MessageKind,
     Participant,
     Priority,
     Queue,
@@ -239,3 +241,23 @@ def follow_merges(session: Session, ticket: Ticket) -> Ticket:
             return ticket
         ticket = target
     return ticket
+
+
+def add_note(
+    session: Session, ticket: Ticket, text: str, author: Agent | None, now: datetime
+) -> Message:
+    """An internal note written outside mail (the CLI); agents see it, customers never."""
+    note = Message(
+        message_id=f"note.{uuid.uuid4().hex}@mailtickets",
+        direction="in",
+        kind=MessageKind.NOTE,
+        author_agent_id=author.id if author else None,
+        from_address=author.address if author else None,
+        from_name=author.name if author else None,
+        subject=ticket.subject,
+        date=now,
+        received_at=now,
+        body_text=text,
+        new_text=text,
+    )
+    return add_message(session, ticket, note, now)

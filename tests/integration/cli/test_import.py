@@ -197,3 +197,26 @@ def test_agents_list_shows_the_queues_each_agent_serves(tmp_path: Path) -> None:
             "queues": ["vendas@acme.example"],
         },
     ]
+
+
+def test_ticket_operations_and_status_from_the_cli(site: Path) -> None:
+    assert _run(site, "import", str(CORPUS / "gmail-new-request.eml")).returncode == 0
+    assert _run(site, "tickets", "assign", "1", "alice@acme.example").stdout.strip() == (
+        "#1: assigned to alice@acme.example"
+    )
+    assert _run(site, "tickets", "note", "1", "Called her back").returncode == 0
+    assert _run(site, "tickets", "close", "1").stdout.strip() == "#1: closed"
+    shown = json.loads(_run(site, "tickets", "show", "1", "--json").stdout)
+    assert (shown["status"], shown["assignee"]) == ("closed", "alice@acme.example")
+    assert [m["new_text"] for m in shown["messages"] if m["kind"] == "note"] == ["Called her back"]
+    assert _run(site, "tickets", "reopen", "1").stdout.strip() == "#1: open"
+    unknown = _run(site, "tickets", "assign", "1", "nobody@acme.example")
+    assert (unknown.returncode, unknown.stderr.strip()) == (
+        1,
+        "mailtickets: no agent nobody@acme.example",
+    )
+    state = json.loads(_run(site, "status", "--json").stdout)
+    assert state["intake"]["done"] == 1
+    assert state["outbox"]["pending"] == 2  # the acknowledgement and Alice's notice
+    assert state["tickets"] == {"support@acme.example": {"open": 1}}
+    assert "intake:  0 pending, 0 quarantined, 1 done" in _run(site, "status").stdout

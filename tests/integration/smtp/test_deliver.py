@@ -117,7 +117,7 @@ def test_a_database_not_yet_upgraded_is_a_temporary_failure(tmp_path: Path) -> N
     assert result.returncode == EX_TEMPFAIL
     assert error_line(result.stderr) == (
         "mailtickets: the message was not stored, try again later: the database is empty "
-        "but this version needs 0001; run `mailtickets db upgrade` first"
+        f"but this version needs {migrate.head()}; run `mailtickets db upgrade` first"
     )
 
 

@@ -1,0 +1,43 @@
+"""`mailtickets status`: intake, outbox and tickets at a glance."""
+
+from __future__ import annotations
+
+import json
+
+import click
+
+from mailtickets.cli import CliContext
+from mailtickets.services.status import status as read_status
+
+
+@click.command("status")
+@click.option("--json", "as_json", is_flag=True, help="Print JSON.")
+@click.pass_obj
+def status(cli: CliContext, as_json: bool) -> None:
+    """Show what waits, what failed and how many tickets are where."""
+    app = cli.app()
+    with app.sessions() as session:
+        state = read_status(session)
+    if as_json:
+        click.echo(json.dumps(state, indent=2))
+        return
+    intake, outbox = state["intake"], state["outbox"]
+    click.echo(
+        f"intake:  {intake['pending']} pending, {intake['quarantined']} quarantined, "
+        f"{intake['done']} done (last received {state['last_received_at'] or 'never'})"
+    )
+    click.echo(
+        f"outbox:  {outbox['pending']} pending, {outbox['failed']} failed, {outbox['sent']} sent "
+        f"(last sent {state['last_sent_at'] or 'never'})"
+    )
+    for queue, counts in sorted(state["tickets"].items()):
+        shown = ", ".join(f"{n} {s}" for s, n in sorted(counts.items()))
+        click.echo(f"tickets: {queue}: {shown}")
+    for box in state["mailboxes"]:
+        click.echo(
+            f"imap:    {box['mailbox']}/{box['folder']} read up to UID {box['last_uid']} "
+            f"at {box['updated_at']}"
+        )
+
+
+COMMANDS = [status]
