@@ -13,8 +13,6 @@ from mailtickets.daemon import serve
 from mailtickets.metrics import Metrics
 from mailtickets.systemd import Notifier
 
-STOP_TIMEOUT_SECONDS = 10.0
-
 
 @click.command()
 @click.pass_obj
@@ -25,7 +23,7 @@ def run(cli: CliContext) -> None:
     asyncio.run(
         serve(
             parts,
-            STOP_TIMEOUT_SECONDS,
+            app.settings.daemon.stop_timeout.total_seconds(),
             on_ready=lambda: _greet(app),
             notifier=Notifier(os.environ),
             on_reload=lambda: reload(app, cli.reload_settings),

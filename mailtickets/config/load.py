@@ -21,6 +21,7 @@ from mailtickets.config.settings import (
     LOCALES,
     AgentSettings,
     AuthenticationSettings,
+    DaemonSettings,
     DatabaseSettings,
     ImapMailboxSettings,
     IngestSettings,
@@ -131,6 +132,7 @@ def _settings(root: r.Table, path: Path | None, env: Mapping[str, str]) -> Setti
     settings = Settings(
         source=path,
         database=_database(root.table("database")),
+        daemon=_daemon(root.table("daemon")),
         storage=storage,
         tickets=_tickets(root.table("tickets"), env, explicit=path is not None),
         ingest=_ingest(root.table("ingest")),
@@ -153,6 +155,14 @@ def _database(t: r.Table) -> DatabaseSettings:
     url = t.get("url", r.nonempty, "sqlite:///var/mailtickets.db")
     t.finish()
     return DatabaseSettings(url=url)
+
+
+def _daemon(t: r.Table) -> DaemonSettings:
+    settings = DaemonSettings(
+        stop_timeout=t.get("stop_timeout", r.positive_duration, r.duration("10s"))
+    )
+    t.finish()
+    return settings
 
 
 def _storage(t: r.Table) -> StorageSettings:

@@ -15,6 +15,12 @@ class DatabaseSettings:
 
 
 @dataclass(frozen=True)
+class DaemonSettings:
+    #: How long stopping may take before the parts still busy are abandoned.
+    stop_timeout: timedelta
+
+
+@dataclass(frozen=True)
 class StorageSettings:
     """Where the daemon keeps files of its own: generated secret, local outbox maildir."""
 
@@ -141,6 +147,7 @@ class Settings:
 
     source: Path | None  # the TOML file read, None for the embedded default
     database: DatabaseSettings
+    daemon: DaemonSettings
     storage: StorageSettings
     tickets: TicketSettings
     ingest: IngestSettings
