@@ -1,0 +1,1 @@
+"""Pure SLA time arithmetic: business calendars and due times from a ticket's history."""
