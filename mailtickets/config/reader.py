@@ -102,10 +102,11 @@ class Table:
         self._ask(key)
         value = self._data.get(key, {})
         label = f"{self.label}.{key}" if self.label else key
+        section = f"{self.section}.{key}" if self.section else key
         if not isinstance(value, dict):
             self.problems.add(self.label, key, f"must be a table, got {shown(value)}")
             value = {}
-        return Table(value, label, self.problems, section=label)
+        return Table(value, label, self.problems, section=section)
 
     def tables(self, key: str, name_key: str | None = None) -> Iterator[Table]:
         """Each table of an array of tables (`[[key]]`), labelled by `name_key` or position."""

@@ -6,7 +6,10 @@ from dataclasses import dataclass, field
 from datetime import timedelta
 from pathlib import Path
 
+from mailtickets.sla.calendar import Calendar
+
 LOCALES = ("en", "pt_BR")
+PRIORITIES = ("low", "normal", "high", "urgent")
 
 
 @dataclass(frozen=True)
@@ -127,13 +130,35 @@ class AuthenticationSettings:
 
 
 @dataclass(frozen=True)
-class SlaSettings:
-    name: str
-    calendar: str
+class SlaTimes:
+    """Budgets in business time; None where the policy does not track one."""
+
     first_response: timedelta | None
     next_response: timedelta | None
     resolution: timedelta | None
+
+
+@dataclass(frozen=True)
+class SlaSettings:
+    name: str
+    calendar: str
+    times: SlaTimes
     warn_at: float
+    #: Per-priority budgets (`[sla.priority.urgent]`), replacing the ones they name.
+    priorities: dict[str, SlaTimes] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class CalendarSettings:
+    name: str
+    calendar: Calendar
+
+
+@dataclass(frozen=True)
+class SchedulerSettings:
+    sweep_interval: timedelta
+    #: Resolved and pending tickets silent this long are closed, the customer told.
+    auto_close_after: timedelta | None
 
 
 @dataclass(frozen=True)
@@ -159,6 +184,8 @@ class Settings:
     agents: tuple[AgentSettings, ...]
     authentication: AuthenticationSettings
     slas: tuple[SlaSettings, ...]
+    calendars: tuple[CalendarSettings, ...]
+    scheduler: SchedulerSettings
     metrics: MetricsSettings
 
     @property

@@ -24,11 +24,17 @@ EXAMPLE_ENV = {
 }
 
 
+# Keys whose value is a free-form table of the user's own keys, not of ours.
+MAPPINGS = {"calendar.hours"}
+
+
 def _documented_keys(data: dict[str, object], prefix: str = "") -> set[str]:
     keys: set[str] = set()
     for key, value in data.items():
         path = f"{prefix}.{key}" if prefix else key
         keys.add(path)
+        if path in MAPPINGS:
+            continue
         tables = [value] if isinstance(value, dict) else value if isinstance(value, list) else []
         for table in tables:
             if isinstance(table, dict):
@@ -191,3 +197,33 @@ def test_check_config_command(
     assert result.exit_code == expected_exit
     assert expected_line in result.output
     assert "Traceback" not in result.output
+
+
+def test_sla_priority_overrides_keep_the_budgets_they_do_not_name() -> None:
+    text = (
+        '[[queue]]\naddress = "s@a.example"\nsla = "std"\n'
+        '[[sla]]\nname = "std"\nfirst_response = "4h"\nresolution = "2d"\n'
+        '[sla.priority.urgent]\nfirst_response = "30m"\n'
+    )
+    settings, _ = parse_settings(text, "site.toml", None, {})
+    (policy,) = settings.slas
+    assert policy.times.first_response == timedelta(hours=4)
+    urgent = policy.priorities["urgent"]
+    assert (urgent.first_response, urgent.resolution) == (timedelta(minutes=30), timedelta(days=2))
+
+
+def test_calendar_mistakes_are_named() -> None:
+    text = (
+        '[[queue]]\naddress = "s@a.example"\n'
+        '[[sla]]\nname = "std"\ncalendar = "office"\n'
+        '[[calendar]]\nname = "night"\ntimezone = "Mars/Olympus"\n'
+        'hours = { "mon-fri" = "22:00-06:00" }\n'
+    )
+    problems = _problems(text)
+    assert problems[0] == (
+        '[calendar.night] timezone: must be a time zone such as "America/Sao_Paulo", '
+        'got "Mars/Olympus" (site.toml)'
+    )
+    assert problems[1].startswith("[calendar.night] hours: ")
+    assert "midnight" in problems[1]
+    assert problems[2] == '[sla.std] calendar: no [[calendar]] is named "office" (site.toml)'
