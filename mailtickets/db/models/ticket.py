@@ -59,6 +59,13 @@ class Ticket(Base):
     first_response_at: Mapped[datetime | None]
     resolved_at: Mapped[datetime | None]
     closed_at: Mapped[datetime | None]
+    # SLA due times, recomputed on every change (services.sla.refresh); None: not running.
+    first_response_due: Mapped[datetime | None]
+    next_response_due: Mapped[datetime | None]
+    resolution_due: Mapped[datetime | None]
+    #: The earliest warning or due time not yet notified: the sweep reads only tickets whose
+    #: moment has come, through this index, whatever the number of open tickets.
+    sla_check_at: Mapped[datetime | None] = mapped_column(index=True)
 
     queue: Mapped[Queue] = relationship()
     contact: Mapped[Contact] = relationship()
@@ -66,6 +73,20 @@ class Ticket(Base):
     messages: Mapped[list[Message]] = relationship(back_populates="ticket", order_by="Message.id")
     participants: Mapped[list[Participant]] = relationship(order_by="Participant.id")
     tags: Mapped[list[Tag]] = relationship(order_by="Tag.name", cascade="all, delete-orphan")
+
+
+class SlaNotification(Base):
+    """One SLA warning or breach notice: unique per (ticket, kind, due time), so a restart or
+    a second instance can never send it twice."""
+
+    __tablename__ = "sla_notification"
+    __table_args__ = (UniqueConstraint("ticket_id", "kind", "due_at"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    ticket_id: Mapped[int] = mapped_column(ForeignKey("ticket.id", ondelete="CASCADE"))
+    kind: Mapped[str] = mapped_column(String(40))  # e.g. first_response_warning
+    due_at: Mapped[datetime]
+    sent_at: Mapped[datetime]
 
 
 class Tag(Base):
