@@ -5,6 +5,7 @@ Only this module knows every part; everything else receives what it needs explic
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable
 from dataclasses import dataclass, fields
 
@@ -17,9 +18,12 @@ from mailtickets.config import Settings
 from mailtickets.daemon import Part
 from mailtickets.db import migrate
 from mailtickets.db.base import make_engine, session_factory
-from mailtickets.db.models import OutboundStatus
+from mailtickets.db.models import InboundMessage, IntakeStatus, OutboundStatus
 from mailtickets.endpoint import StatusEndpoint
 from mailtickets.errors import ConfigError
+from mailtickets.ingest.imap import ImapPoller
+from mailtickets.ingest.imap_connect import ImapError
+from mailtickets.ingest.imap_quarantine import move_to_quarantine
 from mailtickets.ingest.intake import Accepted, Envelope, accept
 from mailtickets.ingest.smtp import SmtpListener
 from mailtickets.keyfile import load_or_create_key
@@ -30,6 +34,8 @@ from mailtickets.outbound.transport import transport_for
 from mailtickets.pipeline.context import PipelineConfig
 from mailtickets.pipeline.worker import IngestWorker, Processed
 from mailtickets.services.directory import sync_directory
+
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -82,6 +88,8 @@ def daemon_parts(app: App, metrics: Metrics) -> list[Part]:
             metrics.observe_processed(
                 result.outcome or "retry", result.received_at, app.clock.now()
             )
+        if result.status is IntakeStatus.QUARANTINED:
+            _quarantine_in_mailbox(app, result.intake_id)
         sender.wake()
 
     worker = IngestWorker(
@@ -98,10 +106,36 @@ def daemon_parts(app: App, metrics: Metrics) -> list[Part]:
         SmtpListener(listener, app.settings.queues, store, app.clock, on_accepted=worker.wake)
         for listener in app.settings.smtp
     ]
-    parts: list[Part] = [sender, worker, *listeners]
+    pollers = [
+        ImapPoller(
+            box,
+            app.sessions,
+            app.clock,
+            queues=app.settings.queues,
+            on_accepted=worker.wake,
+            # Through `store`, so that IMAP mail is counted like SMTP mail.
+            accept=lambda _sessions, raw, envelope, _now: store(raw, envelope, b""),
+        )
+        for box in app.settings.imap
+    ]
+    parts: list[Part] = [sender, worker, *listeners, *pollers]
     if app.settings.metrics.listen is not None:
         parts.insert(0, StatusEndpoint(app.settings.metrics.listen, list(parts), metrics))
     return parts
+
+
+def _quarantine_in_mailbox(app: App, intake_id: int) -> None:
+    """Move a quarantined IMAP message to its mailbox's quarantine folder, if it has one."""
+    with app.sessions() as session:
+        row = session.get(InboundMessage, intake_id)
+        key = row.source_key if row is not None and row.source == "imap" else None
+    box = next((b for b in app.settings.imap if key and key.startswith(f"{b.name}/")), None)
+    if box is None or box.quarantine_folder is None or key is None:
+        return
+    try:
+        move_to_quarantine(box, key)
+    except ImapError as exc:  # the raw message is safe in the database either way
+        log.warning("%s: cannot move quarantined %s: %s", box.name, key, exc)
 
 
 def _count_delivery(metrics: Metrics, attempt: Attempt) -> None:

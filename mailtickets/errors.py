@@ -7,7 +7,9 @@ Library code raises these; only `mailtickets.cli` turns them into messages and e
     ├── DatabaseError            the database cannot be used as configured
     │   ├── DatabaseUnavailable  cannot connect or cannot commit (temporary for mail edges)
     │   └── SchemaOutOfDate      migrations must run before the daemon may start
-    └── NotFound                 a ticket, intake row or other record named by an operator
+    ├── NotFound                 a ticket, intake row or other record named by an operator
+    └── ImapError                a mailbox cannot be read, and at which stage (DNS, TCP, TLS,
+                                 authentication, folder); defined in ingest.imap_connect
 """
 
 from __future__ import annotations

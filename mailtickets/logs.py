@@ -16,5 +16,7 @@ def configure_logging(level: str) -> None:
     quiet = max(logging.WARNING, logging.getLogger().level)
     # Alembic narrates every connection at INFO; the db commands print what matters.
     logging.getLogger("alembic").setLevel(quiet)
-    # aiosmtpd logs every command at INFO and message bodies at DEBUG: bodies never go to logs.
-    logging.getLogger("mail.log").setLevel(quiet)
+    # aiosmtpd and imapclient log every command at INFO and message bodies at DEBUG: bodies
+    # never go to logs.
+    for chatty in ("mail.log", "imapclient"):
+        logging.getLogger(chatty).setLevel(quiet)

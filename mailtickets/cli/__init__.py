@@ -102,6 +102,7 @@ def _register() -> None:
         check,
         db,
         deliver,
+        imap,
         imports,
         outbox,
         quarantine,
@@ -110,7 +111,7 @@ def _register() -> None:
         tickets,
     )
 
-    modules = (agents, check, db, deliver, imports, outbox, quarantine, run, status, tickets)
+    modules = (agents, check, db, deliver, imap, imports, outbox, quarantine, run, status, tickets)
     for module in modules:
         for command in module.COMMANDS:
             main.add_command(command)

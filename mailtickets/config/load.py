@@ -260,7 +260,7 @@ def _imap(t: r.Table, env: Mapping[str, str]) -> ImapMailboxSettings:
         oauth2_token=_secret(t, "oauth2_token_env", env),
         folders=t.get("folders", r.list_of(r.nonempty), ("INBOX",)),
         queue=t.optional("queue", r.address),
-        poll_interval=t.get("poll_interval", r.duration, r.duration("60s")),
+        poll_interval=t.get("poll_interval", r.positive_duration, r.duration("60s")),
         after=t.get("after", _after, "seen"),
         quarantine_folder=t.optional("quarantine_folder", r.nonempty),
     )

@@ -113,9 +113,14 @@ def _existing(
         InboundMessage.source == source, InboundMessage.source_key == key
     )
     found = session.scalar(same_delivery)
-    if found is None and message_id is not None:
-        same_message = select(InboundMessage.id).where(
-            InboundMessage.sha256 == sha256, InboundMessage.message_id == message_id
+    if found is None:
+        # The same bytes under another key (another source, a new IMAP UIDVALIDITY) are the
+        # same message; without a Message-ID the bytes alone must say so.
+        same_id = (
+            InboundMessage.message_id == message_id
+            if message_id is not None
+            else InboundMessage.message_id.is_(None)
         )
+        same_message = select(InboundMessage.id).where(InboundMessage.sha256 == sha256, same_id)
         found = session.scalar(same_message.limit(1))
     return found
