@@ -8,6 +8,7 @@ from collections.abc import Sequence
 from datetime import datetime
 from email.headerregistry import Address
 from email.message import EmailMessage
+from email.policy import SMTP
 from email.utils import format_datetime
 
 from markupsafe import escape
@@ -16,6 +17,9 @@ from mailtickets.mail.loops import LOOP_HEADER
 from mailtickets.outbound.render import Rendered
 
 ACKNOWLEDGEMENT = "customer/acknowledgement"
+#: CRLF, and lines up to RFC 5322's 998: a Message-ID is never folded or RFC 2047-encoded,
+#: which clients would not recognise (Exchange's ids alone are longer than 78).
+WIRE = SMTP.clone(max_line_length=998)
 
 
 def one_line(value: str) -> str:
@@ -47,7 +51,7 @@ def compose(
     references: str | None = None,
     redirect_to: str | None = None,
 ) -> EmailMessage:
-    message = EmailMessage()
+    message = EmailMessage(policy=WIRE)
     message["From"] = sender
     if redirect_to:
         # Staging: everything goes to one mailbox, which still shows who it was for.

@@ -16,7 +16,6 @@ import threading
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
-from email.policy import SMTP
 
 from jinja2 import Environment
 from sqlalchemy.orm import Session, sessionmaker
@@ -27,7 +26,7 @@ from mailtickets.daemon import Health
 from mailtickets.db.lease import lease
 from mailtickets.db.models import OutboundMessage, OutboundStatus, Ticket
 from mailtickets.mail.tokens import marker
-from mailtickets.outbound.compose import address, compose
+from mailtickets.outbound.compose import WIRE, address, compose
 from mailtickets.outbound.context import ticket_context
 from mailtickets.outbound.notices import notify_agents
 from mailtickets.outbound.render import render
@@ -100,6 +99,11 @@ def deliver(
         reasons = "; ".join(f"{r}: {a}" for r, a in delivery.refused.items())
         if delivery.refused:
             _report(session, row, reasons, list(delivery.refused), config, now)
+        if delivery.deferred:
+            # The same bytes go again later, to the deferred recipients only.
+            row.recipients = list(delivery.deferred)
+            row.last_error = _short(f"deferred by the relay: {', '.join(delivery.deferred)}")
+            return Attempt(row.status, row.last_error)
         if delivery.accepted:
             row.status, row.sent_at, row.last_error = OutboundStatus.SENT, now, None
             log.info("outbox #%s sent, message-id %s", row.id, row.message_id)
@@ -164,7 +168,7 @@ def _render(
         redirect_to=config.outgoing.redirect_all_to,
     )
     # CRLF, the wire form: smtplib sends bytes as given, and a relay reads lines by CRLF.
-    return message.as_bytes(policy=SMTP)
+    return message.as_bytes(policy=WIRE)
 
 
 def _temporary(

