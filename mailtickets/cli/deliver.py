@@ -10,7 +10,7 @@ from __future__ import annotations
 import sys
 
 import click
-from sqlalchemy.exc import OperationalError
+from sqlalchemy.exc import SQLAlchemyError
 
 from mailtickets.cli import CliContext, fail
 from mailtickets.config import Settings
@@ -42,7 +42,7 @@ def deliver(cli: CliContext, queue: str | None, sender: str | None, recipient: s
         envelope = _envelope(cli.settings(), queue, sender, recipient)
         app = cli.app()
         accepted = intake.accept(app.sessions, raw, envelope, app.clock.now())
-    except (ConfigError, DatabaseError, OperationalError) as exc:
+    except (ConfigError, DatabaseError, SQLAlchemyError) as exc:
         # A broken configuration, a database that is down or not yet upgraded: all get
         # fixed, and meanwhile the MTA keeps the message.
         fail(f"the message was not stored, try again later: {_first_line(exc)}", EX_TEMPFAIL)
@@ -61,7 +61,8 @@ def _envelope(
         if address is not None and not ours.accepts(address):
             fail(f"{address} is not the address of a queue", EX_NOUSER)
     rcpt_to = recipient or queue or settings.queues[0].address
-    return Envelope(source="pipe", mail_from=sender or None, rcpt_to=(rcpt_to,))
+    # An MTA passes an empty sender for bounces: the null return path, kept as "".
+    return Envelope(source="pipe", mail_from=sender, rcpt_to=(rcpt_to,))
 
 
 def _first_line(exc: BaseException) -> str:

@@ -205,8 +205,8 @@ def _tickets(t: r.Table, env: Mapping[str, str], *, explicit: bool) -> TicketSet
 def _ingest(t: r.Table) -> IngestSettings:
     settings = IngestSettings(
         max_attempts=t.get("max_attempts", r.integer(1, 100), 5),
-        retry_delay=t.get("retry_delay", r.duration, r.duration("30s")),
-        poll_interval=t.get("poll_interval", r.duration, r.duration("5s")),
+        retry_delay=t.get("retry_delay", r.positive_duration, r.duration("30s")),
+        poll_interval=t.get("poll_interval", r.positive_duration, r.duration("5s")),
         max_attachment_size=t.get("max_attachment_size", r.size, r.size("20MiB")),
         tickets_from_auto_replies=t.get("tickets_from_auto_replies", r.boolean, False),
     )
@@ -287,9 +287,9 @@ def _outgoing(t: r.Table, storage: StorageSettings, env: Mapping[str, str]) -> O
         password=_secret(t, "password_env", env),
         maildir=Path(t.get("maildir", r.nonempty, str(storage.dir / "outbox"))),
         redirect_all_to=t.optional("redirect_all_to", r.address),
-        retry_delay=t.get("retry_delay", r.duration, r.duration("1m")),
+        retry_delay=t.get("retry_delay", r.positive_duration, r.duration("1m")),
         give_up_after=t.get("give_up_after", r.duration, r.duration("2d")),
-        timeout=t.get("timeout", r.duration, r.duration("30s")),
+        timeout=t.get("timeout", r.positive_duration, r.duration("30s")),
     )
     t.finish()
     return settings
@@ -427,6 +427,14 @@ def _cross_check(problems: r.Problems, s: Settings) -> None:
     """Checks that span sections: references must name things that exist."""
     if not s.queues:
         problems.add("", "queue", "at least one [[queue]] is required")
+    if s.tickets.secret is None and not s.database.url.startswith("sqlite"):
+        # A generated key lives on one host; instances sharing a database must share it, or
+        # one's reply addresses and Message-IDs are forgeries to the other.
+        problems.add(
+            "tickets",
+            "secret_env",
+            f"environment variable {s.tickets.secret_env} must be set with a shared database",
+        )
     addresses = [q.address.lower() for q in s.queues] + [
         a.lower() for q in s.queues for a in q.aliases
     ]

@@ -20,10 +20,11 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from mailtickets.db.models import InboundMessage, IntakeStatus
 from mailtickets.errors import DatabaseUnavailable
+from mailtickets.mail.addresses import MAX_ADDRESS
+from mailtickets.mail.parse import MAX_MESSAGE_ID, safe_text
 
 log = logging.getLogger(__name__)
 
-MAX_HEADER_ID = 998
 SOURCES = ("smtp", "lmtp", "pipe", "imap", "import")
 
 
@@ -51,8 +52,8 @@ def header_message_id(raw: bytes) -> str | None:
         value = BytesHeaderParser(policy=compat32).parsebytes(raw).get("Message-ID")
     except Exception:  # noqa: BLE001  (a header we cannot read is simply absent)
         return None
-    text = str(value or "").strip().strip("<>").strip()
-    return text[:MAX_HEADER_ID] or None
+    text = safe_text(str(value or "").strip().strip("<>").strip())
+    return text[:MAX_MESSAGE_ID] or None
 
 
 def accept(
@@ -83,8 +84,11 @@ def accept(
                 message_id=message_id,
                 sha256=sha256,
                 raw=trace + raw,
-                mail_from=envelope.mail_from,  # "" is the null return path, None unknown
-                rcpt_to=list(envelope.rcpt_to),
+                # "" is the null return path, None unknown; whatever a client sent must fit.
+                mail_from=None
+                if envelope.mail_from is None
+                else safe_text(envelope.mail_from)[:MAX_ADDRESS],
+                rcpt_to=[safe_text(r)[:MAX_ADDRESS] for r in envelope.rcpt_to],
                 received_at=now,
                 status=IntakeStatus.PENDING,
                 attempts=0,

@@ -268,8 +268,11 @@ class IntakeHandler:
 
 
 def _reverse_path(mail_from: str | None) -> str | None:
-    # aiosmtpd reports the null reverse-path of bounces as the string "<>".
-    return None if mail_from in (None, "", "<>") else mail_from
+    # aiosmtpd reports the null reverse-path of bounces as the string "<>"; the intake keeps
+    # it as "" (robots' mail: never acknowledged), distinct from None (not known).
+    if mail_from is None:
+        return None
+    return "" if mail_from in ("", "<>") else mail_from
 
 
 class _Sessions:

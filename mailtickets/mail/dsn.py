@@ -8,7 +8,7 @@ from email.parser import HeaderParser
 from email.policy import compat32
 
 from mailtickets.mail.addresses import normalise
-from mailtickets.mail.parse import ParsedMail, decode_text
+from mailtickets.mail.parse import MAX_MESSAGE_ID, ParsedMail, decode_text, safe_text
 
 
 @dataclass(frozen=True)
@@ -73,7 +73,7 @@ def _failures(part: Message) -> list[Failure]:
             continue
         failures.append(
             Failure(
-                recipient=normalise(recipient.partition(";")[2] or recipient),
+                recipient=normalise(safe_text(recipient.partition(";")[2] or recipient)),
                 action=str(block.get("Action") or "").strip().lower(),
                 status=str(block.get("Status") or "").strip().split(" ")[0],
             )
@@ -87,5 +87,5 @@ def _returned_message_id(part: Message) -> str | None:
         value = payload[0].get("Message-ID")
     else:
         value = HeaderParser(policy=compat32).parsestr(decode_text(part)).get("Message-ID")
-    text = str(value or "").strip().strip("<>").strip()
+    text = safe_text(str(value or "").strip().strip("<>").strip())[:MAX_MESSAGE_ID]
     return text or None

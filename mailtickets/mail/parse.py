@@ -27,9 +27,12 @@ MAX_PARTS = 500
 MAX_HEADER_BYTES = 8 * 1024
 _HEADER_BLOCK_FAST_PATH = 64 * 1024
 MAX_IDS = 50
+# Message-IDs are indexed: PostgreSQL's btree takes at most 2704 bytes a row, and 500
+# characters stay under it in any script. Real ids are far shorter.
+MAX_MESSAGE_ID = 500
 MAX_NAME = 200
 MAX_FILENAME = 200
-_ANGLE_IDS = re.compile(r"<([^<>\s]{1,998})>")
+_ANGLE_IDS = re.compile(r"<([^<>\s]{1,998})>")  # longer ones are cut to MAX_MESSAGE_ID
 _EXTENSIONS = {
     "message/rfc822": "eml",
     "message/delivery-status": "txt",
@@ -171,7 +174,7 @@ def _ids(value: str | None) -> tuple[str, ...]:
     if not value:
         return ()
     found = _ANGLE_IDS.findall(value) or [v for v in value.split() if "@" in v]
-    return tuple(dict.fromkeys(i.strip()[:998] for i in found if i.strip()))
+    return tuple(dict.fromkeys(safe_text(i.strip())[:MAX_MESSAGE_ID] for i in found if i.strip()))
 
 
 def _pairs(message: Message, name: str) -> list[tuple[str, str]]:

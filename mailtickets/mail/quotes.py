@@ -53,7 +53,7 @@ _ATTRIBUTION_START = re.compile(rf"^{_OPENER}\s", re.IGNORECASE)
 _ATTRIBUTION_PATTERNS = (
     re.compile(rf"^{_OPENER}\s(?=.*\d).*\s{_WROTE}\s?:$", re.IGNORECASE),
     re.compile(r"^Am\s(?=.*\d).*\sschrieb\s.+:$", re.IGNORECASE),
-    re.compile(rf"^\S.*@[^\s>]+>?\)?\s{_WROTE}\s?:$", re.IGNORECASE),
+    re.compile(rf"^\S.*@[^\s>]++>?\)?\s{_WROTE}\s?:$", re.IGNORECASE),
 )
 _ORIGINAL_MESSAGE = re.compile(
     r"^-{2,}\s*(?:original message|mensagem original|mensaje original|message d'origine"
@@ -174,6 +174,10 @@ def _is_header_block(lines: list[str], index: int) -> bool:
 def _attribution_span(lines: list[str], index: int) -> int:
     """Number of lines (0 for none) that form an attribution starting at `index`."""
     first = lines[index].strip()
+    # Real attributions are short; a long line full of "@" would make the patterns below
+    # backtrack for seconds (a crafted body is cheap to send).
+    if len(first) > _MAX_ATTRIBUTION_CHARS:
+        return 0
     if not _ATTRIBUTION_START.match(first) and "@" not in first:
         return 0
     parts: list[str] = []

@@ -59,9 +59,24 @@ def process(
 ) -> Processed:
     """Run the pipeline on a claimed row and record how it ended."""
     with sessions.begin() as session:
-        row = session.get(InboundMessage, intake_id)
-        if row is None or row.status is not IntakeStatus.PENDING:
-            raise LookupError(f"intake #{intake_id} is not pending")
+        # Locked while processed: another instance whose lease on it ran out skips it
+        # (SKIP LOCKED) instead of doing the work a second time.
+        row = session.get(InboundMessage, intake_id, with_for_update=True)
+        if row is None:
+            raise LookupError(f"no intake #{intake_id}")
+        if row.status is not IntakeStatus.PENDING:  # finished by someone else meanwhile
+            return Processed(
+                row.id, row.status, row.outcome, row.ticket_id, row.last_error, row.received_at
+            )
+        if row.attempts > max_attempts:
+            # Every earlier attempt ended with the process, not with an error: do not try again.
+            _quarantine(
+                row,
+                f"{row.attempts - 1} attempts did not finish; the process "
+                "stopped while processing it",
+                now,
+            )
+            return Processed(row.id, row.status, row.outcome, None, row.last_error, row.received_at)
         ctx = MessageContext(row, session, now, config)
         try:
             with session.begin_nested():

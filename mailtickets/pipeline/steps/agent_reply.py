@@ -54,8 +54,9 @@ def record_agent_reply(ctx: MessageContext) -> None:
     text = "\n\n".join(t for t in [parsed.text, *macro_text] if t)
     ctx.new_text = text
     is_note = any(c.name == "note" for c in parsed.commands)
+    ticket = ctx.ticket  # status commands are about this one, even when it is merged away
     for command in parsed.commands:
-        _apply(ctx, ctx.ticket, agent, command)
+        _apply(ctx, ticket, agent, command)
     if is_note:
         store_message(ctx, MessageKind.NOTE, author_agent_id=agent.id)
         _tell_other_agents(ctx, ctx.ticket, agent, text)
@@ -66,7 +67,7 @@ def record_agent_reply(ctx: MessageContext) -> None:
         ctx.outcome = "agent_reply"
     else:
         ctx.outcome = "commands"
-    _finish_status(ctx, ctx.ticket, agent, parsed.commands, answered=bool(text) and not is_note)
+    _finish_status(ctx, ticket, agent, parsed.commands, answered=bool(text) and not is_note)
 
 
 def _check(ctx: MessageContext, agent: Agent, commands: tuple[Command, ...]) -> list[str]:
@@ -82,6 +83,8 @@ def _check(ctx: MessageContext, agent: Agent, commands: tuple[Command, ...]) -> 
                 problems.append(f"{command.line}: {command.argument} is not an agent")
         elif command.name == "merge":
             into = ctx.session.get(Ticket, int(command.argument))
+            # Into where that ticket now lives; a chain back to this one would be a cycle.
+            into = tickets.follow_merges(ctx.session, into) if into is not None else None
             if into is None:
                 problems.append(f"{command.line}: there is no ticket #{command.argument}")
             elif into.id == ctx.ticket.id:
@@ -114,6 +117,7 @@ def _apply(ctx: MessageContext, ticket: Ticket, agent: Agent, command: Command) 
     elif command.name == "merge":
         into = session.get(Ticket, int(command.argument))
         assert into is not None
+        into = tickets.follow_merges(session, into)
         tickets.merge(session, ticket, into, now, actor)
         ctx.ticket = into
 

@@ -7,10 +7,12 @@ from sqlalchemy import select
 from mailtickets.db.models import (
     Agent,
     MessageKind,
+    OutboundMessage,
     Queue,
     Ticket,
 )
 from mailtickets.mail.addresses import normalise
+from mailtickets.mail.authresults import authenticated
 from mailtickets.mail.commands import parse_commands
 from mailtickets.mail.loops import Automated
 from mailtickets.mail.subjects import clean
@@ -74,6 +76,9 @@ def _open_on_behalf(ctx: MessageContext) -> bool:
     agent = ctx.config.agent(ctx.sender_address)
     if agent is None or ctx.ticket is not None:
         return False
+    trusted = ctx.config.agents_must_authenticate_at
+    if trusted and not authenticated(ctx.mail.headers("Authentication-Results"), trusted):
+        return False  # in strict mode a From header alone opens nothing in anyone's name
     parsed = parse_commands(ctx.new_text)
     customers = [c.argument for c in parsed.commands if c.name == "customer"]
     if not customers:
@@ -155,8 +160,16 @@ def _record_bounce(ctx: MessageContext) -> None:
             for f in ctx.bounce.failures
         ],
     )
+    # Only a report about mail we sent, for an address we sent it to, may suppress anyone:
+    # anybody can write a delivery report about anything.
+    original = ctx.bounce.original_message_id
+    sent = (
+        ctx.session.scalar(select(OutboundMessage).where(OutboundMessage.message_id == original))
+        if original
+        else None
+    )
     for failure in ctx.bounce.failures:
-        if failure.permanent:
-            reason = f"hard bounce {failure.status} for {ctx.bounce.original_message_id}"
+        if failure.permanent and sent is not None and failure.recipient in sent.recipients:
+            reason = f"hard bounce {failure.status} for {original}"
             contacts.suppress(ctx.session, failure.recipient, reason, ctx.now)
     ctx.outcome = Automated.BOUNCE.value

@@ -59,17 +59,13 @@ def _by_token(ctx: MessageContext) -> tuple[Ticket, str] | None:
         if agent is not None and agent.active and agent.address == ctx.sender_address and vouched:
             ctx.agent = ctx.config.agent(agent.address)
             return ticket, "agent reply address"
-        if not vouched:
-            ctx.ignored_reference = {
-                "ignored_token_of_agent": token.agent_id,
-                "why": f"no DKIM or SPF pass from {trusted} for the agent's reply",
-            }
-            return ticket, "agent reply address, unauthenticated"
-        # Someone else wrote to an agent's address: an ordinary message, never a command.
-        ctx.ignored_reference = {
-            "ignored_token_of_agent": token.agent_id,
-            "why": "the sender is not the agent the reply address was made for",
-        }
+        why = (
+            "the sender is not the agent the reply address was made for"
+            if vouched
+            else f"no DKIM or SPF pass from {trusted} for the agent's reply"
+        )
+        # An ordinary message, never a command; it joins the ticket only as a participant may.
+        ctx.ignored_reference = {"ignored_token_of_agent": token.agent_id, "why": why}
         if is_participant(ctx.session, ticket, ctx.sender_address):
             return ticket, "reply address of another party"
     return None

@@ -21,7 +21,8 @@ def test_unreachable_database_is_one_line(tmp_path: Path) -> None:
         '[database]\nurl = "postgresql+psycopg://nobody@127.0.0.1:1/none"\n'
         '[[queue]]\naddress = "s@a.example"\n'
     )
-    result = mailtickets("--config", str(config), "db", "current", cwd=tmp_path)
+    shared = {"MAILTICKETS_SECRET": "shared by every instance"}
+    result = mailtickets("--config", str(config), "db", "current", cwd=tmp_path, env=shared)
     assert result.returncode == 1
     line = _single_line(result.stderr)
     assert line.startswith("mailtickets: database error: ")
@@ -55,4 +56,18 @@ def test_missing_env_file_is_named(tmp_path: Path) -> None:
     assert result.returncode == 2
     assert _single_line(result.stderr) == (
         f"mailtickets: {tmp_path / 'gone.env'}: cannot read the env file: no such file"
+    )
+
+
+def test_a_shared_database_needs_a_shared_secret(tmp_path: Path) -> None:
+    config = tmp_path / "site.toml"
+    config.write_text(
+        '[database]\nurl = "postgresql+psycopg://db.example/mt"\n'
+        '[[queue]]\naddress = "s@a.example"\n'
+    )
+    result = mailtickets("--config", str(config), "check-config", cwd=tmp_path)
+    assert result.returncode == 2
+    assert _single_line(result.stderr) == (
+        "mailtickets: [tickets] secret_env: environment variable MAILTICKETS_SECRET must be set "
+        f"with a shared database ({config})"
     )

@@ -227,6 +227,39 @@ def test_strict_mode_needs_our_mtas_dkim_or_spf_pass(
     assert (result.outcome == "commands") is honoured
     assert (desk.ticket(ticket_id)["priority"] == "urgent") is honoured
     if not honoured:
-        (ignored,) = desk.events(ticket_id, "reference_ignored")
-        assert "no DKIM or SPF pass from mx.acme.example" in ignored.data["why"]
+        # An ordinary message from someone who is not a participant: a ticket of its own.
+        assert result.ticket_id != ticket_id
+        assert result.ticket_id is not None
+        (created,) = desk.events(result.ticket_id, "created")
+        assert "no DKIM or SPF pass from mx.acme.example" in created.data["why"]
     desk.app.engine.dispose()
+
+
+def test_strict_mode_needs_our_mtas_word_for_customer_too(relay: Relay, tmp_path: Path) -> None:
+    desk = _strict(relay, tmp_path)
+    forward = compose(sender="alice@acme.example", body="#customer victim@example.org\n\nhi")
+    result = desk.deliver(forward)
+    assert result.ticket_id is not None
+    assert desk.ticket(result.ticket_id)["customer"] == "alice@acme.example"
+    vouched = compose(
+        sender="alice@acme.example",
+        body="#customer carla@example.org\n\nhi",
+        headers={"Authentication-Results": "mx.acme.example; dkim=pass header.d=acme.example"},
+    )
+    opened = desk.deliver(vouched)
+    assert opened.ticket_id is not None
+    assert desk.ticket(opened.ticket_id)["customer"] == "carla@example.org"
+    desk.app.engine.dispose()
+
+
+def test_merge_then_close_closes_only_the_merged_ticket_and_cycles_are_refused(
+    relayed: Helpdesk, relay: Relay
+) -> None:
+    first, first_address = _open(relayed, relay)
+    second, address = _open(relayed, relay, subject="Printer again")
+    assert _agent_mail(relayed, address, f"#merge {first}\n#close").outcome == "commands"
+    assert relayed.ticket(second)["status"] == "closed"
+    assert relayed.ticket(first)["status"] == "open"
+    back = _agent_mail(relayed, first_address, f"#merge {second}")
+    assert back.outcome == "command_error"
+    assert relayed.ticket(first)["status"] == "open"

@@ -6,7 +6,7 @@ from datetime import timedelta
 
 from sqlalchemy import select
 
-from mailtickets.db.models import Agent, IntakeStatus, Ticket, TicketStatus
+from mailtickets.db.models import Agent, Contact, IntakeStatus, Ticket, TicketStatus
 from mailtickets.mail.tokens import marker, reply_token
 from tests.support.helpdesk import Helpdesk
 from tests.support.mail import compose
@@ -337,3 +337,27 @@ def test_the_same_message_id_with_other_bytes_is_a_duplicate(helpdesk: Helpdesk)
     helpdesk.deliver(compose(message_id="same@client.example", body="one"))
     result = helpdesk.deliver(compose(message_id="same@client.example", body="two"))
     assert result.outcome == "duplicate"
+
+
+def test_a_forged_delivery_report_suppresses_nobody(helpdesk: Helpdesk) -> None:
+    helpdesk.deliver(compose(sender="victim@example.org", subject="real customer"))
+    ticket_id = _open_ticket(helpdesk, sender="eve@evil.example", message_id="x@evil.example")
+    forged = (
+        b"From: MAILER-DAEMON@evil.example\nTo: support@acme.example\nSubject: failure\n"
+        b"Message-ID: <forged-dsn@evil.example>\nMIME-Version: 1.0\n"
+        b'Content-Type: multipart/report; report-type=delivery-status; boundary="b"\n\n'
+        b"--b\nContent-Type: message/delivery-status\n\nReporting-MTA: dns; evil.example\n\n"
+        b"Final-Recipient: rfc822; victim@example.org\nAction: failed\nStatus: 5.1.1\n\n"
+        b"--b\nContent-Type: text/rfc822-headers\n\nMessage-ID: <x@evil.example>\n\n--b--\n"
+    )
+    result = helpdesk.deliver(forged, mail_from="")
+    assert (result.outcome, result.ticket_id) == ("bounce", ticket_id)
+    with helpdesk.app.sessions() as session:
+        victim = session.scalar(select(Contact).where(Contact.address == "victim@example.org"))
+        assert victim is not None and victim.suppressed_at is None
+
+
+def test_mail_from_the_null_return_path_is_never_acknowledged(helpdesk: Helpdesk) -> None:
+    result = helpdesk.deliver(compose(sender="robot@example.com"), mail_from="")
+    assert result.status is IntakeStatus.DISCARDED
+    assert helpdesk.outbox() == []

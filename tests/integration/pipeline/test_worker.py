@@ -108,3 +108,16 @@ def test_discarding_keeps_the_raw_message(helpdesk: Helpdesk) -> None:
     with helpdesk.app.sessions() as session:
         row = session.scalar(select(InboundMessage).where(InboundMessage.id == intake_id))
         assert row is not None and row.status is IntakeStatus.DISCARDED
+
+
+def test_a_message_that_kept_killing_the_process_is_quarantined(helpdesk: Helpdesk) -> None:
+    intake_id = _accept(helpdesk, compose())
+    # Three attempts leased and never finished: the process died each time.
+    with helpdesk.app.sessions.begin() as session:
+        row = session.get(InboundMessage, intake_id)
+        assert row is not None
+        row.attempts, row.next_attempt_at = 3, helpdesk.clock.now()
+    assert _worker(helpdesk).work_once()
+    row = _row(helpdesk, intake_id)
+    assert row.status is IntakeStatus.QUARANTINED
+    assert row.last_error == "3 attempts did not finish; the process stopped while processing it"

@@ -123,7 +123,8 @@ def test_a_database_not_yet_upgraded_is_a_temporary_failure(tmp_path: Path) -> N
 
 def test_an_unreachable_database_is_a_temporary_failure(tmp_path: Path) -> None:
     config = write_config(tmp_path, "postgresql+psycopg://nobody@127.0.0.1:1/none")
-    result = mailtickets("--config", config, "deliver", cwd=tmp_path, stdin=message())
+    shared = {"MAILTICKETS_SECRET": "shared by every instance"}
+    result = mailtickets("--config", config, "deliver", cwd=tmp_path, stdin=message(), env=shared)
     assert result.returncode == EX_TEMPFAIL
     line = error_line(result.stderr)
     assert line.startswith("mailtickets: the message was not stored, try again later: ")

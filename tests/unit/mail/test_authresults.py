@@ -15,7 +15,9 @@ from mailtickets.mail.authresults import authenticated
         (["mx.acme.example; dkim=fail; spf=neutral"], False),
         (["mx.acme.example; dkim=passed"], False),
         (["evil.example; dkim=pass", "mx.acme.example; spf=fail"], False),
-        (["evil.example; dkim=pass", "mx.acme.example; dkim=pass"], True),
+        # Only the topmost header is ours: a lower one, however it looks, was written by others.
+        (["evil.example; dkim=pass", "mx.acme.example; dkim=pass"], False),
+        (["mx.acme.example; dkim=fail; spf=fail", "mx.acme.example; dkim=pass"], False),
         (["mx.acme.example; none"], False),
         ([""], False),
         ([], False),
