@@ -78,9 +78,11 @@ def deliver(
 ) -> Attempt:
     """Deliver one leased outbox row and record how it went."""
     with sessions.begin() as session:
-        row = session.get(OutboundMessage, outbound_id)
-        if row is None or row.status is not OutboundStatus.PENDING:
-            raise LookupError(f"outbox #{outbound_id} is not pending")
+        row = session.get(OutboundMessage, outbound_id, with_for_update=True)
+        if row is None:
+            raise LookupError(f"no outbox #{outbound_id}")
+        if row.status is not OutboundStatus.PENDING:  # finished by someone else meanwhile
+            return Attempt(row.status, row.last_error)
         prepared = _prepare(session, row, env, config, now)
         if prepared is None:
             return Attempt(row.status, row.last_error)
@@ -295,7 +297,11 @@ class OutboxSender:
     def work_once(self) -> bool:
         """Deliver one due row; False when there was none."""
         now = self._clock.now()
-        outbound_id = lease(self._sessions, OutboundMessage, now, self._config.outgoing.retry_delay)
+        # The send happens outside any transaction, so the lease must outlast a slow relay:
+        # a shorter one would let another instance send the same row again meanwhile.
+        outgoing = self._config.outgoing
+        hold = max(outgoing.retry_delay, 4 * outgoing.timeout)
+        outbound_id = lease(self._sessions, OutboundMessage, now, hold)
         if outbound_id is None:
             return False
         attempt = deliver(

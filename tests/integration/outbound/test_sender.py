@@ -84,7 +84,8 @@ def test_relay_down_for_a_while_then_everything_is_delivered_once(
     assert relayed.send_all() == 0  # backing off, not hammering the relay
 
     relay.up()
-    relayed.clock.advance(timedelta(seconds=10))
+    # The first retry waits retry_delay or four times the timeout (5 s here), the longer.
+    relayed.clock.advance(timedelta(seconds=20))
     relayed.send_all()
     assert {r.status for r in relayed.outbox()} == {OutboundStatus.SENT}
     ids = [str(r.message["Message-ID"]) for r in relay.received]
