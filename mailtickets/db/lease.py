@@ -16,6 +16,8 @@ from sqlalchemy.orm import Session, sessionmaker
 from mailtickets.db.models import InboundMessage, IntakeStatus, OutboundMessage, OutboundStatus
 
 MAX_BACKOFF = timedelta(hours=6)
+#: How much of an error is kept on a row (the log has the rest).
+MAX_ERROR = 2000
 
 
 def backoff(first: timedelta, attempts: int) -> timedelta:

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
-
 MAX_ADDRESS = 320
 
 
@@ -19,11 +17,6 @@ def split_plus(address: str) -> tuple[str, str | None]:
         return normalise(address), None
     base, plus, tag = local.partition("+")
     return f"{base}@{domain}", (tag if plus else None)
-
-
-def plus_tags(addresses: Iterable[str]) -> list[str]:
-    """The plus tags of every address in `addresses`, in order."""
-    return [tag for _, tag in map(split_plus, addresses) if tag]
 
 
 def is_valid(address: str) -> bool:

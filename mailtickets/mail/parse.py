@@ -23,6 +23,13 @@ from mailtickets.mail.htmltext import html_to_text
 from mailtickets.mail.subjects import MAX_SUBJECT
 
 MAX_PARTS = 500
+_MAX_BOUNDARY_LINES = 8 * MAX_PARTS
+
+
+class _Unparsable(Exception):
+    """Raised before handing hostile structure to the stdlib parser."""
+
+
 # The stdlib's header parser is quadratic in a header's length; no honest header is longer.
 MAX_HEADER_BYTES = 8 * 1024
 _HEADER_BLOCK_FAST_PATH = 64 * 1024
@@ -141,14 +148,19 @@ def parse(raw: bytes) -> ParsedMail:
     """The parts of `raw` the pipeline uses."""
     raw, notes = bounded_headers(raw)
     try:
+        # The stdlib parser builds every part before we could stop it: tens of thousands
+        # of boundary lines cost it tens of seconds, so such a tree is not parsed at all.
+        if raw.count(b"\n--") > _MAX_BOUNDARY_LINES:
+            raise _Unparsable(f"more than {_MAX_BOUNDARY_LINES} MIME boundaries")
         message = email.message_from_bytes(raw, policy=default_policy)
         text, html, attachments, body_notes = _body(message)
-    except RecursionError:
-        # Hostile nesting: keep the headers and the body as it stands, unparsed.
+    except (RecursionError, _Unparsable) as exc:
+        # Hostile structure: keep the headers and the body as it stands, unparsed.
+        why = str(exc) if isinstance(exc, _Unparsable) else "MIME structure nested too deeply"
         message = BytesParser(policy=default_policy).parsebytes(raw, headersonly=True)
         body = raw.partition(b"\n\n")[2] or raw.partition(b"\r\n\r\n")[2]
         text, html, attachments = safe_text(body.decode("utf-8", "replace")), None, []
-        body_notes = ["MIME structure nested too deeply; the body is kept unparsed"]
+        body_notes = [f"{why}; the body is kept unparsed"]
     notes = notes + body_notes
     from_name, from_address = _first_address(message, "From")
     return ParsedMail(

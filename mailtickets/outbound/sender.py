@@ -9,10 +9,8 @@ the address is suppressed, and the agents are told. Temporary failures back off 
 
 from __future__ import annotations
 
-import asyncio
 import logging
 import re
-import threading
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
@@ -20,10 +18,10 @@ from datetime import datetime
 from jinja2 import Environment
 from sqlalchemy.orm import Session, sessionmaker
 
+from mailtickets.background import BackgroundLoop
 from mailtickets.clock import Clock
 from mailtickets.config.settings import AgentSettings, OutgoingSettings, QueueSettings
-from mailtickets.daemon import Health
-from mailtickets.db.lease import lease
+from mailtickets.db.lease import MAX_ERROR, lease
 from mailtickets.db.models import OutboundMessage, OutboundStatus, Ticket
 from mailtickets.mail.tokens import marker
 from mailtickets.outbound.compose import WIRE, address, compose
@@ -40,7 +38,6 @@ from mailtickets.services.tickets import record
 
 log = logging.getLogger(__name__)
 
-MAX_ERROR = 2000
 _STATUS = re.compile(r"\b[245]\.\d{1,3}\.\d{1,3}\b")  # RFC 3463 enhanced status code
 
 
@@ -242,10 +239,8 @@ def _short(text: str) -> str:
     return text[:MAX_ERROR]
 
 
-class OutboxSender:
+class OutboxSender(BackgroundLoop):
     """A daemon part: a thread that delivers outbox rows as they come due."""
-
-    name = "outbox sender"
 
     def __init__(
         self,
@@ -257,42 +252,12 @@ class OutboxSender:
         poll_seconds: float = 5.0,
         after_delivery: Callable[[Attempt], None] = lambda attempt: None,
     ) -> None:
+        super().__init__("outbox sender", poll_seconds)
         self._sessions, self._transport, self._env = sessions, transport, env
-        self._config, self._clock, self._poll = config, clock, poll_seconds
+        self._config, self._clock = config, clock
         #: Called after each delivery attempt (metrics).
         self._after_delivery = after_delivery
-        self._error: str | None = None  # the database or the relay, until a success
-        self._wake = threading.Event()
-        self._stopping = threading.Event()
-        self._thread = threading.Thread(target=self._run, name="outbox", daemon=True)
-
-    def wake(self) -> None:
-        self._wake.set()
-
-    async def start(self) -> None:
-        self._thread.start()
-
-    async def stop(self) -> None:
-        self._stopping.set()
-        self._wake.set()
-        await asyncio.to_thread(self._thread.join)
-        self.close()
-
-    def close(self) -> None:
-        """Release the relay connection kept between messages."""
-        self._transport.close()
-
-    def _run(self) -> None:
-        while not self._stopping.is_set():
-            self._wake.clear()
-            try:
-                busy = self.work_once()
-            except Exception as exc:  # the database may be away: say so, wait, try again
-                if self._error is None:
-                    log.exception("outbox sender cannot reach the database")
-                self._error, busy = f"database: {type(exc).__name__}: {exc}"[:300], False
-            if not busy:
-                self._wake.wait(self._poll)
+        self._relay_error: str | None = None  # until the next success
 
     def work_once(self) -> bool:
         """Deliver one due row; False when there was none."""
@@ -308,11 +273,13 @@ class OutboxSender:
             self._sessions, outbound_id, self._transport, self._env, self._config, now
         )
         # A temporary failure means the relay (or the maildir) is unusable until a success.
-        self._error = attempt.error if attempt.status is OutboundStatus.PENDING else None
+        self._relay_error = attempt.error if attempt.status is OutboundStatus.PENDING else None
         self._after_delivery(attempt)
         return True
 
-    def health(self) -> Health:
-        if self._error is not None:
-            return Health(False, self._error)
-        return Health(self._thread.is_alive(), "ok" if self._thread.is_alive() else "stopped")
+    def trouble(self) -> str | None:
+        return self._relay_error
+
+    def close(self) -> None:
+        """Release the relay connection kept between messages."""
+        self._transport.close()

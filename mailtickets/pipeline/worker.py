@@ -7,26 +7,23 @@ blocks the rows behind it.
 
 from __future__ import annotations
 
-import asyncio
 import logging
-import threading
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from sqlalchemy.orm import Session, sessionmaker
 
+from mailtickets.background import BackgroundLoop
 from mailtickets.clock import Clock
 from mailtickets.config.settings import IngestSettings
-from mailtickets.daemon import Health
-from mailtickets.db.lease import lease
+from mailtickets.db.lease import MAX_ERROR, lease
 from mailtickets.db.models import InboundMessage, IntakeStatus
 from mailtickets.pipeline.context import MessageContext, PipelineConfig, Quarantine
 from mailtickets.pipeline.runner import run_pipeline
 
 log = logging.getLogger(__name__)
 
-MAX_ERROR = 2000
 _DISCARDED = {"own_mail", "auto_reply", "bulk", "bounce"}
 
 
@@ -110,10 +107,8 @@ def _quarantine(row: InboundMessage, reason: str, now: datetime) -> None:
     row.outcome, row.processed_at = "quarantined", now
 
 
-class IngestWorker:
+class IngestWorker(BackgroundLoop):
     """A daemon part: a thread that processes intake rows as they arrive."""
-
-    name = "ingest worker"
 
     def __init__(
         self,
@@ -123,40 +118,11 @@ class IngestWorker:
         clock: Clock,
         after_message: Callable[[Processed], None] = lambda result: None,
     ) -> None:
+        super().__init__("ingest worker", settings.poll_interval.total_seconds())
         self._sessions, self._config = sessions, config
         self._settings, self._clock = settings, clock
         #: Called after each processed message (the outbox has rows to send; metrics).
         self._after_message = after_message
-        self._error: str | None = None
-        self._wake = threading.Event()
-        self._stopping = threading.Event()
-        self._thread = threading.Thread(target=self._run, name="ingest", daemon=True)
-
-    def wake(self) -> None:
-        """Called by the edges after each accept: process it now, not at the next poll."""
-        self._wake.set()
-
-    async def start(self) -> None:
-        self._thread.start()
-
-    async def stop(self) -> None:
-        self._stopping.set()
-        self._wake.set()
-        await asyncio.to_thread(self._thread.join)
-
-    def _run(self) -> None:
-        poll = self._settings.poll_interval.total_seconds()
-        while not self._stopping.is_set():
-            self._wake.clear()
-            try:
-                busy = self.work_once()
-                self._error = None
-            except Exception as exc:  # the database may be away: say so, wait, try again
-                if self._error is None:
-                    log.exception("ingest worker cannot reach the database")
-                self._error, busy = f"{type(exc).__name__}: {exc}"[:300], False
-            if not busy:
-                self._wake.wait(poll)
 
     def work_once(self) -> bool:
         """Process one due row; False when there was none."""
@@ -167,8 +133,3 @@ class IngestWorker:
         result = process(self._sessions, intake_id, self._config, now, self._settings.max_attempts)
         self._after_message(result)
         return True
-
-    def health(self) -> Health:
-        if self._error is not None:
-            return Health(False, self._error)
-        return Health(self._thread.is_alive(), "ok" if self._thread.is_alive() else "stopped")

@@ -97,7 +97,7 @@ def test_healthz_follows_the_relay_and_metrics_count_what_was_sent(tmp_path: Pat
     http = free_port()
     extra = (
         f'[outgoing]\nhost = "127.0.0.1"\nport = {relay.port}\ntls = "none"\n'
-        f'retry_delay = "1s"\n[metrics]\nlisten = "127.0.0.1:{http}"\n'
+        f'retry_delay = "1s"\ntimeout = "1s"\n[metrics]\nlisten = "127.0.0.1:{http}"\n'
     )
     config, port = _site(tmp_path, extra)
     with Daemon(tmp_path, ("--config", str(config))) as daemon:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from mailtickets.mail.addresses import MAX_ADDRESS, is_valid, normalise, plus_tags, split_plus
+from mailtickets.mail.addresses import MAX_ADDRESS, is_valid, normalise, split_plus
 
 
 @pytest.mark.parametrize(
@@ -44,17 +44,6 @@ def test_normalise_caps_length() -> None:
 )
 def test_split_plus(address: str, expected: tuple[str, str | None]) -> None:
     assert split_plus(address) == expected
-
-
-def test_plus_tags_keeps_order_and_skips_untagged_and_empty() -> None:
-    addresses = [
-        "support+first@acme.example",
-        "pat@example.org",
-        "support+@acme.example",
-        "Sales+SECOND@acme.example",
-    ]
-    assert plus_tags(addresses) == ["first", "second"]
-    assert plus_tags([]) == []
 
 
 @pytest.mark.parametrize(
