@@ -33,6 +33,7 @@ from mailtickets.outbound.sender import Attempt, OutboxSender, SenderConfig
 from mailtickets.outbound.transport import transport_for
 from mailtickets.pipeline.context import PipelineConfig
 from mailtickets.pipeline.worker import IngestWorker, Processed
+from mailtickets.scheduler import Scheduler
 from mailtickets.services.directory import sync_directory
 
 log = logging.getLogger(__name__)
@@ -118,7 +119,10 @@ def daemon_parts(app: App, metrics: Metrics) -> list[Part]:
         )
         for box in app.settings.imap
     ]
-    parts: list[Part] = [sender, worker, *listeners, *pollers]
+    scheduler = Scheduler(
+        app.sessions, app.pipeline.sla, app.settings.scheduler, app.clock, sender.wake
+    )
+    parts: list[Part] = [sender, worker, scheduler, *listeners, *pollers]
     if app.settings.metrics.listen is not None:
         parts.insert(0, StatusEndpoint(app.settings.metrics.listen, list(parts), metrics))
     return parts

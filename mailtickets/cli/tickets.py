@@ -13,8 +13,10 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from mailtickets.cli import CliContext, fail
+from mailtickets.config.reader import duration
 from mailtickets.db.models import Agent, Ticket, TicketStatus
 from mailtickets.errors import NotFound
+from mailtickets.services import sla
 from mailtickets.services import tickets as service
 from mailtickets.services.views import list_tickets, show_ticket
 
@@ -31,13 +33,30 @@ def _json(value: Any) -> None:
 @tickets.command("list")
 @click.option("--status", type=click.Choice([s.value for s in TicketStatus]))
 @click.option("--queue", help="Queue address or name.")
+@click.option("--due-within", help='Only tickets with an SLA due within this ("1h", "30m").')
+@click.option("--breached", is_flag=True, help="Only tickets past an SLA due time.")
 @click.option("--json", "as_json", is_flag=True, help="Print JSON.")
 @click.pass_obj
-def list_(cli: CliContext, status: str | None, queue: str | None, as_json: bool) -> None:
+def list_(
+    cli: CliContext,
+    status: str | None,
+    queue: str | None,
+    due_within: str | None,
+    breached: bool,
+    as_json: bool,
+) -> None:
     """List tickets, oldest first."""
     app = cli.app()
+    due_before = None
+    if due_within is not None:
+        try:
+            due_before = app.clock.now() + duration(due_within)
+        except ValueError as exc:
+            fail(f"--due-within {due_within}: {exc}")
+    if breached:
+        due_before = app.clock.now()
     with app.sessions() as session:
-        rows = list_tickets(session, status, queue)
+        rows = list_tickets(session, status, queue, due_before)
     if as_json:
         _json(rows)
         return
@@ -90,7 +109,9 @@ def _change(
         ticket = session.get(Ticket, ticket_id)
         if ticket is None:
             raise NotFound(f"no ticket #{ticket_id}")
-        click.echo(f"#{ticket_id}: {change(session, ticket, app.clock.now())}")
+        now = app.clock.now()
+        click.echo(f"#{ticket_id}: {change(session, ticket, now)}")
+        sla.refresh(session, ticket, app.pipeline.sla, now)
 
 
 @tickets.command()
@@ -161,4 +182,33 @@ def note(cli: CliContext, ticket_id: int, text: str, author: str | None) -> None
     _change(cli, ticket_id, change)
 
 
-COMMANDS = [tickets]
+@click.group("sla")
+def sla_group() -> None:
+    """Response-time SLAs."""
+
+
+@sla_group.command("show")
+@click.argument("ticket_id", type=int)
+@click.option("--json", "as_json", is_flag=True, help="Print JSON.")
+@click.pass_obj
+def sla_show(cli: CliContext, ticket_id: int, as_json: bool) -> None:
+    """Due times, business time left and state of one ticket's SLA."""
+    app = cli.app()
+    now = app.clock.now()
+    with app.sessions() as session:
+        ticket = session.get(Ticket, ticket_id)
+        if ticket is None:
+            raise NotFound(f"no ticket #{ticket_id}")
+        state = sla.describe(session, ticket, app.pipeline.sla, now)
+    if as_json:
+        click.echo(json.dumps(state, indent=2))
+        return
+    click.echo(f"#{ticket_id}: {state['state']} (policy {state['policy'] or 'none'})")
+    for clock in state["clocks"]:
+        click.echo(
+            f"  {clock['kind']:<15} due {clock['due']}  {clock['remaining']} business time left"
+        )
+
+
+sla_group.name = "sla"
+COMMANDS = [tickets, sla_group]

@@ -40,10 +40,11 @@ def recipients(
     queues: Sequence[QueueSettings],
     agents: Sequence[AgentSettings],
     exclude: str | None = None,
+    to_assignee: bool = True,
 ) -> list[Agent]:
-    """The assignee, or every active agent of the ticket's queue while nobody is assigned;
-    never `exclude` (the agent whose own action this mail is about)."""
-    if ticket.assignee is not None:
+    """The assignee, or every active agent of the ticket's queue while nobody is assigned
+    (or when `to_assignee` is off); never `exclude` (the agent whose action this is about)."""
+    if ticket.assignee is not None and to_assignee:
         return [] if ticket.assignee.address == exclude else [ticket.assignee]
     queue = next((q for q in queues if normalise(q.address) == ticket.queue.address), None)
     addresses = [normalise(a.address) for a in serving(queue, agents)]
@@ -64,10 +65,11 @@ def notify_agents(
     in_reply_to: str | None = None,
     references: Sequence[str] = (),
     exclude: str | None = None,
+    to_assignee: bool = True,
 ) -> int:
     """Enqueue `template` to each agent who should hear about `ticket`; return how many."""
     signatures = {normalise(a.address): a.signature for a in agents}
-    targets = recipients(session, ticket, queues, agents, exclude)
+    targets = recipients(session, ticket, queues, agents, exclude, to_assignee)
     for agent in targets:
         enqueue(
             session,

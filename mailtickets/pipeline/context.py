@@ -19,6 +19,7 @@ from mailtickets.mail.addresses import normalise, split_plus
 from mailtickets.mail.dsn import Bounce
 from mailtickets.mail.loops import Verdict
 from mailtickets.mail.parse import ParsedMail
+from mailtickets.services.sla import SlaConfig
 
 
 class Stop(Exception):
@@ -45,6 +46,7 @@ class PipelineConfig:
     agents: tuple[AgentSettings, ...]
     #: For macros (`#macro name`): canned answers under `<locale>/macros/` in the templates.
     templates: Environment
+    sla: SlaConfig
     #: Strict mode: the authserv-id whose DKIM/SPF pass an agent's reply needs; None is off.
     agents_must_authenticate_at: str | None = None
 
@@ -62,6 +64,7 @@ class PipelineConfig:
             queues=settings.queues,
             agents=settings.agents,
             templates=templates,
+            sla=SlaConfig.from_settings(settings, secret),
             agents_must_authenticate_at=(
                 settings.authentication.trusted_authserv_id
                 if settings.authentication.require_for_agents

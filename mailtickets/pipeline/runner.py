@@ -12,6 +12,7 @@ from mailtickets.pipeline.steps.match import match_ticket
 from mailtickets.pipeline.steps.notify import enqueue_mail
 from mailtickets.pipeline.steps.parse import parse_message
 from mailtickets.pipeline.steps.sender import identify_sender
+from mailtickets.pipeline.steps.sla import update_sla
 from mailtickets.pipeline.steps.text import extract_new_text
 
 log = logging.getLogger(__name__)
@@ -25,6 +26,7 @@ STEPS = (
     extract_new_text,
     apply_to_ticket,
     enqueue_mail,
+    update_sla,
 )
 
 

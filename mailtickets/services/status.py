@@ -26,16 +26,14 @@ def _iso(value: datetime | None) -> str | None:
 def status(session: Session) -> dict[str, Any]:
     # .all(): a Result has keys() (its columns), which dict() would take for a mapping.
     intake = dict(
-        session.execute(select(InboundMessage.status, func.count()).group_by(InboundMessage.status))
-        .tuples()
-        .all()
+        session.execute(
+            select(InboundMessage.status, func.count()).group_by(InboundMessage.status)
+        ).all()
     )
     outbox = dict(
         session.execute(
             select(OutboundMessage.status, func.count()).group_by(OutboundMessage.status)
-        )
-        .tuples()
-        .all()
+        ).all()
     )
     tickets: dict[str, dict[str, int]] = {}
     for queue, ticket_status, count in session.execute(

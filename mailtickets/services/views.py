@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import func, or_, select
 from sqlalchemy.orm import Session, selectinload
 
 from mailtickets.db.models import (
@@ -30,8 +30,12 @@ def _person(name: str | None, address: str) -> str:
 
 
 def list_tickets(
-    session: Session, status: str | None = None, queue: str | None = None
+    session: Session,
+    status: str | None = None,
+    queue: str | None = None,
+    due_before: datetime | None = None,
 ) -> list[dict[str, Any]]:
+    """Tickets, oldest first; `due_before` keeps those with an SLA due time before it."""
     counts = (
         select(Message.ticket_id, func.count(Message.id).label("n"))
         .group_by(Message.ticket_id)
@@ -48,6 +52,14 @@ def list_tickets(
         query = query.where(Ticket.status == TicketStatus(status))
     if queue:
         query = query.where((Queue.address == queue.lower()) | (Queue.name == queue))
+    if due_before is not None:
+        query = query.where(
+            or_(
+                Ticket.first_response_due <= due_before,
+                Ticket.next_response_due <= due_before,
+                Ticket.resolution_due <= due_before,
+            )
+        )
     return [
         {
             "id": ticket.id,

@@ -127,9 +127,9 @@ class Helpdesk:
             return list(session.scalars(query))
 
 
-def make_helpdesk(url: str, directory: Path, extra: str = "") -> Helpdesk:
+def make_helpdesk(url: str, directory: Path, extra: str = "", config: str = CONFIG) -> Helpdesk:
     """A migrated helpdesk on `url`, keeping its files (outbox maildir) in `directory`."""
-    text = CONFIG.format(url=url, directory=directory) + extra
+    text = config.format(url=url, directory=directory) + extra
     settings, _ = parse_settings(text, "test", None, {"SECRET": "k"})
     engine = make_engine(url)
     migrate.upgrade(engine)

@@ -220,3 +220,26 @@ def test_ticket_operations_and_status_from_the_cli(site: Path) -> None:
     assert state["outbox"]["pending"] == 2  # the acknowledgement and Alice's notice
     assert state["tickets"] == {"support@acme.example": {"open": 1}}
     assert "intake:  0 pending, 0 quarantined, 1 done" in _run(site, "status").stdout
+
+
+def test_sla_show_and_due_filters(tmp_path: Path) -> None:
+    config = tmp_path / "site.toml"
+    config.write_text(
+        CONFIG.format(db=tmp_path / "mt.db").replace(
+            '[[queue]]\naddress = "support@acme.example"\n',
+            '[[queue]]\naddress = "support@acme.example"\nsla = "std"\n',
+        )
+        + '[[sla]]\nname = "std"\nfirst_response = "1h"\nresolution = "100d"\n'
+    )
+    site = tmp_path
+    assert _run(site, "db", "upgrade").returncode == 0
+    assert _run(site, "import", str(CORPUS / "gmail-new-request.eml")).returncode == 0
+    shown = json.loads(_run(site, "sla", "show", "1", "--json").stdout)
+    assert (shown["policy"], shown["state"]) == ("std", "running")
+    assert [c["kind"] for c in shown["clocks"]] == ["first response", "resolution"]
+    due_soon = json.loads(_run(site, "tickets", "list", "--due-within", "2h", "--json").stdout)
+    assert [t["id"] for t in due_soon] == [1]
+    assert json.loads(_run(site, "tickets", "list", "--due-within", "10m", "--json").stdout) == []
+    assert json.loads(_run(site, "tickets", "list", "--breached", "--json").stdout) == []
+    bad = _run(site, "tickets", "list", "--due-within", "soon")
+    assert bad.returncode == 1 and bad.stderr.startswith("mailtickets: --due-within soon: ")

@@ -1,0 +1,86 @@
+"""Periodic duties on APScheduler: the SLA sweep and auto-close.
+
+One interval job per duty, `coalesce=True` (a late run is one run, not a burst) and
+`max_instances=1` (never two sweeps at once). The scheduler keeps no state: what was sent is
+in our tables, so a restart loses nothing and repeats nothing.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+
+from apscheduler.schedulers.background import BackgroundScheduler
+from sqlalchemy.orm import Session, sessionmaker
+
+from mailtickets.clock import Clock
+from mailtickets.config.settings import SchedulerSettings
+from mailtickets.daemon import Health
+from mailtickets.services.sla import SlaConfig, auto_close, sweep
+
+log = logging.getLogger(__name__)
+
+
+class Scheduler:
+    """A daemon part running the periodic duties."""
+
+    name = "scheduler"
+
+    def __init__(
+        self,
+        sessions: sessionmaker[Session],
+        config: SlaConfig,
+        settings: SchedulerSettings,
+        clock: Clock,
+        after_run: Callable[[], None] = lambda: None,
+    ) -> None:
+        self._sessions, self._config, self._settings, self._clock = (
+            sessions,
+            config,
+            settings,
+            clock,
+        )
+        #: Called after a duty queued mail (the outbox sender has rows to send).
+        self._after_run = after_run
+        self._error: str | None = None
+        self._scheduler = BackgroundScheduler(timezone="UTC")
+
+    async def start(self) -> None:
+        every = self._settings.sweep_interval.total_seconds()
+        options = {"coalesce": True, "max_instances": 1, "misfire_grace_time": None}
+        self._scheduler.add_job(self._sweep, "interval", seconds=every, id="sla", **options)
+        if self._settings.auto_close_after is not None:
+            self._scheduler.add_job(
+                self._auto_close, "interval", seconds=every, id="auto-close", **options
+            )
+        self._scheduler.start()
+
+    async def stop(self) -> None:
+        self._scheduler.shutdown(wait=True)
+
+    def health(self) -> Health:
+        return Health(False, self._error) if self._error else Health(self._scheduler.running)
+
+    def _sweep(self) -> None:
+        self._run("SLA sweep", lambda: sweep(self._sessions, self._config, self._clock.now()))
+
+    def _auto_close(self) -> None:
+        after = self._settings.auto_close_after
+        assert after is not None
+        self._run(
+            "auto-close",
+            lambda: auto_close(self._sessions, self._config, after, self._clock.now()),
+        )
+
+    def _run(self, duty: str, work: Callable[[], int]) -> None:
+        try:
+            done = work()
+        except Exception as exc:  # the next run tries again; say so once
+            if self._error is None:
+                log.exception("%s failed", duty)
+            self._error = f"{duty}: {type(exc).__name__}: {exc}"[:300]
+            return
+        self._error = None
+        if done:
+            log.info("%s: %s notice(s)", duty, done)
+            self._after_run()

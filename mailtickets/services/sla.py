@@ -1,0 +1,311 @@
+"""Response-time SLAs on tickets: due times kept current, warnings and breaches sent once.
+
+`refresh` recomputes a ticket's due times from its history after every change and stores
+the next moment it needs attention in `sla_check_at`; `sweep` reads only tickets whose moment
+has come (an index range, whatever the number of open tickets) and sends each warning and
+breach once: a `SlaNotification` row, unique per (ticket, kind, due time), is written in the
+same transaction as the mail, so a restart or a second instance cannot send it again.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import func, select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session, sessionmaker
+
+from mailtickets.config import Settings
+from mailtickets.config.settings import AgentSettings, QueueSettings, SlaSettings
+from mailtickets.db.models import (
+    Event,
+    Message,
+    MessageKind,
+    SlaNotification,
+    Ticket,
+    TicketStatus,
+)
+from mailtickets.outbound.context import ticket_context
+from mailtickets.outbound.notices import notify_agents
+from mailtickets.outbound.outbox import enqueue
+from mailtickets.services.tickets import record, set_status
+from mailtickets.sla.calendar import ALWAYS_OPEN, Calendar
+from mailtickets.sla.deadlines import Due, Policy, Span, compute_due, humanize, remaining
+
+log = logging.getLogger(__name__)
+
+SWEEP_BATCH = 200
+_LABELS = {
+    "first_response": "first response",
+    "next_response": "next response",
+    "resolution": "resolution",
+}
+
+
+@dataclass(frozen=True)
+class SlaConfig:
+    """What SLAs need from the settings, with calendars built."""
+
+    subject_prefix: str
+    secret: bytes
+    queues: tuple[QueueSettings, ...]
+    agents: tuple[AgentSettings, ...]
+    slas: tuple[SlaSettings, ...]
+    calendars: dict[str, Calendar]
+
+    @classmethod
+    def from_settings(cls, settings: Settings, secret: bytes) -> SlaConfig:
+        return cls(
+            settings.tickets.subject_prefix,
+            secret,
+            settings.queues,
+            settings.agents,
+            settings.slas,
+            {c.name: c.calendar for c in settings.calendars},
+        )
+
+    def policy(self, ticket: Ticket) -> Policy | None:
+        """The policy of the ticket's queue, with its priority's budgets; None: untracked."""
+        queue = next((q for q in self.queues if q.address.lower() == ticket.queue.address), None)
+        sla = next((p for p in self.slas if queue and p.name == queue.sla), None)
+        if sla is None:
+            return None
+        times = sla.priorities.get(ticket.priority.value, sla.times)
+        return Policy(
+            sla.name,
+            self.calendars.get(sla.calendar, ALWAYS_OPEN),
+            times.first_response,
+            times.next_response,
+            times.resolution,
+            sla.warn_at,
+        )
+
+
+def due_of(session: Session, ticket: Ticket, policy: Policy, now: datetime) -> Due:
+    """The ticket's due times from its messages and status history."""
+    last = dict(
+        session.execute(
+            select(Message.kind, func.max(Message.received_at))
+            .where(Message.ticket_id == ticket.id)
+            .group_by(Message.kind)
+        ).all()
+    )
+    return compute_due(
+        policy,
+        ticket.created_at,
+        ticket.first_response_at,
+        last.get(MessageKind.CUSTOMER),
+        last.get(MessageKind.AGENT),
+        _pending_periods(session, ticket),
+        ticket.resolved_at
+        if ticket.status in (TicketStatus.RESOLVED, TicketStatus.CLOSED)
+        else None,
+        now,
+    )
+
+
+def _pending_periods(session: Session, ticket: Ticket) -> list[Span]:
+    """When the ticket waited on the customer, from its status events."""
+    periods: list[Span] = []
+    since: datetime | None = None
+    events = session.scalars(
+        select(Event)
+        .where(Event.ticket_id == ticket.id, Event.kind.in_(("status", "reopened")))
+        .order_by(Event.id)
+    )
+    for event in events:
+        pending = event.kind == "status" and event.data.get("status") == "pending"
+        if pending and since is None:
+            since = event.at
+        elif not pending and since is not None:
+            periods.append(Span(since, event.at))
+            since = None
+    if since is not None:
+        periods.append(Span(since, None))
+    return periods
+
+
+def refresh(session: Session, ticket: Ticket, config: SlaConfig, now: datetime) -> Due | None:
+    """Store the ticket's due times and the next moment the sweep must look at it."""
+    policy = config.policy(ticket)
+    if policy is None:
+        ticket.first_response_due = ticket.next_response_due = ticket.resolution_due = None
+        ticket.sla_check_at = None
+        return None
+    due = due_of(session, ticket, policy, now)
+    ticket.first_response_due = due.first_response
+    ticket.next_response_due = due.next_response
+    ticket.resolution_due = due.resolution
+    ticket.sla_check_at = None if due.paused else _next_check(session, ticket, due)
+    return due
+
+
+def _sent(session: Session, ticket: Ticket) -> set[tuple[str, datetime]]:
+    rows = session.execute(
+        select(SlaNotification.kind, SlaNotification.due_at).where(
+            SlaNotification.ticket_id == ticket.id
+        )
+    )
+    return {(kind, due) for kind, due in rows}
+
+
+def _next_check(session: Session, ticket: Ticket, due: Due) -> datetime | None:
+    sent = _sent(session, ticket)
+    moments = []
+    for kind, due_at, warning in due.running():
+        if (f"{kind}_breach", due_at) in sent:
+            continue
+        moments.append(due_at if (f"{kind}_warning", due_at) in sent else warning)
+    return min(moments, default=None)
+
+
+def describe(session: Session, ticket: Ticket, config: SlaConfig, now: datetime) -> dict[str, Any]:
+    """The SLA as an operator reads it: each running clock, its due time, what is left."""
+    policy = config.policy(ticket)
+    if policy is None:
+        return {"ticket": ticket.id, "policy": None, "state": "not tracked", "clocks": []}
+    due = due_of(session, ticket, policy, now)
+    clocks = [
+        {
+            "kind": _LABELS[kind],
+            "due": due_at.isoformat(),
+            "warning": warning.isoformat(),
+            "remaining": humanize(remaining(policy.calendar, now, due_at)),
+            "breached": now >= due_at,
+        }
+        for kind, due_at, warning in due.running()
+    ]
+    if due.paused:
+        state = "paused (waiting on the customer)"
+    elif any(c["breached"] for c in clocks):
+        state = "breached"
+    else:
+        state = "running" if clocks else "met"
+    return {"ticket": ticket.id, "policy": policy.name, "state": state, "clocks": clocks}
+
+
+def sweep(sessions: sessionmaker[Session], config: SlaConfig, now: datetime) -> int:
+    """Send the warnings and breaches that are due; return how many were sent."""
+    sent = 0
+    with sessions.begin() as session:
+        query = (
+            select(Ticket)
+            .where(Ticket.sla_check_at <= now)
+            .order_by(Ticket.sla_check_at)
+            .limit(SWEEP_BATCH)
+            .with_for_update(skip_locked=True)
+        )
+        for ticket in session.scalars(query).all():
+            due = refresh(session, ticket, config, now)
+            for kind, due_at, warning in due.running() if due else ():
+                if now >= due_at:
+                    # Past due: a warning now would only be noise, so it is settled silently.
+                    _once(session, ticket, f"{kind}_warning", due_at, now)
+                    sent += _notify(session, ticket, config, kind, due_at, now, breach=True)
+                elif now >= warning:
+                    sent += _notify(session, ticket, config, kind, due_at, now, breach=False)
+            refresh(session, ticket, config, now)
+    return sent
+
+
+def _once(session: Session, ticket: Ticket, kind: str, due_at: datetime, now: datetime) -> bool:
+    """Record (ticket, kind, due) as sent; False when it already was, here or elsewhere."""
+    try:
+        with session.begin_nested():
+            session.add(SlaNotification(ticket_id=ticket.id, kind=kind, due_at=due_at, sent_at=now))
+    except IntegrityError:
+        return False
+    return True
+
+
+def _notify(
+    session: Session,
+    ticket: Ticket,
+    config: SlaConfig,
+    kind: str,
+    due_at: datetime,
+    now: datetime,
+    *,
+    breach: bool,
+) -> int:
+    if not _once(session, ticket, f"{kind}_{'breach' if breach else 'warning'}", due_at, now):
+        return 0
+    policy = config.policy(ticket)
+    calendar = policy.calendar if policy else ALWAYS_OPEN
+    sla = {
+        "kind": _LABELS[kind],
+        "due": f"{due_at.astimezone(calendar.zone):%Y-%m-%d %H:%M %Z}",
+        "remaining": humanize(remaining(calendar, now, due_at)),
+    }
+    record(
+        session,
+        ticket,
+        "sla_breached" if breach else "sla_warning",
+        now,
+        None,
+        clock=kind,
+        due=due_at.isoformat(),
+    )
+    context = ticket_context(session, ticket, config.subject_prefix, sla=sla)
+    # A warning goes to whoever can still answer; a breach is escalated to the managers.
+    managers = tuple(a for a in config.agents if a.role == "manager")
+    count = notify_agents(
+        session,
+        ticket,
+        "agent/sla_breached" if breach else "agent/sla_warning",
+        context,
+        queues=config.queues,
+        agents=managers if breach and managers else config.agents,
+        secret=config.secret,
+        now=now,
+        to_assignee=not breach,
+    )
+    log.info(
+        "ticket #%s: SLA %s %s, %s agent(s) told",
+        ticket.id,
+        kind,
+        "breached" if breach else "warning",
+        count,
+    )
+    return 1
+
+
+def auto_close(
+    sessions: sessionmaker[Session], config: SlaConfig, after: timedelta, now: datetime
+) -> int:
+    """Close resolved and pending tickets silent for `after`, telling the customer once."""
+    closed = 0
+    with sessions.begin() as session:
+        query = (
+            select(Ticket)
+            .where(
+                Ticket.status.in_((TicketStatus.RESOLVED, TicketStatus.PENDING)),
+                Ticket.updated_at <= now - after,
+            )
+            .order_by(Ticket.updated_at)
+            .limit(SWEEP_BATCH)
+            .with_for_update(skip_locked=True)
+        )
+        for ticket in session.scalars(query).all():
+            set_status(session, ticket, TicketStatus.CLOSED, now, None)
+            record(session, ticket, "auto_closed", now, None, silent_for=str(after))
+            context = ticket_context(
+                session, ticket, config.subject_prefix, auto_close_after=humanize(after)
+            )
+            enqueue(
+                session,
+                template="customer/auto_closed",
+                locale=ticket.contact.locale or ticket.queue.locale,
+                recipients=[ticket.contact.address],
+                ticket=ticket,
+                context=context,
+                now=now,
+                secret=config.secret,
+                domain=ticket.queue.address.partition("@")[2],
+            )
+            refresh(session, ticket, config, now)
+            closed += 1
+    return closed

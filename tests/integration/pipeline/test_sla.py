@@ -1,0 +1,155 @@
+"""SLAs on the injected clock: warnings then breaches, each exactly once, pauses, priorities,
+restarts, and auto-close."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from datetime import timedelta
+from pathlib import Path
+
+import pytest
+
+from mailtickets.db.models import Priority, Ticket, TicketStatus
+from mailtickets.services import sla, tickets
+from tests.support.helpdesk import CONFIG, Helpdesk, make_helpdesk
+from tests.support.mail import compose
+
+SLA_CONFIG = CONFIG.replace('name = "Support"\n', 'name = "Support"\nsla = "std"\n')
+EXTRA = """
+[[agent]]
+address = "carla@acme.example"
+name = "Carla"
+role = "manager"
+[[sla]]
+name = "std"
+first_response = "1h"
+next_response = "2h"
+resolution = "1d"
+warn_at = 0.5
+[sla.priority.urgent]
+first_response = "10m"
+[scheduler]
+auto_close_after = "7d"
+"""
+
+
+@pytest.fixture
+def desk(tmp_path: Path) -> Iterator[Helpdesk]:
+    helpdesk = make_helpdesk(f"sqlite:///{tmp_path / 'sla.db'}", tmp_path, EXTRA, SLA_CONFIG)
+    yield helpdesk
+    helpdesk.app.engine.dispose()
+
+
+def _sweep(desk: Helpdesk) -> int:
+    return sla.sweep(desk.app.sessions, desk.app.pipeline.sla, desk.clock.now())
+
+
+def _templates(desk: Helpdesk, ticket_id: int) -> list[tuple[str, list[str]]]:
+    return [(o.template, o.recipients) for o in desk.outbox(ticket_id) if "sla" in o.template]
+
+
+def _ticket(desk: Helpdesk, ticket_id: int) -> Ticket:
+    with desk.app.sessions() as session:
+        ticket = session.get(Ticket, ticket_id)
+        assert ticket is not None
+        return ticket
+
+
+def test_warning_then_breach_each_once_even_across_a_restart(desk: Helpdesk) -> None:
+    start = desk.clock.now()
+    ticket_id = desk.deliver(compose()).ticket_id
+    assert ticket_id is not None
+    assert _ticket(desk, ticket_id).first_response_due == start + timedelta(hours=1)
+    desk.clock.advance(timedelta(minutes=29))
+    assert _sweep(desk) == 0
+    desk.clock.advance(timedelta(minutes=2))
+    assert _sweep(desk) == 1
+    assert _sweep(desk) == 0
+    warnings = _templates(desk, ticket_id)
+    assert sorted(warnings) == [
+        ("agent/sla_warning", ["alice@acme.example"]),
+        ("agent/sla_warning", ["carla@acme.example"]),
+    ]
+    desk.clock.advance(timedelta(minutes=30))
+    assert _sweep(desk) == 1
+    # A restarted daemon builds everything anew: nothing is sent twice.
+    restarted = make_helpdesk(
+        desk.app.settings.database.url, Path(desk.app.settings.storage.dir), EXTRA, SLA_CONFIG
+    )
+    restarted.clock.advance(desk.clock.now() - restarted.clock.now())
+    assert _sweep(restarted) == 0
+    restarted.app.engine.dispose()
+    breaches = [t for t in _templates(desk, ticket_id) if t[0] == "agent/sla_breached"]
+    assert breaches == [("agent/sla_breached", ["carla@acme.example"])]  # the manager
+    assert [e.data["clock"] for e in desk.events(ticket_id, "sla_breached")] == ["first_response"]
+
+
+def test_an_answer_in_time_stops_the_first_clock_and_a_customer_reply_starts_the_next(
+    desk: Helpdesk,
+) -> None:
+    ticket_id = desk.deliver(compose()).ticket_id
+    assert ticket_id is not None
+    (notice,) = [o for o in desk.outbox(ticket_id) if o.recipients == ["alice@acme.example"]]
+    desk.clock.advance(timedelta(minutes=20))
+    address = notice.context["reply_to"]
+    desk.deliver(compose(sender="alice@acme.example", to=address, body="Hi"), rcpt=(address,))
+    assert _ticket(desk, ticket_id).first_response_due is None
+    assert _ticket(desk, ticket_id).next_response_due is None
+    desk.clock.advance(timedelta(minutes=10))
+    replied = desk.clock.now()
+    desk.deliver(compose(subject=f"Re: [ACME #{ticket_id}] x", body="Still broken"))
+    assert _ticket(desk, ticket_id).next_response_due == replied + timedelta(hours=2)
+    desk.clock.advance(timedelta(hours=3))
+    assert _sweep(desk) == 1  # next response breached (its warning settled silently)
+    assert [e.data["clock"] for e in desk.events(ticket_id, "sla_breached")] == ["next_response"]
+
+
+def test_time_stops_while_pending_and_resumes_on_the_customers_reply(desk: Helpdesk) -> None:
+    start = desk.clock.now()
+    ticket_id = desk.deliver(compose()).ticket_id
+    assert ticket_id is not None
+    with desk.app.sessions.begin() as session:
+        ticket = session.get(Ticket, ticket_id)
+        assert ticket is not None
+        tickets.set_status(session, ticket, TicketStatus.PENDING, start, None)
+        sla.refresh(session, ticket, desk.app.pipeline.sla, start)
+    assert _ticket(desk, ticket_id).sla_check_at is None  # nothing runs while we wait
+    desk.clock.advance(timedelta(hours=5))
+    assert _sweep(desk) == 0
+    desk.deliver(compose(subject=f"Re: [ACME #{ticket_id}] x", body="Back"))
+    ticket = _ticket(desk, ticket_id)
+    assert ticket.status is TicketStatus.OPEN
+    assert ticket.first_response_due == start + timedelta(hours=6)
+    assert ticket.resolution_due == start + timedelta(days=1, hours=5)
+
+
+def test_a_priority_change_recomputes_the_due_times(desk: Helpdesk) -> None:
+    start = desk.clock.now()
+    ticket_id = desk.deliver(compose()).ticket_id
+    assert ticket_id is not None
+    with desk.app.sessions.begin() as session:
+        ticket = session.get(Ticket, ticket_id)
+        assert ticket is not None
+        tickets.set_priority(session, ticket, Priority.URGENT, start, None)
+        sla.refresh(session, ticket, desk.app.pipeline.sla, start)
+    assert _ticket(desk, ticket_id).first_response_due == start + timedelta(minutes=10)
+
+
+def test_silent_resolved_tickets_are_closed_and_the_customer_told_once(desk: Helpdesk) -> None:
+    ticket_id = desk.deliver(compose()).ticket_id
+    assert ticket_id is not None
+    with desk.app.sessions.begin() as session:
+        ticket = session.get(Ticket, ticket_id)
+        assert ticket is not None
+        tickets.set_status(session, ticket, TicketStatus.RESOLVED, desk.clock.now(), None)
+    after = desk.app.settings.scheduler.auto_close_after
+    assert after == timedelta(days=7)
+    desk.clock.advance(timedelta(days=6))
+    assert sla.auto_close(desk.app.sessions, desk.app.pipeline.sla, after, desk.clock.now()) == 0
+    desk.clock.advance(timedelta(days=2))
+    assert sla.auto_close(desk.app.sessions, desk.app.pipeline.sla, after, desk.clock.now()) == 1
+    assert sla.auto_close(desk.app.sessions, desk.app.pipeline.sla, after, desk.clock.now()) == 0
+    assert desk.ticket(ticket_id)["status"] == "closed"
+    closing = [o for o in desk.outbox(ticket_id) if o.template == "customer/auto_closed"]
+    assert [o.recipients for o in closing] == [["ana@example.com"]]
+    assert closing[0].context["auto_close_after"] == "7d"
