@@ -1,4 +1,4 @@
-"""Periodic duties on APScheduler: the SLA sweep and auto-close.
+"""Periodic duties on APScheduler: the SLA sweep, auto-close and the managers' digest.
 
 One interval job per duty, `coalesce=True` (a late run is one run, not a burst) and
 `max_instances=1` (never two sweeps at once). The scheduler keeps no state: what was sent is
@@ -16,7 +16,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from mailtickets.clock import Clock
 from mailtickets.config.settings import SchedulerSettings
 from mailtickets.daemon import Health
-from mailtickets.services.sla import SlaConfig, auto_close, sweep
+from mailtickets.services.sla import SlaConfig, auto_close, digest, sweep
 
 log = logging.getLogger(__name__)
 
@@ -49,6 +49,11 @@ class Scheduler:
         every = self._settings.sweep_interval.total_seconds()
         options = {"coalesce": True, "max_instances": 1, "misfire_grace_time": None}
         self._scheduler.add_job(self._sweep, "interval", seconds=every, id="sla", **options)
+        if self._settings.digest_at is not None:
+            hour, minute = (int(part) for part in self._settings.digest_at.split(":")[:2])
+            self._scheduler.add_job(
+                self._digest, "cron", hour=hour, minute=minute, id="digest", **options
+            )
         if self._settings.auto_close_after is not None:
             self._scheduler.add_job(
                 self._auto_close, "interval", seconds=every, id="auto-close", **options
@@ -63,6 +68,9 @@ class Scheduler:
 
     def _sweep(self) -> None:
         self._run("SLA sweep", lambda: sweep(self._sessions, self._config, self._clock.now()))
+
+    def _digest(self) -> None:
+        self._run("daily digest", lambda: digest(self._sessions, self._config, self._clock.now()))
 
     def _auto_close(self) -> None:
         after = self._settings.auto_close_after

@@ -5,7 +5,7 @@ from __future__ import annotations
 import getpass
 import json
 from collections.abc import Callable
-from datetime import datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import click
@@ -207,6 +207,32 @@ def sla_show(cli: CliContext, ticket_id: int, as_json: bool) -> None:
     for clock in state["clocks"]:
         click.echo(
             f"  {clock['kind']:<15} due {clock['due']}  {clock['remaining']} business time left"
+        )
+
+
+@sla_group.command("report")
+@click.option("--since", type=click.DateTime(["%Y-%m-%d"]), help="Tickets created since.")
+@click.option("--queue", help="Queue address or name.")
+@click.option("--json", "as_json", is_flag=True, help="Print JSON.")
+@click.pass_obj
+def sla_report(cli: CliContext, since: datetime | None, queue: str | None, as_json: bool) -> None:
+    """Per queue and priority: response and resolution times, share within SLA, breaches."""
+    app = cli.app()
+    now = app.clock.now()
+    start = since.replace(tzinfo=UTC) if since else now - timedelta(days=30)
+    with app.sessions() as session:
+        rows = sla.report(session, app.pipeline.sla, start, now, queue)
+    if as_json:
+        click.echo(json.dumps(rows, indent=2))
+        return
+    click.echo(f"since {start:%Y-%m-%d}; times in business hours (median / 90th percentile)")
+    for row in rows:
+        first, done = row["first_response_hours"], row["resolution_hours"]
+        within = row["within_sla_percent"]
+        click.echo(
+            f"{row['queue']:<28} {row['priority']:<7} {row['tickets']:>5} tickets  "
+            f"first {first['median']}/{first['p90']}  resolved {done['median']}/{done['p90']}  "
+            f"within SLA {within if within is not None else '-'}%  breaches {row['breaches']}"
         )
 
 

@@ -404,10 +404,20 @@ def _date(value: object) -> date:
         raise ValueError('must be dates such as "2026-12-25"') from exc
 
 
+def _clock_time(value: object) -> str:
+    text = r.string(value)
+    try:
+        time.fromisoformat(text)
+    except ValueError as exc:
+        raise ValueError('must be a time of day such as "08:00"') from exc
+    return text
+
+
 def _scheduler(t: r.Table) -> SchedulerSettings:
     settings = SchedulerSettings(
         sweep_interval=t.get("sweep_interval", r.positive_duration, r.duration("30s")),
         auto_close_after=t.optional("auto_close_after", r.positive_duration),
+        digest_at=t.optional("digest_at", _clock_time),
     )
     t.finish()
     return settings

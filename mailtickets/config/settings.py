@@ -159,6 +159,8 @@ class SchedulerSettings:
     sweep_interval: timedelta
     #: Resolved and pending tickets silent this long are closed, the customer told.
     auto_close_after: timedelta | None
+    #: "HH:MM" (UTC) for the managers' daily digest; None sends none.
+    digest_at: str | None
 
 
 @dataclass(frozen=True)

@@ -44,6 +44,7 @@ TEMPLATES = (
     "agent/sla_breached",
     "agent/delivery_failed",
     "agent/command_error",
+    "agent/daily_digest",
 )
 
 
@@ -133,4 +134,17 @@ SAMPLE_CONTEXT: dict[str, Any] = {
     "assigned_by": "Bruno <bruno@acme.example>",
     "note": {"author": "Bruno <bruno@acme.example>", "text": "Called the customer."},
     "auto_close_after": "7 days",
+    "digest": {
+        "date": "2026-11-02",
+        "queues": [
+            {
+                "name": "Support",
+                "address": "support@acme.example",
+                "open": 12,
+                "pending": 4,
+                "due_today": 3,
+                "breached": 1,
+            }
+        ],
+    },
 }

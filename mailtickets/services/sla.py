@@ -10,11 +10,12 @@ same transaction as the mail, so a restart or a second instance cannot send it a
 from __future__ import annotations
 
 import logging
+import math
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import ColumnElement, func, or_, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -24,6 +25,7 @@ from mailtickets.db.models import (
     Event,
     Message,
     MessageKind,
+    Queue,
     SlaNotification,
     Ticket,
     TicketStatus,
@@ -32,7 +34,7 @@ from mailtickets.outbound.context import ticket_context
 from mailtickets.outbound.notices import notify_agents
 from mailtickets.outbound.outbox import enqueue
 from mailtickets.services.tickets import record, set_status
-from mailtickets.sla.calendar import ALWAYS_OPEN, Calendar
+from mailtickets.sla.calendar import ALWAYS_OPEN, Calendar, business_time_between
 from mailtickets.sla.deadlines import Due, Policy, Span, compute_due, humanize, remaining
 
 log = logging.getLogger(__name__)
@@ -86,6 +88,12 @@ class SlaConfig:
 
 def due_of(session: Session, ticket: Ticket, policy: Policy, now: datetime) -> Due:
     """The ticket's due times from its messages and status history."""
+    # Reads only: flushing the ticket's pending changes first would cost a write each time.
+    with session.no_autoflush:
+        return _due_of(session, ticket, policy, now)
+
+
+def _due_of(session: Session, ticket: Ticket, policy: Policy, now: datetime) -> Due:
     last = dict(
         session.execute(
             select(Message.kind, func.max(Message.received_at))
@@ -136,10 +144,12 @@ def refresh(session: Session, ticket: Ticket, config: SlaConfig, now: datetime) 
         ticket.sla_check_at = None
         return None
     due = due_of(session, ticket, policy, now)
-    ticket.first_response_due = due.first_response
-    ticket.next_response_due = due.next_response
-    ticket.resolution_due = due.resolution
-    ticket.sla_check_at = None if due.paused else _next_check(session, ticket, due)
+    # While the ticket waits on the customer no clock runs: nothing is due, nothing to check.
+    paused = due.paused
+    ticket.first_response_due = None if paused else due.first_response
+    ticket.next_response_due = None if paused else due.next_response
+    ticket.resolution_due = None if paused else due.resolution
+    ticket.sla_check_at = None if paused else _next_check(session, ticket, due)
     return due
 
 
@@ -207,7 +217,8 @@ def sweep(sessions: sessionmaker[Session], config: SlaConfig, now: datetime) -> 
                     sent += _notify(session, ticket, config, kind, due_at, now, breach=True)
                 elif now >= warning:
                     sent += _notify(session, ticket, config, kind, due_at, now, breach=False)
-            refresh(session, ticket, config, now)
+            if due is not None:
+                ticket.sla_check_at = None if due.paused else _next_check(session, ticket, due)
     return sent
 
 
@@ -236,7 +247,7 @@ def _notify(
     policy = config.policy(ticket)
     calendar = policy.calendar if policy else ALWAYS_OPEN
     sla = {
-        "kind": _LABELS[kind],
+        "kind": kind,  # the templates word it in their language
         "due": f"{due_at.astimezone(calendar.zone):%Y-%m-%d %H:%M %Z}",
         "remaining": humanize(remaining(calendar, now, due_at)),
     }
@@ -309,3 +320,133 @@ def auto_close(
             refresh(session, ticket, config, now)
             closed += 1
     return closed
+
+
+def report(
+    session: Session,
+    config: SlaConfig,
+    since: datetime,
+    now: datetime,
+    queue: str | None = None,
+) -> list[dict[str, Any]]:
+    """Per queue and priority, for tickets created since `since`: counts, median and 90th
+    percentile first-response and resolution times in business hours, the share within the
+    SLA, and breaches."""
+    query = select(Ticket).where(Ticket.created_at >= since).order_by(Ticket.id)
+    groups: dict[tuple[str, str], list[Ticket]] = {}
+    for ticket in session.scalars(query):
+        if queue is None or ticket.queue.address == queue.lower() or ticket.queue.name == queue:
+            groups.setdefault((ticket.queue.address, ticket.priority.value), []).append(ticket)
+    breaches = dict(
+        session.execute(
+            select(Event.ticket_id, func.count())
+            .where(Event.kind == "sla_breached")
+            .group_by(Event.ticket_id)
+        ).all()
+    )
+    return [
+        _report_row(session, config, address, priority, members, breaches, now)
+        for (address, priority), members in sorted(groups.items())
+    ]
+
+
+def _report_row(
+    session: Session,
+    config: SlaConfig,
+    queue: str,
+    priority: str,
+    members: list[Ticket],
+    breaches: dict[int, int],
+    now: datetime,
+) -> dict[str, Any]:
+    first: list[float] = []
+    resolution: list[float] = []
+    within = tracked = 0
+    for ticket in members:
+        policy = config.policy(ticket)
+        calendar = policy.calendar if policy else ALWAYS_OPEN
+        if ticket.first_response_at is not None:
+            first.append(_hours(calendar, ticket.created_at, ticket.first_response_at))
+        if ticket.resolved_at is not None:
+            resolution.append(_hours(calendar, ticket.created_at, ticket.resolved_at))
+        if policy is not None:
+            tracked += 1
+            within += breaches.get(ticket.id, 0) == 0
+    return {
+        "queue": queue,
+        "priority": priority,
+        "tickets": len(members),
+        "first_response_hours": {"median": _quantile(first, 0.5), "p90": _quantile(first, 0.9)},
+        "resolution_hours": {
+            "median": _quantile(resolution, 0.5),
+            "p90": _quantile(resolution, 0.9),
+        },
+        "within_sla_percent": round(100 * within / tracked, 1) if tracked else None,
+        "breaches": sum(breaches.get(t.id, 0) for t in members),
+    }
+
+
+def _hours(calendar: Calendar, start: datetime, end: datetime) -> float:
+    return business_time_between(calendar, start, end).total_seconds() / 3600
+
+
+def _quantile(values: list[float], q: float) -> float | None:
+    """The q-quantile by the nearest-rank method, rounded to minutes' precision."""
+    if not values:
+        return None
+    ordered = sorted(values)
+    rank = max(math.ceil(q * len(ordered)), 1)
+    return round(ordered[rank - 1], 2)
+
+
+def digest(
+    sessions: sessionmaker[Session], config: SlaConfig, now: datetime, locale: str = "en"
+) -> int:
+    """Mail each manager the day's state of the queues; return how many were queued."""
+    managers = [a for a in config.agents if a.role == "manager"]
+    if not managers:
+        return 0
+    with sessions.begin() as session:
+        rows = [_digest_row(session, queue, now) for queue in config.queues]
+        context = {
+            "digest": {"date": f"{now:%Y-%m-%d}", "queues": rows},
+            "queue": {"name": config.queues[0].name, "address": config.queues[0].address},
+            "ticket": {"tag": ""},
+        }
+        for manager in managers:
+            enqueue(
+                session,
+                template="agent/daily_digest",
+                locale=config.queues[0].locale or locale,
+                recipients=[manager.address],
+                ticket=None,
+                context=context | {"agent": {"name": manager.name, "signature": ""}},
+                now=now,
+                secret=config.secret,
+                domain=config.queues[0].address.partition("@")[2],
+            )
+    return len(managers)
+
+
+def _digest_row(session: Session, queue: QueueSettings, now: datetime) -> dict[str, Any]:
+    queue_id = select(Queue.id).where(Queue.address == queue.address.lower()).scalar_subquery()
+
+    def count(condition: ColumnElement[bool]) -> int:
+        query = select(func.count(Ticket.id)).where(Ticket.queue_id == queue_id, condition)
+        return int(session.scalar(query) or 0)
+
+    def due_before(moment: datetime) -> ColumnElement[bool]:
+        return or_(
+            Ticket.first_response_due <= moment,
+            Ticket.next_response_due <= moment,
+            Ticket.resolution_due <= moment,
+        )
+
+    return {
+        "name": queue.name,
+        "address": queue.address,
+        "open": count(Ticket.status == TicketStatus.OPEN),
+        "pending": count(Ticket.status == TicketStatus.PENDING),
+        "due_today": count(due_before(now + timedelta(days=1))),
+        "breached": count(due_before(now)),
+    }

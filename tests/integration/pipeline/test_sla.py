@@ -70,13 +70,15 @@ def test_warning_then_breach_each_once_even_across_a_restart(desk: Helpdesk) -> 
         ("agent/sla_warning", ["alice@acme.example"]),
         ("agent/sla_warning", ["carla@acme.example"]),
     ]
-    desk.clock.advance(timedelta(minutes=30))
-    assert _sweep(desk) == 1
-    # A restarted daemon builds everything anew: nothing is sent twice.
+    # A daemon restarted between warning and breach builds everything anew: the warning is
+    # not sent again, the breach is sent once.
     restarted = make_helpdesk(
         desk.app.settings.database.url, Path(desk.app.settings.storage.dir), EXTRA, SLA_CONFIG
     )
     restarted.clock.advance(desk.clock.now() - restarted.clock.now())
+    assert _sweep(restarted) == 0
+    restarted.clock.advance(timedelta(minutes=30))
+    assert _sweep(restarted) == 1
     assert _sweep(restarted) == 0
     restarted.app.engine.dispose()
     breaches = [t for t in _templates(desk, ticket_id) if t[0] == "agent/sla_breached"]
@@ -153,3 +155,65 @@ def test_silent_resolved_tickets_are_closed_and_the_customer_told_once(desk: Hel
     closing = [o for o in desk.outbox(ticket_id) if o.template == "customer/auto_closed"]
     assert [o.recipients for o in closing] == [["ana@example.com"]]
     assert closing[0].context["auto_close_after"] == "7d"
+
+
+def test_the_report_on_a_known_history_gives_known_numbers(desk: Helpdesk) -> None:
+    start = desk.clock.now()
+    ids = [desk.deliver(compose(sender=f"c{n}@example.com")).ticket_id for n in range(3)]
+
+    def answer(ticket_id: int | None, after: timedelta, resolved: timedelta | None) -> None:
+        with desk.app.sessions.begin() as session:
+            ticket = session.get(Ticket, ticket_id)
+            assert ticket is not None
+            ticket.first_response_at = start + after
+            if resolved is not None:
+                ticket.status, ticket.resolved_at = TicketStatus.RESOLVED, start + resolved
+            sla.refresh(session, ticket, desk.app.pipeline.sla, desk.clock.now())
+
+    answer(ids[0], timedelta(minutes=10), timedelta(hours=1))
+    answer(ids[1], timedelta(minutes=30), timedelta(hours=3))
+    desk.clock.advance(timedelta(minutes=61))
+    assert _sweep(desk) == 1  # the third waited past its hour
+    answer(ids[2], timedelta(hours=2), None)
+    with desk.app.sessions() as session:
+        (row,) = sla.report(
+            session, desk.app.pipeline.sla, start - timedelta(days=1), start + timedelta(hours=4)
+        )
+    assert row == {
+        "queue": "support@acme.example",
+        "priority": "normal",
+        "tickets": 3,
+        "first_response_hours": {"median": 0.5, "p90": 2.0},
+        "resolution_hours": {"median": 1.0, "p90": 3.0},
+        "within_sla_percent": 66.7,
+        "breaches": 1,
+    }
+
+
+def test_the_daily_digest_tells_managers_where_the_queues_stand(desk: Helpdesk) -> None:
+    first = desk.deliver(compose(sender="a@example.com")).ticket_id
+    desk.deliver(compose(sender="b@example.com"))
+    with desk.app.sessions.begin() as session:
+        ticket = session.get(Ticket, first)
+        assert ticket is not None
+        tickets.set_status(session, ticket, TicketStatus.PENDING, desk.clock.now(), None)
+        sla.refresh(session, ticket, desk.app.pipeline.sla, desk.clock.now())
+    desk.clock.advance(timedelta(hours=2))
+    assert sla.digest(desk.app.sessions, desk.app.pipeline.sla, desk.clock.now()) == 1
+    (row,) = [o for o in desk.outbox() if o.template == "agent/daily_digest"]
+    assert row.recipients == ["carla@acme.example"]
+    support = row.context["digest"]["queues"][0]
+    # The pending ticket's clocks are stopped: only the open one is due, and past due.
+    assert (support["open"], support["pending"], support["due_today"], support["breached"]) == (
+        1,
+        1,
+        1,
+        1,
+    )
+    assert desk.send_all() >= 1
+    digest_mail = next(
+        f
+        for f in (desk.app.settings.outgoing.maildir / "new").iterdir()
+        if b"Daily digest" in f.read_bytes()
+    )
+    assert b"past an SLA due time:     1" in digest_mail.read_bytes()
