@@ -119,6 +119,10 @@ def daemon_parts(app: App, metrics: Metrics) -> list[Part]:
         )
         for box in app.settings.imap
     ]
+    metrics.watch_mailboxes(
+        (box.name, poller.last_success)
+        for box, poller in zip(app.settings.imap, pollers, strict=True)
+    )
     scheduler = Scheduler(
         app.sessions, app.pipeline.sla, app.settings.scheduler, app.clock, sender.wake
     )

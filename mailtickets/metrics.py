@@ -6,16 +6,22 @@ open tickets) are read from it at each scrape, so every instance reports the sam
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterable, Iterator
 from datetime import datetime
 
-from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
-from prometheus_client.core import GaugeMetricFamily
+from prometheus_client import CollectorRegistry, Counter, Histogram
+from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily
 from prometheus_client.registry import Collector
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session, sessionmaker
 
-from mailtickets.db.models import OutboundMessage, OutboundStatus, Queue, Ticket
+from mailtickets.db.models import (
+    OutboundMessage,
+    OutboundStatus,
+    Queue,
+    SlaNotification,
+    Ticket,
+)
 
 LATENCY_BUCKETS = (0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 300)
 
@@ -46,16 +52,13 @@ class Metrics:
         self.send_failures = Counter(
             "mailtickets_outbox_failures", "Delivery attempts that failed", ["kind"], registry=r
         )
-        self.imap_last_success = Gauge(
-            "mailtickets_imap_last_success_timestamp",
-            "When each mailbox was last read without error",
-            ["mailbox"],
-            registry=r,
-        )
-        self.sla_events = Counter(
-            "mailtickets_sla_notifications", "SLA warnings and breaches", ["kind"], registry=r
-        )
         r.register(_DatabaseCollector(sessions))
+
+    def watch_mailboxes(
+        self, mailboxes: Iterable[tuple[str, Callable[[], datetime | None]]]
+    ) -> None:
+        """Report, at each scrape, when each mailbox was last read without error."""
+        self.registry.register(_MailboxCollector(list(mailboxes)))
 
     def observe_processed(self, outcome: str, received_at: datetime, now: datetime) -> None:
         self.processed.labels(outcome).inc()
@@ -70,12 +73,18 @@ class _DatabaseCollector(Collector):
     def __init__(self, sessions: sessionmaker[Session]) -> None:
         self._sessions = sessions
 
-    def collect(self) -> Iterator[GaugeMetricFamily]:
+    def collect(self) -> Iterator[GaugeMetricFamily | CounterMetricFamily]:
         depth = GaugeMetricFamily(
             "mailtickets_outbox_messages", "Outgoing messages by status", labels=["status"]
         )
         tickets = GaugeMetricFamily(
             "mailtickets_tickets", "Tickets by queue and status", labels=["queue", "status"]
+        )
+        # From the table that guarantees each notice once: the same count on every instance.
+        sla = CounterMetricFamily(
+            "mailtickets_sla_notifications",
+            "SLA warnings and breaches sent, by clock and kind",
+            labels=["kind"],
         )
         with self._sessions() as session:
             for outbound_status, count in session.execute(
@@ -90,5 +99,27 @@ class _DatabaseCollector(Collector):
                 .group_by(Queue.address, Ticket.status)
             ):
                 tickets.add_metric([queue, ticket_status.value], count)
+            for kind, count in session.execute(
+                select(SlaNotification.kind, func.count()).group_by(SlaNotification.kind)
+            ).all():
+                sla.add_metric([kind], count)
         yield depth
         yield tickets
+        yield sla
+
+
+class _MailboxCollector(Collector):
+    def __init__(self, mailboxes: list[tuple[str, Callable[[], datetime | None]]]) -> None:
+        self._mailboxes = mailboxes
+
+    def collect(self) -> Iterator[GaugeMetricFamily]:
+        last = GaugeMetricFamily(
+            "mailtickets_imap_last_success_timestamp",
+            "When each mailbox was last read without error (Unix time)",
+            labels=["mailbox"],
+        )
+        for name, last_success in self._mailboxes:
+            when = last_success()
+            if when is not None:
+                last.add_metric([name], when.timestamp())
+        yield last

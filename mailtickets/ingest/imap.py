@@ -156,6 +156,10 @@ class ImapPoller:
         for end in waker:
             end.close()
 
+    def last_success(self) -> datetime | None:
+        """When the mailbox was last read without error (for metrics)."""
+        return self._last_success
+
     def state(self) -> MailboxState:
         now = self._clock.now()
         with self._lock:
