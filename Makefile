@@ -18,8 +18,8 @@ run: $(STAMP)
 	$(BIN)/mailtickets run
 
 lint: $(STAMP)
-	$(BIN)/ruff check mailtickets tests migrations
-	$(BIN)/ruff format --check mailtickets tests migrations
+	$(BIN)/ruff check mailtickets tests migrations bench
+	$(BIN)/ruff format --check mailtickets tests migrations bench
 
 typecheck: $(STAMP)
 	$(BIN)/mypy

@@ -12,6 +12,9 @@ from mailtickets.db.base import make_engine
 from mailtickets.errors import SchemaOutOfDate
 from tests.support.cli import mailtickets
 
+# Instances sharing a PostgreSQL database must share the signing key (see config checks).
+SHARED = {"MAILTICKETS_SECRET": "shared by every instance"}
+
 
 def _config(tmp_path: Path, url: str) -> Path:
     path = tmp_path / "site.toml"
@@ -37,10 +40,10 @@ def test_upgrade_downgrade_upgrade_without_drift(database_url: str) -> None:
 
 def test_db_commands_report_and_detect_drift(database_url: str, tmp_path: Path) -> None:
     config = str(_config(tmp_path, database_url))
-    upgraded = mailtickets("--config", config, "db", "upgrade", cwd=tmp_path)
+    upgraded = mailtickets("--config", config, "db", "upgrade", cwd=tmp_path, env=SHARED)
     assert upgraded.returncode == 0, upgraded.stderr
     assert f"at revision {migrate.head()}" in upgraded.stdout
-    checked = mailtickets("--config", config, "db", "check", cwd=tmp_path)
+    checked = mailtickets("--config", config, "db", "check", cwd=tmp_path, env=SHARED)
     assert checked.returncode == 0, checked.stderr
     assert "no differences" in checked.stdout
 
@@ -48,7 +51,7 @@ def test_db_commands_report_and_detect_drift(database_url: str, tmp_path: Path) 
     with engine.begin() as connection:
         connection.execute(text("DROP INDEX ix_event_ticket_id"))
     engine.dispose()
-    drifted = mailtickets("--config", config, "db", "check", cwd=tmp_path)
+    drifted = mailtickets("--config", config, "db", "check", cwd=tmp_path, env=SHARED)
     assert drifted.returncode == 1
     assert "ix_event_ticket_id" in drifted.stdout
     assert "differs from the models in 1 place(s)" in drifted.stderr
