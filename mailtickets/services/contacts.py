@@ -11,6 +11,9 @@ from mailtickets.db.models import Contact
 from mailtickets.errors import NotFound
 from mailtickets.mail.addresses import normalise
 
+#: Delayed-delivery reports (without word from the contact between them) that suppress.
+SOFT_BOUNCE_LIMIT = 3
+
 
 def suppress(session: Session, address: str, reason: str, now: datetime) -> Contact | None:
     """Stop automatic mail to `address`; None when it is not a contact of ours."""
@@ -39,3 +42,22 @@ def suppressed(session: Session, addresses: list[str]) -> dict[str, str]:
         )
     )
     return {address: reason or "suppressed" for address, reason in rows}
+
+
+def soft_bounce(session: Session, address: str, reason: str, now: datetime) -> Contact | None:
+    """Count a delayed-delivery report; `SOFT_BOUNCE_LIMIT` of them suppress the address."""
+    contact = session.scalar(select(Contact).where(Contact.address == normalise(address)))
+    if contact is None:
+        return None
+    contact.soft_bounces += 1
+    contact.updated_at = now
+    if contact.soft_bounces >= SOFT_BOUNCE_LIMIT:
+        suppress(
+            session, address, f"{contact.soft_bounces} delayed deliveries; last: {reason}", now
+        )
+    return contact
+
+
+def heard_from(contact: Contact) -> None:
+    """The contact wrote to us, so mail reaches them: earlier delays count no more."""
+    contact.soft_bounces = 0

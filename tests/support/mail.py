@@ -38,7 +38,8 @@ def compose(
         message["In-Reply-To"] = f"<{in_reply_to}>"
     if references:
         message["References"] = " ".join(f"<{r}>" for r in references)
+    message.set_content(body)
+    # After set_content, which drops any Content-* header set before it.
     for name, value in (headers or {}).items():
         message[name] = value
-    message.set_content(body)
     return message.as_bytes()

@@ -46,6 +46,9 @@ class Contact(Base):
     locale: Mapped[str | None] = mapped_column(String(16))
     created_at: Mapped[datetime]
     updated_at: Mapped[datetime]
+    #: Delayed-delivery reports since the last delivery that went through; enough of them
+    #: suppress the address like a hard bounce does.
+    soft_bounces: Mapped[int] = mapped_column(default=0, server_default="0")
     #: Set after hard bounces: no automatic mail goes to a suppressed address.
     suppressed_at: Mapped[datetime | None]
     suppressed_reason: Mapped[str | None] = mapped_column(String(500))

@@ -38,6 +38,10 @@ def _record_customer_message(ctx: MessageContext) -> None:
         return
     sender = tickets.contact_for(ctx.session, ctx.sender_address, ctx.sender_name, ctx.now)
     ctx.sender = sender
+    contacts.heard_from(sender)
+    language = _language(ctx.mail.header("Content-Language"))
+    if language is not None and sender.locale is None:
+        sender.locale = language  # the customer's own language wins over the queue's
     previous = ctx.ticket
     if previous is not None and tickets.closed_too_long(previous, ctx.now, ctx.config.reopen_grace):
         ctx.ticket = None
@@ -67,6 +71,16 @@ def _record_customer_message(ctx: MessageContext) -> None:
         ctx.outcome = "follow_up"
     store_message(ctx, MessageKind.CUSTOMER, author_contact_id=sender.id)
     _add_copied_participants(ctx)
+
+
+def _language(content_language: str | None) -> str | None:
+    """Our locale for a Content-Language header (RFC 3282), or None when we have none."""
+    first = (content_language or "").split(",")[0].strip().lower()
+    if first.startswith("pt"):
+        return "pt_BR"
+    if first.startswith("en"):
+        return "en"
+    return None
 
 
 def _open_on_behalf(ctx: MessageContext) -> bool:
@@ -169,7 +183,11 @@ def _record_bounce(ctx: MessageContext) -> None:
         else None
     )
     for failure in ctx.bounce.failures:
-        if failure.permanent and sent is not None and failure.recipient in sent.recipients:
-            reason = f"hard bounce {failure.status} for {original}"
-            contacts.suppress(ctx.session, failure.recipient, reason, ctx.now)
+        if sent is None or failure.recipient not in sent.recipients:
+            continue
+        reason = f"{failure.action} {failure.status} for {original}"
+        if failure.permanent:
+            contacts.suppress(ctx.session, failure.recipient, f"hard bounce: {reason}", ctx.now)
+        elif failure.action == "delayed":
+            contacts.soft_bounce(ctx.session, failure.recipient, reason, ctx.now)
     ctx.outcome = Automated.BOUNCE.value

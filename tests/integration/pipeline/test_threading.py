@@ -361,3 +361,45 @@ def test_mail_from_the_null_return_path_is_never_acknowledged(helpdesk: Helpdesk
     result = helpdesk.deliver(compose(sender="robot@example.com"), mail_from="")
     assert result.status is IntakeStatus.DISCARDED
     assert helpdesk.outbox() == []
+
+
+def _delayed_report(message_id: str, recipient: str, n: int) -> bytes:
+    return (
+        f"From: MAILER-DAEMON@relay.example\nTo: support@acme.example\nSubject: delayed\n"
+        f"Message-ID: <delay-{n}@relay.example>\nMIME-Version: 1.0\n"
+        'Content-Type: multipart/report; report-type=delivery-status; boundary="b"\n\n'
+        "--b\nContent-Type: message/delivery-status\n\nReporting-MTA: dns; relay.example\n\n"
+        f"Final-Recipient: rfc822; {recipient}\nAction: delayed\nStatus: 4.4.1\n\n"
+        f"--b\nContent-Type: text/rfc822-headers\n\nMessage-ID: <{message_id}>\n\n--b--\n"
+    ).encode()
+
+
+def _suppressed(helpdesk: Helpdesk, address: str) -> bool:
+    with helpdesk.app.sessions() as session:
+        contact = session.scalar(select(Contact).where(Contact.address == address))
+        assert contact is not None
+        return contact.suppressed_at is not None
+
+
+def test_repeated_soft_bounces_suppress_unless_the_customer_writes_between(
+    helpdesk: Helpdesk,
+) -> None:
+    ticket_id = _open_ticket(helpdesk)
+    (ack,) = [o for o in helpdesk.outbox(ticket_id) if o.template == "customer/acknowledgement"]
+    for n in range(2):
+        helpdesk.deliver(_delayed_report(ack.message_id, "ana@example.com", n), mail_from="")
+    assert not _suppressed(helpdesk, "ana@example.com")
+    # Ana writes: mail reaches her after all, so the count starts again.
+    helpdesk.deliver(compose(subject=f"Re: [ACME #{ticket_id}] x", body="hello?"))
+    for n in range(2, 4):
+        helpdesk.deliver(_delayed_report(ack.message_id, "ana@example.com", n), mail_from="")
+    assert not _suppressed(helpdesk, "ana@example.com")
+    helpdesk.deliver(_delayed_report(ack.message_id, "ana@example.com", 4), mail_from="")
+    assert _suppressed(helpdesk, "ana@example.com")
+
+
+def test_the_customers_language_picks_the_templates(helpdesk: Helpdesk) -> None:
+    raw = compose(headers={"Content-Language": "pt-BR"})
+    ticket_id = helpdesk.deliver(raw).ticket_id
+    (ack,) = [o for o in helpdesk.outbox(ticket_id) if o.template == "customer/acknowledgement"]
+    assert ack.locale == "pt_BR"  # the queue is English; Ana writes Portuguese
