@@ -84,7 +84,6 @@ def notify_agents(
             },
             now=now,
             secret=secret,
-            domain=ticket.queue.address.partition("@")[2],
             in_reply_to=in_reply_to,
             references=references,
         )

@@ -26,10 +26,15 @@ def enqueue(
     context: dict[str, Any],
     now: datetime,
     secret: bytes,
-    domain: str,
+    domain: str | None = None,
     in_reply_to: str | None = None,
     references: Sequence[str] = (),
 ) -> OutboundMessage:
+    """An outbox row; its Message-ID is on `domain`, by default the ticket's queue's."""
+    if domain is None:
+        if ticket is None:
+            raise ValueError(f"mail {template!r} about no ticket needs a domain")
+        domain = ticket.queue.address.rpartition("@")[2]
     row = OutboundMessage(
         ticket_id=ticket.id if ticket else None,
         template=template,

@@ -315,7 +315,6 @@ def auto_close(
                 context=context,
                 now=now,
                 secret=config.secret,
-                domain=ticket.queue.address.partition("@")[2],
             )
             refresh(session, ticket, config, now)
             closed += 1

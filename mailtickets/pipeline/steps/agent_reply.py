@@ -206,7 +206,6 @@ def _tell_customer(
         context=variables,
         now=ctx.now,
         secret=ctx.config.secret,
-        domain=ticket.queue.address.partition("@")[2],
         in_reply_to=next(iter(customer_ids), None),
         references=_conversation_ids(ctx, ticket),
     )
@@ -247,7 +246,6 @@ def _reject(ctx: MessageContext, ticket: Ticket, agent: Agent, errors: list[str]
         context=context,
         now=ctx.now,
         secret=ctx.config.secret,
-        domain=ticket.queue.address.partition("@")[2],
         in_reply_to=ctx.message_id,
     )
     ctx.outcome = "command_error"

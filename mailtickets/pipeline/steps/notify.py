@@ -95,7 +95,6 @@ def _acknowledge(ctx: MessageContext, ticket: Ticket) -> None:
         context=context,
         now=ctx.now,
         secret=ctx.config.secret,
-        domain=ticket.queue.address.partition("@")[2],
         in_reply_to=ctx.message_id,
         references=[*ctx.mail.references, ctx.message_id],
     )
