@@ -100,6 +100,7 @@ def _register() -> None:
     from mailtickets.cli import (
         agents,
         check,
+        contacts,
         db,
         deliver,
         imap,
@@ -111,7 +112,20 @@ def _register() -> None:
         tickets,
     )
 
-    modules = (agents, check, db, deliver, imap, imports, outbox, quarantine, run, status, tickets)
+    modules = (
+        agents,
+        check,
+        contacts,
+        db,
+        deliver,
+        imap,
+        imports,
+        outbox,
+        quarantine,
+        run,
+        status,
+        tickets,
+    )
     for module in modules:
         for command in module.COMMANDS:
             main.add_command(command)

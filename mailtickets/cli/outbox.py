@@ -1,4 +1,4 @@
-"""`mailtickets outbox …`, `send-test`, `templates …` and `contacts unsuppress`."""
+"""`mailtickets outbox …`, `send-test` and `templates …`."""
 
 from __future__ import annotations
 
@@ -10,7 +10,6 @@ from jinja2 import TemplateError
 from mailtickets.cli import CliContext, fail
 from mailtickets.outbound.outbox import enqueue
 from mailtickets.outbound.render import LOCALES, SAMPLE_CONTEXT, TEMPLATES, render
-from mailtickets.services import contacts
 from mailtickets.services import outbox as service
 
 
@@ -117,21 +116,4 @@ def show(cli: CliContext, name: str, locale: str, as_html: bool) -> None:
     click.echo(rendered.html if as_html and rendered.html else rendered.text)
 
 
-@click.group("contacts")
-def contacts_group() -> None:
-    """Customers: delivery records."""
-
-
-@contacts_group.command()
-@click.argument("address")
-@click.pass_obj
-def unsuppress(cli: CliContext, address: str) -> None:
-    """Allow automatic mail to ADDRESS again after bounces."""
-    app = cli.app()
-    with app.sessions.begin() as session:
-        contacts.unsuppress(session, address, app.clock.now())
-    click.echo(f"{address}: automatic mail allowed again")
-
-
-contacts_group.name = "contacts"
-COMMANDS = [outbox, send_test, templates, contacts_group]
+COMMANDS = [outbox, send_test, templates]
