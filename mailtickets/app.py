@@ -19,6 +19,7 @@ from mailtickets.daemon import Part
 from mailtickets.db import migrate
 from mailtickets.db.base import make_engine, session_factory
 from mailtickets.db.models import InboundMessage, IntakeStatus, OutboundStatus
+from mailtickets.db.ownership import Duties
 from mailtickets.endpoint import StatusEndpoint
 from mailtickets.errors import ConfigError
 from mailtickets.ingest.imap import ImapPoller
@@ -73,8 +74,11 @@ def build_app(settings: Settings, clock: Clock | None = None) -> App:
     )
 
 
-def daemon_parts(app: App, metrics: Metrics) -> list[Part]:
-    """The parts `mailtickets run` starts, edges last so they stop first."""
+def daemon_parts(app: App, metrics: Metrics, duties: Duties) -> list[Part]:
+    """The parts `mailtickets run` starts, edges last so they stop first.
+
+    `duties` says which instance runs the scheduled duties and reads each IMAP folder.
+    """
     sender = OutboxSender(
         app.sessions,
         transport_for(app.settings.outgoing),
@@ -116,6 +120,8 @@ def daemon_parts(app: App, metrics: Metrics) -> list[Part]:
             on_accepted=worker.wake,
             # Through `store`, so that IMAP mail is counted like SMTP mail.
             accept=lambda _sessions, raw, envelope, _now: store(raw, envelope, b""),
+            duties=duties,
+            takeover_interval=app.settings.daemon.takeover_interval,
         )
         for box in app.settings.imap
     ]
@@ -124,7 +130,13 @@ def daemon_parts(app: App, metrics: Metrics) -> list[Part]:
         for box, poller in zip(app.settings.imap, pollers, strict=True)
     )
     scheduler = Scheduler(
-        app.sessions, app.pipeline.sla, app.settings.scheduler, app.clock, sender.wake
+        app.sessions,
+        app.pipeline.sla,
+        app.settings.scheduler,
+        app.clock,
+        sender.wake,
+        duties=duties,
+        takeover_interval=app.settings.daemon.takeover_interval,
     )
     parts: list[Part] = [sender, worker, scheduler, *listeners, *pollers]
     if app.settings.metrics.listen is not None:

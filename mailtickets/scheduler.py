@@ -3,12 +3,17 @@
 One interval job per duty, `coalesce=True` (a late run is one run, not a burst) and
 `max_instances=1` (never two sweeps at once). The scheduler keeps no state: what was sent is
 in our tables, so a restart loses nothing and repeats nothing.
+
+With several instances, only the owner of the `scheduler` duty runs them (see
+`db.ownership`); the others ask for it every `takeover_interval` and, when it falls to them,
+sweep at once.
 """
 
 from __future__ import annotations
 
 import logging
 from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
 
 from apscheduler.schedulers.background import BackgroundScheduler
 from sqlalchemy.orm import Session, sessionmaker
@@ -16,6 +21,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from mailtickets.clock import Clock
 from mailtickets.config.settings import SchedulerSettings
 from mailtickets.daemon import Health
+from mailtickets.db.ownership import SCHEDULER, Duties, SoleInstance
 from mailtickets.services.sla import SlaConfig, auto_close, digest, sweep
 
 log = logging.getLogger(__name__)
@@ -33,6 +39,8 @@ class Scheduler:
         settings: SchedulerSettings,
         clock: Clock,
         after_run: Callable[[], None] = lambda: None,
+        duties: Duties | None = None,
+        takeover_interval: timedelta = timedelta(seconds=5),
     ) -> None:
         self._sessions, self._config, self._settings, self._clock = (
             sessions,
@@ -42,6 +50,9 @@ class Scheduler:
         )
         #: Called after a duty queued mail (the outbox sender has rows to send).
         self._after_run = after_run
+        self._duties = duties or SoleInstance()
+        self._takeover_interval = takeover_interval
+        self._owner = False
         self._error: str | None = None
         self._scheduler = BackgroundScheduler(timezone="UTC")
 
@@ -58,13 +69,32 @@ class Scheduler:
             self._scheduler.add_job(
                 self._auto_close, "interval", seconds=every, id="auto-close", **options
             )
+        self._scheduler.add_job(
+            self._claim,
+            "interval",
+            seconds=self._takeover_interval.total_seconds(),
+            id="takeover",
+            next_run_time=datetime.now(UTC),
+            **options,
+        )
         self._scheduler.start()
 
     async def stop(self) -> None:
         self._scheduler.shutdown(wait=True)
 
     def health(self) -> Health:
-        return Health(False, self._error) if self._error else Health(self._scheduler.running)
+        if self._error:
+            return Health(False, self._error)
+        if not self._owner:
+            return Health(self._scheduler.running, "standby: another instance runs the duties")
+        return Health(self._scheduler.running)
+
+    def _claim(self) -> bool:
+        """Own the duties if nobody does; a new owner sweeps at once instead of waiting."""
+        was_owner, self._owner = self._owner, self._duties.claim(SCHEDULER)
+        if self._owner and not was_owner:
+            self._scheduler.modify_job("sla", next_run_time=datetime.now(UTC))
+        return self._owner
 
     def _sweep(self) -> None:
         self._run("SLA sweep", lambda: sweep(self._sessions, self._config, self._clock.now()))
@@ -81,6 +111,8 @@ class Scheduler:
         )
 
     def _run(self, duty: str, work: Callable[[], int]) -> None:
+        if not self._claim():
+            return
         try:
             done = work()
         except Exception as exc:  # the next run tries again; say so once

@@ -10,6 +10,7 @@ import click
 from mailtickets.app import App, daemon_parts, reload
 from mailtickets.cli import CliContext
 from mailtickets.daemon import serve
+from mailtickets.db.ownership import duties_for, single_instance
 from mailtickets.metrics import Metrics
 from mailtickets.systemd import Notifier
 
@@ -19,16 +20,20 @@ from mailtickets.systemd import Notifier
 def run(cli: CliContext) -> None:
     """Run the daemon until SIGTERM or SIGINT."""
     app = cli.app()
-    parts = daemon_parts(app, Metrics(app.sessions))
-    asyncio.run(
-        serve(
-            parts,
-            app.settings.daemon.stop_timeout.total_seconds(),
-            on_ready=lambda: _greet(app),
-            notifier=Notifier(os.environ),
-            on_reload=lambda: reload(app, cli.reload_settings),
-        )
-    )
+    with single_instance(app.settings.database.url):
+        duties = duties_for(app.engine)
+        try:
+            asyncio.run(
+                serve(
+                    daemon_parts(app, Metrics(app.sessions), duties),
+                    app.settings.daemon.stop_timeout.total_seconds(),
+                    on_ready=lambda: _greet(app),
+                    notifier=Notifier(os.environ),
+                    on_reload=lambda: reload(app, cli.reload_settings),
+                )
+            )
+        finally:
+            duties.close()
 
 
 def _greet(app: App) -> None:

@@ -168,7 +168,8 @@ def _database(t: r.Table) -> DatabaseSettings:
 
 def _daemon(t: r.Table) -> DaemonSettings:
     settings = DaemonSettings(
-        stop_timeout=t.get("stop_timeout", r.positive_duration, r.duration("10s"))
+        stop_timeout=t.get("stop_timeout", r.positive_duration, r.duration("10s")),
+        takeover_interval=t.get("takeover_interval", r.positive_duration, r.duration("5s")),
     )
     t.finish()
     return settings

@@ -21,6 +21,8 @@ class DatabaseSettings:
 class DaemonSettings:
     #: How long stopping may take before the parts still busy are abandoned.
     stop_timeout: timedelta
+    #: How often an instance asks for the duties another instance owns (PostgreSQL).
+    takeover_interval: timedelta
 
 
 @dataclass(frozen=True)

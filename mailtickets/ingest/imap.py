@@ -8,6 +8,10 @@ again; without IDLE it simply polls. A lost connection, a restarted server or a 
 retried with exponential backoff and jitter, logged once per outage; a refused login, a failed
 TLS handshake or a missing folder is logged as an error and retried slowly, since it needs an
 operator. Each mailbox has its own thread, so one dead server never holds up another.
+
+With several instances, each folder is read by the instance that owns it (`db.ownership`);
+the thread reads the folders it owns and asks for the others every `takeover_interval`. An
+instance that owns none of a mailbox's folders does not connect to it.
 """
 
 from __future__ import annotations
@@ -30,6 +34,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from mailtickets.clock import Clock
 from mailtickets.config.settings import ImapMailboxSettings, QueueSettings
 from mailtickets.daemon import Health
+from mailtickets.db.ownership import Duties, SoleInstance, imap_folder
 from mailtickets.errors import DatabaseUnavailable
 from mailtickets.ingest import intake
 from mailtickets.ingest.imap_connect import (
@@ -84,6 +89,8 @@ class MailboxState:
     unseen: int | None
     #: Nothing stored for `stall_after` while the server kept reporting unseen mail.
     stalled: bool
+    #: Folders another instance reads.
+    elsewhere: tuple[str, ...] = ()
 
 
 class ImapPoller:
@@ -103,6 +110,8 @@ class ImapPoller:
         idle_refresh: timedelta = timedelta(minutes=8),
         backoff: Backoff = Backoff(),
         stall_after: timedelta = timedelta(hours=1),
+        duties: Duties | None = None,
+        takeover_interval: timedelta = timedelta(seconds=5),
     ) -> None:
         self.name = f"IMAP mailbox {settings.name}"
         self._settings = settings
@@ -113,6 +122,9 @@ class ImapPoller:
         self._poll_interval = max(settings.poll_interval.total_seconds(), _MIN_POLL_SECONDS)
         self._backoff = backoff
         self._stall_after = stall_after
+        self._duties = duties or SoleInstance()
+        self._takeover_interval = takeover_interval.total_seconds()
+        self._elsewhere: tuple[str, ...] = ()
         self._rng = random.Random()
         self._stopping = threading.Event()
         self._reader = FolderReader(
@@ -171,6 +183,7 @@ class ImapPoller:
                 failures=self._failures,
                 unseen=self._unseen,
                 stalled=since is not None and now - since >= self._stall_after,
+                elsewhere=self._elsewhere,
             )
 
     def health(self) -> Health:
@@ -182,6 +195,8 @@ class ImapPoller:
             return Health(False, f"{state.error} ({state.failures} failed attempt(s))")
         if state.stalled:
             return Health(False, f"stalled: {state.unseen} unseen message(s) are not read")
+        if state.elsewhere == self._settings.folders:
+            return Health(True, "standby: another instance reads this mailbox")
         if state.last_success is None:
             return Health(True, "connecting")
         return Health(True, f"read at {state.last_success.isoformat(timespec='seconds')}")
@@ -193,7 +208,7 @@ class ImapPoller:
         """
         client = self._connect()
         try:
-            return self._read_all(client)[0]
+            return self._read_all(client, self._settings.folders)[0]
         except (imaplib.IMAP4.error, OSError) as exc:
             raise session_error(self._settings, exc) from exc
         finally:
@@ -216,6 +231,9 @@ class ImapPoller:
         return client
 
     def _session(self) -> None:
+        if not self._owned():
+            self._stopping.wait(self._takeover_interval)
+            return
         client = self._connect()
         try:
             idle = client.has_capability("IDLE")
@@ -224,13 +242,18 @@ class ImapPoller:
                 self._settings.name,
                 self._settings.host,
                 self._settings.port,
-                f"idling on {self._settings.folders[0]}" if idle else "no IDLE, polling",
+                "IDLE" if idle else "no IDLE, polling",
             )
             while not self._stopping.is_set():
                 poll_due = time.monotonic() + self._poll_interval
-                watched = self._read_all(client)[1]
+                owned = self._owned()
+                if not owned:
+                    return  # every folder went to other instances: hang up, stand by
+                if self._elsewhere:
+                    poll_due = min(poll_due, time.monotonic() + self._takeover_interval)
+                watched = self._read_all(client, owned)[1]
                 if idle:
-                    self._idle(client, watched, poll_due)
+                    self._idle(client, owned[0], watched, poll_due)
                 else:
                     self._stopping.wait(max(0.0, poll_due - time.monotonic()))
         except (imaplib.IMAP4.error, OSError) as exc:
@@ -238,15 +261,23 @@ class ImapPoller:
         finally:
             close(client)
 
-    def _read_all(self, client: IMAPClient) -> tuple[int, Cursor]:
-        """Read every folder, the first one last so that it stays selected for IDLE."""
-        first, *others = self._settings.folders
+    def _owned(self) -> tuple[str, ...]:
+        """The folders this instance reads now, asking for those nobody owns."""
+        name, folders = self._settings.name, self._settings.folders
+        owned = tuple(f for f in folders if self._duties.claim(imap_folder(name, f)))
+        with self._lock:
+            self._elsewhere = tuple(f for f in folders if f not in owned)
+        return owned
+
+    def _read_all(self, client: IMAPClient, folders: Sequence[str]) -> tuple[int, Cursor]:
+        """Read `folders`, the first one last so that it stays selected for IDLE."""
+        first, *others = folders
         reads = [self._reader.read(client, folder) for folder in (*others, first)]
         stored = sum(read.stored for read in reads)
         self._succeeded(stored, sum(read.unseen for read in reads))
         return stored, reads[-1].cursor
 
-    def _idle(self, client: IMAPClient, watched: Cursor, poll_due: float) -> None:
+    def _idle(self, client: IMAPClient, folder: str, watched: Cursor, poll_due: float) -> None:
         """Wait in IDLE until the folder has news, `poll_due` passes, or the part stops."""
         # Mail that arrived while the folder was read may have been announced in replies to
         # those commands, which imapclient keeps to itself; IDLE would not announce it again.
@@ -256,7 +287,7 @@ class ImapPoller:
         if new_uids(client, watched.last_uid):
             return
         while not self._stopping.is_set() and time.monotonic() < poll_due:
-            log.debug("mailbox %s: IDLE on %s", self._settings.name, self._settings.folders[0])
+            log.debug("mailbox %s: IDLE on %s", self._settings.name, folder)
             client.idle()
             news = self._idle_wait(client, min(poll_due, time.monotonic() + self._idle_refresh))
             # News may also come with the end of IDLE, before its tagged reply.
