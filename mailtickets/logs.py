@@ -20,3 +20,5 @@ def configure_logging(level: str) -> None:
     # never go to logs.
     for chatty in ("mail.log", "imapclient"):
         logging.getLogger(chatty).setLevel(quiet)
+    # APScheduler logs every run of every job; the duties log what they did themselves.
+    logging.getLogger("apscheduler.executors").setLevel(quiet)

@@ -1,4 +1,5 @@
-"""`mailtickets status`: intake, outbox and tickets at a glance."""
+"""`mailtickets status`: intake, outbox, tickets and, on PostgreSQL, which instance owns
+which duty, at a glance."""
 
 from __future__ import annotations
 
@@ -7,6 +8,7 @@ import json
 import click
 
 from mailtickets.cli import CliContext
+from mailtickets.db.ownership import SCHEDULER, imap_folder, owners
 from mailtickets.services.status import status as read_status
 
 
@@ -16,8 +18,14 @@ from mailtickets.services.status import status as read_status
 def status(cli: CliContext, as_json: bool) -> None:
     """Show what waits, what failed and how many tickets are where."""
     app = cli.app()
+    duties = [SCHEDULER] + [
+        imap_folder(box.name, folder) for box in app.settings.imap for folder in box.folders
+    ]
     with app.sessions() as session:
         state = read_status(session)
+        if app.engine.dialect.name == "postgresql":
+            found = owners(session.connection(), duties)
+            state["owners"] = {duty: found.get(duty) for duty in duties}
     if as_json:
         click.echo(json.dumps(state, indent=2))
         return
@@ -38,6 +46,8 @@ def status(cli: CliContext, as_json: bool) -> None:
             f"imap:    {box['mailbox']}/{box['folder']} read up to UID {box['last_uid']} "
             f"at {box['updated_at']}"
         )
+    for duty, owner in state.get("owners", {}).items():
+        click.echo(f"duty:    {duty}: {owner or 'nobody (no instance is running)'}")
 
 
 COMMANDS = [status]
