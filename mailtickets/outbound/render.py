@@ -36,6 +36,7 @@ TEMPLATES = (
     "customer/auto_closed",
     "customer/attachment_too_large",
     "customer/satisfaction_request",
+    "customer/satisfaction_thanks",
     "agent/new_ticket",
     "agent/customer_replied",
     "agent/note_added",
@@ -117,6 +118,7 @@ SAMPLE_CONTEXT: dict[str, Any] = {
     "reply_to": "support+1042.0.0.0123456789abcdef@acme.example",
     "omitted_attachments": ["scan-2026-11-02.pdf"],
     "open_tickets": [{"id": 1001, "subject": "Invoice address", "status": "pending"}],
+    "last_rating": {"ticket": 998, "rating": 4, "comment": "Quick, but I had to <b>ask</b> twice."},
     "agent": {"name": "Alice", "signature": "Alice — ACME Support"},
     "commands": [
         "#status open|pending|resolved|closed",

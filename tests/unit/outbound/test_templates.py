@@ -36,6 +36,7 @@ BASE_KEYS = {
     "customer",
     "message",
     "open_tickets",
+    "last_rating",
     "agent",
     "commands",
     "omitted_attachments",
@@ -173,6 +174,7 @@ def test_missing_and_empty_values_are_handled(
     context["customer"]["name"] = None
     context["customer"]["locale"] = None
     context["open_tickets"] = []
+    context["last_rating"] = None
     context["failure"]["reason"] = None
     context["sla"]["remaining"] = None
     context["assigned_by"] = None
