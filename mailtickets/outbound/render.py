@@ -146,7 +146,23 @@ SAMPLE_CONTEXT: dict[str, Any] = {
                 "pending": 4,
                 "due_today": 3,
                 "breached": 1,
+                "week": {
+                    "created": 40,
+                    "resolved": 37,
+                    "within_sla_percent": 92.5,
+                    "ratings": 12,
+                    "csat_average": 4.4,
+                    "csat_percent": 83.3,
+                },
             }
         ],
+        "since": "2026-10-26",
+    },
+    "charts": {
+        "volume": {
+            "cid": "volume.chart@mailtickets",
+            "labels": ["10-31", "11-01", "11-02"],
+            "series": {"created": [5, 2, 7], "resolved": [4, 3, 6]},
+        }
     },
 }

@@ -206,3 +206,69 @@ def _csat_row(queue: str, requests: int, ratings: list[int]) -> dict[str, Any]:
 
 def _average(values: list[int]) -> float | None:
     return round(sum(values) / len(values), 2) if values else None
+
+
+# --- the managers' digest -----------------------------------------------------------------
+
+#: The digest's figures cover this many days; its chart, `CHART_DAYS` days ending today.
+DIGEST_DAYS = 7
+CHART_DAYS = 14
+CHART_CID = "volume.chart@mailtickets"
+
+
+def digest_figures(
+    session: Session, since: datetime, sla_rows: list[dict[str, Any]]
+) -> dict[str, dict[str, Any]]:
+    """Per queue address since `since`: tickets created and resolved, the share within the
+    SLA (from `sla report` rows, weighed by tickets), and the CSAT."""
+    figures: dict[str, dict[str, Any]] = defaultdict(empty_figures)
+    for row in volume(session, since):
+        figures[row["queue"]]["created"] += row["created"]
+        figures[row["queue"]]["resolved"] += row["resolved"]
+    tracked: dict[str, list[tuple[int, float]]] = defaultdict(list)
+    for row in sla_rows:
+        if row["within_sla_percent"] is not None:
+            tracked[row["queue"]].append((row["tickets"], row["within_sla_percent"]))
+    for queue, parts in tracked.items():
+        total = sum(n for n, _ in parts)
+        figures[queue]["within_sla_percent"] = round(sum(n * p for n, p in parts) / total, 1)
+    for row in csat(session, since):
+        if row["queue"] != "all":
+            figures[row["queue"]].update(
+                ratings=row["ratings"],
+                csat_average=row["average"],
+                csat_percent=row["csat_percent"],
+            )
+    return dict(figures)
+
+
+def empty_figures() -> dict[str, Any]:
+    return {
+        "created": 0,
+        "resolved": 0,
+        "within_sla_percent": None,
+        "ratings": 0,
+        "csat_average": None,
+        "csat_percent": None,
+    }
+
+
+def volume_chart(session: Session, now: datetime) -> dict[str, Any]:
+    """Tickets created and resolved each day of the last `CHART_DAYS`, all queues together,
+    as a chart for the mail (see outbound.charts)."""
+    first = now.date() - timedelta(days=CHART_DAYS - 1)
+    days = [first + timedelta(days=n) for n in range(CHART_DAYS)]
+    start = datetime.combine(first, datetime.min.time(), tzinfo=now.tzinfo)
+    created: Counter[str] = Counter()
+    resolved: Counter[str] = Counter()
+    for row in volume(session, start):
+        created[row["date"]] += row["created"]
+        resolved[row["date"]] += row["resolved"]
+    return {
+        "cid": CHART_CID,
+        "labels": [f"{day:%m-%d}" for day in days],
+        "series": {
+            "created": [created[day.isoformat()] for day in days],
+            "resolved": [resolved[day.isoformat()] for day in days],
+        },
+    }
