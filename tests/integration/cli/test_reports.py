@@ -27,8 +27,9 @@ SITE_CONFIG = CONFIG.replace('name = "Support"\n', 'name = "Support"\ncsat = tru
 
 
 @pytest.fixture
-def desk(tmp_path: Path) -> Iterator[Helpdesk]:
-    url = f"sqlite:///{tmp_path / 'mailtickets.db'}"
+def desk(database_url: str, tmp_path: Path) -> Iterator[Helpdesk]:
+    """On SQLite and on PostgreSQL."""
+    url = database_url
     (tmp_path / "site.toml").write_text(SITE_CONFIG.format(url=url, directory=tmp_path))
     helpdesk = make_helpdesk(url, tmp_path, config=SITE_CONFIG)
     yield helpdesk

@@ -19,11 +19,12 @@ QUOTE = "\n\nOn Mon, 2 Nov 2026 at 09:00, Support <support@acme.example> wrote:\
 
 
 @pytest.fixture
-def desk(relay: Relay, tmp_path: Path) -> Iterator[Helpdesk]:
-    """The Support queue asks for ratings; Vendas keeps the default (it does not)."""
+def desk(relay: Relay, database_url: str, tmp_path: Path) -> Iterator[Helpdesk]:
+    """The Support queue asks for ratings; Vendas keeps the default (it does not).
+    On SQLite and on PostgreSQL."""
     config = CONFIG.replace('name = "Support"\n', 'name = "Support"\ncsat = true\n')
     extra = f'[outgoing]\nhost = "127.0.0.1"\nport = {relay.port}\ntls = "none"\n'
-    desk = make_helpdesk(f"sqlite:///{tmp_path / 'mailtickets.db'}", tmp_path, extra, config)
+    desk = make_helpdesk(database_url, tmp_path, extra, config)
     yield desk
     desk.app.engine.dispose()
 
