@@ -35,7 +35,11 @@ def request(session: Session, ticket: Ticket, *, secret: bytes, prefix: str, now
         select(Event.id).where(Event.ticket_id == ticket.id, Event.kind == REQUESTED).limit(1)
     )
     customer = ticket.contact
-    if asked is not None or customer.suppressed_at is not None:
+    if asked is not None:
+        return False
+    if customer.suppressed_at is not None:
+        why = f"address suppressed: {customer.suppressed_reason}"
+        record(session, ticket, "satisfaction_withheld", now, customer.address, why=why)
         return False
     context = ticket_context(session, ticket, prefix, reply_to=survey_address(secret, ticket))
     enqueue(

@@ -11,6 +11,7 @@ import pytest
 from sqlalchemy import select
 
 from mailtickets.db.models import SatisfactionRating
+from mailtickets.services import contacts
 from tests.support.helpdesk import CONFIG, Helpdesk, make_helpdesk
 from tests.support.mail import compose
 from tests.support.relay import Relay
@@ -160,3 +161,17 @@ def test_the_customers_last_rating_reaches_the_agents(desk: Helpdesk, relay: Rel
     notice = _text(_to(relay, "alice@acme.example")[-1])
     assert "Last rating from this customer: 2/5" in notice
     assert '"Too slow."' in notice
+
+
+def test_a_suppressed_address_is_not_asked(desk: Helpdesk, relay: Relay) -> None:
+    opened = desk.deliver(compose())
+    assert opened.ticket_id is not None
+    desk.send_all()
+    with desk.app.sessions.begin() as session:
+        contacts.suppress(session, "ana@example.com", "hard bounce", desk.clock.now())
+    address = _to(relay, "alice@acme.example")[-1]["Reply-To"].addresses[0].addr_spec
+    resolve = compose(sender="alice@acme.example", to=address, body="#resolve")
+    assert desk.deliver(resolve, rcpt=(address,)).outcome == "commands"
+    assert desk.events(opened.ticket_id, "satisfaction_requested") == []
+    (withheld,) = desk.events(opened.ticket_id, "satisfaction_withheld")
+    assert withheld.data["why"] == "address suppressed: hard bounce"
