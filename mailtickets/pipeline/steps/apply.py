@@ -32,6 +32,7 @@ def apply_to_ticket(ctx: MessageContext) -> None:
     elif ctx.agent is not None:
         record_agent_reply(ctx)
     elif not (ctx.survey and record_satisfaction(ctx)):
+        # Also a survey answer with no rating in it: that customer wants help, not a score.
         _record_customer_message(ctx)
 
 
