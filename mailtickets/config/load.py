@@ -222,6 +222,7 @@ def _queue(t: r.Table) -> QueueSettings:
         locale=t.get("locale", r.choice(*LOCALES), "en"),
         sla=t.optional("sla", r.nonempty),
         aliases=t.get("aliases", r.list_of(r.address), ()),
+        csat=t.get("csat", r.boolean, False),
     )
     t.finish()
     return settings

@@ -49,6 +49,8 @@ class QueueSettings:
     locale: str
     sla: str | None
     aliases: tuple[str, ...] = ()
+    #: Ask the customer for a satisfaction rating when a ticket is resolved.
+    csat: bool = False
 
 
 @dataclass(frozen=True)

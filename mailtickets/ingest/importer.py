@@ -16,6 +16,7 @@ SUMMARY_LABELS = {
     "new_ticket": "new tickets",
     "follow_up": "follow-ups",
     "agent_reply": "agent replies",
+    "satisfaction": "satisfaction ratings",
     "duplicate": "duplicates",
     "auto_reply": "auto-replies",
     "bulk": "bulk",

@@ -1,6 +1,9 @@
 """Signed references to tickets: reply addresses, our Message-IDs and the body marker.
 
-All three carry an HMAC so that they can be trusted without a lookup and cannot be forged or
+A satisfaction request is answered on `<queue local>+csat.<ticket>.<sig>@<domain>`, so the
+answer is recognised as a rating and never reopens the ticket.
+
+All of them carry an HMAC so that they can be trusted without a lookup and cannot be forged or
 altered: a reply address is `<queue local>+<token>@<domain>`, our Message-IDs are
 `<mt.<ticket>.<nonce>.<sig>@<domain>>`, and every body we send ends with `[ref:<ticket>.<sig>]`
 for relays that rewrite Message-IDs. Tokens use only lowercase letters, digits and dots,
@@ -18,6 +21,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 
 _REPLY = re.compile(r"^(\d{1,12})\.(\d{1,12})\.(\d{1,12})\.([0-9a-f]{16})$")
+_SURVEY = re.compile(r"^csat\.(\d{1,12})\.([0-9a-f]{16})$")
 _MESSAGE_ID = re.compile(r"^mt\.(\d{1,12})\.([0-9a-z]{8,32})\.([0-9a-f]{16})@")
 MARKER = re.compile(r"\[ref:(\d{1,12})\.([0-9a-f]{12})\]")
 
@@ -56,6 +60,22 @@ def read_reply_token(secret: bytes, token: str, now: datetime) -> ReplyToken | N
     if expires is not None and expires < now:
         return None
     return ReplyToken(int(ticket), int(agent) or None, expires)
+
+
+def survey_token(secret: bytes, ticket_id: int) -> str:
+    """A token for `support+<token>@…` on which the customer answers a satisfaction request."""
+    return f"csat.{ticket_id}.{_sign(secret, 'csat', ticket_id)}"
+
+
+def read_survey_token(secret: bytes, token: str) -> int | None:
+    """The ticket a satisfaction answer is about when the token's signature holds, else None."""
+    match = _SURVEY.match(token.lower())
+    if not match:
+        return None
+    ticket, signature = match.groups()
+    if not hmac.compare_digest(signature, _sign(secret, "csat", ticket)):
+        return None
+    return int(ticket)
 
 
 def message_id(secret: bytes, domain: str, ticket_id: int | None) -> str:

@@ -14,6 +14,7 @@ from email.utils import format_datetime
 from markupsafe import escape
 
 from mailtickets.mail.loops import LOOP_HEADER
+from mailtickets.outbound.charts import InlineImage
 from mailtickets.outbound.render import Rendered
 
 ACKNOWLEDGEMENT = "customer/acknowledgement"
@@ -50,6 +51,7 @@ def compose(
     in_reply_to: str | None = None,
     references: str | None = None,
     redirect_to: str | None = None,
+    images: Sequence[InlineImage] = (),
 ) -> EmailMessage:
     message = EmailMessage(policy=WIRE)
     message["From"] = sender
@@ -78,6 +80,11 @@ def compose(
     if rendered.html is not None:
         footer = f'<p style="color:#999;font-size:10px">{escape(marker)}</p>'
         message.add_alternative(_with_footer(rendered.html, footer), subtype="html")
+        html = message.get_body(("html",))
+        assert isinstance(html, EmailMessage)
+        # multipart/related around the HTML: clients show the images in place, not as files.
+        for image in images:
+            html.add_related(image.png, "image", "png", cid=f"<{image.cid}>")
     return message
 
 

@@ -7,11 +7,13 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from mailtickets.db.models import Ticket, TicketStatus
+from mailtickets.db.models import SatisfactionRating, Ticket, TicketStatus
 from mailtickets.mail.commands import HELP
 from mailtickets.mail.subjects import tag
 
 MAX_OPEN_TICKETS = 5
+#: Enough of a rating's comment for an agent to see how the customer felt.
+MAX_RATING_COMMENT = 200
 
 
 def ticket_context(
@@ -49,7 +51,24 @@ def ticket_context(
         "open_tickets": [
             {"id": t.id, "subject": t.subject, "status": t.status.value} for t in others
         ],
+        "last_rating": _last_rating(session, ticket),
         "agent": agent,
         "commands": list(HELP),
         "omitted_attachments": [],
     } | extra
+
+
+def _last_rating(session: Session, ticket: Ticket) -> dict[str, Any] | None:
+    """The customer's latest satisfaction rating, of any of their tickets."""
+    row = session.scalar(
+        select(SatisfactionRating)
+        .where(SatisfactionRating.contact_id == ticket.contact_id)
+        .order_by(SatisfactionRating.rated_at.desc(), SatisfactionRating.id.desc())
+        .limit(1)
+    )
+    if row is None:
+        return None
+    comment = " ".join((row.comment or "").split())
+    if len(comment) > MAX_RATING_COMMENT:
+        comment = comment[: MAX_RATING_COMMENT - 1] + "…"
+    return {"ticket": row.ticket_id, "rating": row.rating, "comment": comment or None}

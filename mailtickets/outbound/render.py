@@ -36,6 +36,7 @@ TEMPLATES = (
     "customer/auto_closed",
     "customer/attachment_too_large",
     "customer/satisfaction_request",
+    "customer/satisfaction_thanks",
     "agent/new_ticket",
     "agent/customer_replied",
     "agent/note_added",
@@ -117,6 +118,7 @@ SAMPLE_CONTEXT: dict[str, Any] = {
     "reply_to": "support+1042.0.0.0123456789abcdef@acme.example",
     "omitted_attachments": ["scan-2026-11-02.pdf"],
     "open_tickets": [{"id": 1001, "subject": "Invoice address", "status": "pending"}],
+    "last_rating": {"ticket": 998, "rating": 4, "comment": "Quick, but I had to <b>ask</b> twice."},
     "agent": {"name": "Alice", "signature": "Alice — ACME Support"},
     "commands": [
         "#status open|pending|resolved|closed",
@@ -144,7 +146,23 @@ SAMPLE_CONTEXT: dict[str, Any] = {
                 "pending": 4,
                 "due_today": 3,
                 "breached": 1,
+                "week": {
+                    "created": 40,
+                    "resolved": 37,
+                    "within_sla_percent": 92.5,
+                    "ratings": 12,
+                    "csat_average": 4.4,
+                    "csat_percent": 83.3,
+                },
             }
         ],
+        "since": "2026-10-26",
+    },
+    "charts": {
+        "volume": {
+            "cid": "volume.chart@mailtickets",
+            "labels": ["10-31", "11-01", "11-02"],
+            "series": {"created": [5, 2, 7], "resolved": [4, 3, 6]},
+        }
     },
 }

@@ -24,6 +24,7 @@ from mailtickets.config.settings import AgentSettings, OutgoingSettings, QueueSe
 from mailtickets.db.lease import MAX_ERROR, lease
 from mailtickets.db.models import OutboundMessage, OutboundStatus, Ticket
 from mailtickets.mail.tokens import marker
+from mailtickets.outbound.charts import draw_all
 from mailtickets.outbound.compose import WIRE, address, compose
 from mailtickets.outbound.context import ticket_context
 from mailtickets.outbound.notices import notify_agents
@@ -165,6 +166,7 @@ def _render(
         in_reply_to=row.in_reply_to,
         references=row.references,
         redirect_to=config.outgoing.redirect_all_to,
+        images=draw_all(row.context.get("charts") or {}, row.locale) if rendered.html else [],
     )
     # CRLF, the wire form: smtplib sends bytes as given, and a relay reads lines by CRLF.
     return message.as_bytes(policy=WIRE)

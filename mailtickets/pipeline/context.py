@@ -110,6 +110,8 @@ class MessageContext:
     on_behalf_by: str | None = None
     ticket: Ticket | None = None
     matched_by: str | None = None
+    #: The mail came on a satisfaction reply address: an answer to be read as a rating.
+    survey: bool = False
     ignored_reference: dict[str, object] | None = None
     queue: QueueSettings | None = None
     new_text: str = ""

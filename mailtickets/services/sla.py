@@ -33,6 +33,7 @@ from mailtickets.db.models import (
 from mailtickets.outbound.context import ticket_context
 from mailtickets.outbound.notices import notify_agents
 from mailtickets.outbound.outbox import enqueue
+from mailtickets.services import reports
 from mailtickets.services.tickets import record, set_status
 from mailtickets.sla.calendar import ALWAYS_OPEN, Calendar, business_time_between
 from mailtickets.sla.deadlines import Due, Policy, Span, compute_due, humanize, remaining
@@ -401,14 +402,22 @@ def _quantile(values: list[float], q: float) -> float | None:
 def digest(
     sessions: sessionmaker[Session], config: SlaConfig, now: datetime, locale: str = "en"
 ) -> int:
-    """Mail each manager the day's state of the queues; return how many were queued."""
+    """Mail each manager the day's state of the queues, the last week's volume, SLA
+    compliance and CSAT, and a chart of the daily volume; return how many were queued."""
     managers = [a for a in config.agents if a.role == "manager"]
     if not managers:
         return 0
     with sessions.begin() as session:
-        rows = [_digest_row(session, queue, now) for queue in config.queues]
+        since = now - timedelta(days=reports.DIGEST_DAYS)
+        figures = reports.digest_figures(session, since, report(session, config, since, now))
+        rows = [
+            _digest_row(session, queue, now)
+            | {"week": figures.get(queue.address.lower(), reports.empty_figures())}
+            for queue in config.queues
+        ]
         context = {
-            "digest": {"date": f"{now:%Y-%m-%d}", "queues": rows},
+            "digest": {"date": f"{now:%Y-%m-%d}", "since": f"{since:%Y-%m-%d}", "queues": rows},
+            "charts": {"volume": reports.volume_chart(session, now)},
             "queue": {"name": config.queues[0].name, "address": config.queues[0].address},
             "ticket": {"tag": ""},
         }

@@ -4,6 +4,7 @@ from mailtickets.db.models.directory import Agent, Contact, Queue
 from mailtickets.db.models.intake import InboundMessage, IntakeStatus
 from mailtickets.db.models.mailbox import MailboxCursor
 from mailtickets.db.models.outbound import OutboundMessage, OutboundStatus
+from mailtickets.db.models.satisfaction import SatisfactionRating
 from mailtickets.db.models.ticket import (
     Attachment,
     Event,
@@ -32,6 +33,7 @@ __all__ = [
     "Participant",
     "Priority",
     "Queue",
+    "SatisfactionRating",
     "SlaNotification",
     "Tag",
     "Ticket",

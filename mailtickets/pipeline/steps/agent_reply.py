@@ -20,7 +20,7 @@ from mailtickets.outbound.notices import notify_agents, reply_address
 from mailtickets.outbound.outbox import enqueue
 from mailtickets.pipeline.context import MessageContext
 from mailtickets.pipeline.store import store_message
-from mailtickets.services import tickets
+from mailtickets.services import satisfaction, tickets
 
 #: Commands this step applies; #customer belongs to mail that opens a ticket.
 _HERE = {
@@ -137,11 +137,25 @@ def _finish_status(
     if status is not None and ticket.merged_into_id is None:
         was_resolved = ticket.status is TicketStatus.RESOLVED
         tickets.set_status(ctx.session, ticket, TicketStatus(status), ctx.now, agent.address)
-        if status == TicketStatus.RESOLVED and not was_resolved and not answered:
-            context = ticket_context(ctx.session, ticket, ctx.config.subject_prefix)
-            _tell_customer(ctx, ticket, "customer/resolved", context)
+        if status == TicketStatus.RESOLVED and not was_resolved:
+            if not answered:
+                context = ticket_context(ctx.session, ticket, ctx.config.subject_prefix)
+                _tell_customer(ctx, ticket, "customer/resolved", context)
+            _ask_for_rating(ctx, ticket)
     elif answered and ticket.status is TicketStatus.OPEN:
         tickets.set_status(ctx.session, ticket, TicketStatus.PENDING, ctx.now, agent.address)
+
+
+def _ask_for_rating(ctx: MessageContext, ticket: Ticket) -> None:
+    queue = ctx.config.queue_for(ticket.queue.address)
+    if queue is not None and queue.csat:
+        satisfaction.request(
+            ctx.session,
+            ticket,
+            secret=ctx.config.secret,
+            prefix=ctx.config.subject_prefix,
+            now=ctx.now,
+        )
 
 
 def _macro(ctx: MessageContext, ticket: Ticket, name: str) -> str | None:

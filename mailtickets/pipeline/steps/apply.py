@@ -1,4 +1,5 @@
-"""Step 7: change the ticket through the tickets service: create, follow up, record robots."""
+"""Step 7: change the ticket through the tickets service: create, follow up, record robots
+and satisfaction ratings."""
 
 from __future__ import annotations
 
@@ -18,6 +19,7 @@ from mailtickets.mail.loops import Automated
 from mailtickets.mail.subjects import clean
 from mailtickets.pipeline.context import MessageContext, Stop
 from mailtickets.pipeline.steps.agent_reply import record_agent_reply
+from mailtickets.pipeline.steps.satisfaction import record_satisfaction
 from mailtickets.pipeline.store import store_message
 from mailtickets.services import contacts, tickets
 
@@ -29,7 +31,8 @@ def apply_to_ticket(ctx: MessageContext) -> None:
         _record_automated(ctx)
     elif ctx.agent is not None:
         record_agent_reply(ctx)
-    else:
+    elif not (ctx.survey and record_satisfaction(ctx)):
+        # Also a survey answer with no rating in it: that customer wants help, not a score.
         _record_customer_message(ctx)
 
 

@@ -1,6 +1,7 @@
 """Step 5: find the ticket a message belongs to, in the order of DESIGN.md.
 
-1. a signed token in a recipient address (plus-addressing, also Delivered-To);
+1. a signed token in a recipient address (plus-addressing, also Delivered-To), among them
+   the satisfaction survey's, whose answers are ratings;
 2. In-Reply-To / References against every Message-ID we stored or sent (ours are signed);
 3. the signed reference marker in the body, for relays that rewrite Message-IDs;
 4. the subject tag `[PREFIX #id]`;
@@ -17,7 +18,12 @@ from mailtickets.db.models import Agent, Message, OutboundMessage, Ticket
 from mailtickets.mail.addresses import split_plus
 from mailtickets.mail.authresults import authenticated
 from mailtickets.mail.subjects import ticket_in_tag
-from mailtickets.mail.tokens import read_reply_token, ticket_of_message_id, tickets_in_markers
+from mailtickets.mail.tokens import (
+    read_reply_token,
+    read_survey_token,
+    ticket_of_message_id,
+    tickets_in_markers,
+)
 from mailtickets.pipeline.context import MessageContext
 from mailtickets.services.tickets import follow_merges, is_participant
 
@@ -45,6 +51,9 @@ def _by_token(ctx: MessageContext) -> tuple[Ticket, str] | None:
         base, tag = split_plus(address)
         if tag is None or ctx.config.queue_for(base) is None:
             continue
+        surveyed = _by_survey_token(ctx, tag)
+        if surveyed is not None:
+            return surveyed
         token = read_reply_token(ctx.config.secret, tag, ctx.now)
         ticket = ctx.session.get(Ticket, token.ticket_id) if token else None
         if token is None or ticket is None:
@@ -69,6 +78,22 @@ def _by_token(ctx: MessageContext) -> tuple[Ticket, str] | None:
         if is_participant(ctx.session, ticket, ctx.sender_address):
             return ticket, "reply address of another party"
     return None
+
+
+def _by_survey_token(ctx: MessageContext, tag: str) -> tuple[Ticket, str] | None:
+    """A satisfaction answer, counted only from a participant: the address can be passed on."""
+    ticket_id = read_survey_token(ctx.config.secret, tag)
+    ticket = ctx.session.get(Ticket, ticket_id) if ticket_id else None
+    if ticket is None:
+        return None
+    if not is_participant(ctx.session, ticket, ctx.sender_address):
+        ctx.ignored_reference = {
+            "ignored_survey_of": ticket.id,
+            "why": "a satisfaction answer from someone who is not a participant",
+        }
+        return None
+    ctx.survey = True
+    return ticket, "satisfaction reply address"
 
 
 def _by_references(ctx: MessageContext) -> tuple[Ticket, str] | None:

@@ -13,7 +13,9 @@ from mailtickets.mail.tokens import (
     marker,
     message_id,
     read_reply_token,
+    read_survey_token,
     reply_token,
+    survey_token,
     ticket_of_message_id,
     tickets_in_markers,
 )
@@ -250,3 +252,17 @@ def test_forged_markers_are_ignored() -> None:
 def test_no_markers() -> None:
     assert tickets_in_markers(SECRET, "") == []
     assert tickets_in_markers(SECRET, "ticket 1042, ref 1042") == []
+
+
+# --- satisfaction survey tokens ----------------------------------------------------------
+
+
+def test_survey_token_round_trips_and_resists_forgery() -> None:
+    token = survey_token(SECRET, 1042)
+    assert TOKEN_SHAPE.match(token)
+    assert read_survey_token(SECRET, token) == 1042
+    assert read_survey_token(SECRET, token.upper()) == 1042  # MTAs may change case
+    assert read_survey_token(OTHER_SECRET, token) is None
+    assert read_survey_token(SECRET, _replace_field(token, 1, "1043")) is None
+    assert read_survey_token(SECRET, reply_token(SECRET, 1042)) is None
+    assert read_reply_token(SECRET, token, NOW) is None

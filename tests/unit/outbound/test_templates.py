@@ -36,6 +36,7 @@ BASE_KEYS = {
     "customer",
     "message",
     "open_tickets",
+    "last_rating",
     "agent",
     "commands",
     "omitted_attachments",
@@ -50,7 +51,7 @@ EVENT_KEYS = {
     "agent/sla_breached": {"sla"},
     "agent/delivery_failed": {"failure"},
     "agent/command_error": {"errors"},
-    "agent/daily_digest": {"digest"},
+    "agent/daily_digest": {"digest", "charts"},
 }
 ENGLISH = re.compile(r"\b(the|your|you|please|ticket|reply|thank|hello|regards)\b", re.IGNORECASE)
 
@@ -173,6 +174,10 @@ def test_missing_and_empty_values_are_handled(
     context["customer"]["name"] = None
     context["customer"]["locale"] = None
     context["open_tickets"] = []
+    context["last_rating"] = None
+    context["charts"] = {}
+    week = context["digest"]["queues"][0]["week"]
+    week["within_sla_percent"] = week["csat_average"] = week["csat_percent"] = None
     context["failure"]["reason"] = None
     context["sla"]["remaining"] = None
     context["assigned_by"] = None

@@ -1,0 +1,40 @@
+"""Part of step 7: a customer's answer on a satisfaction reply address becomes a rating.
+
+The ticket keeps its status whatever it is; a mail with no rating in it goes on as an
+ordinary customer message, since a customer who writes there without a score wants help.
+"""
+
+from __future__ import annotations
+
+from mailtickets.db.models import MessageKind
+from mailtickets.mail.ratings import parse_rating
+from mailtickets.pipeline.context import MessageContext
+from mailtickets.pipeline.store import store_message
+from mailtickets.services import contacts, satisfaction, tickets
+
+
+def record_satisfaction(ctx: MessageContext) -> bool:
+    """Record the rating in a satisfaction answer; False when the mail holds none."""
+    assert ctx.ticket is not None
+    rating = parse_rating(ctx.new_text)
+    if rating is None:
+        tickets.record(
+            ctx.session, ctx.ticket, "satisfaction_unreadable", ctx.now, ctx.sender_address
+        )
+        return False
+    sender = tickets.contact_for(ctx.session, ctx.sender_address, ctx.sender_name, ctx.now)
+    ctx.sender = sender
+    contacts.heard_from(sender)
+    store_message(ctx, MessageKind.CUSTOMER, author_contact_id=sender.id)
+    if satisfaction.rate(ctx.session, ctx.ticket, sender, rating, ctx.now):
+        satisfaction.thank(
+            ctx.session,
+            ctx.ticket,
+            sender,
+            secret=ctx.config.secret,
+            prefix=ctx.config.subject_prefix,
+            now=ctx.now,
+            in_reply_to=ctx.message_id,
+        )
+    ctx.outcome = "satisfaction"
+    return True
