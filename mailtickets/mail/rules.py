@@ -73,7 +73,7 @@ class Actions:
                 ("queue", self.queue),
                 ("priority", self.priority),
                 ("assignee", self.assignee),
-                ("macro", self.macro),
+                ("automatic answer", self.macro),
             )
             if value
         ]
