@@ -8,7 +8,8 @@ in our tables, so a restart loses nothing and repeats nothing.
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
+from datetime import timedelta
 
 from apscheduler.schedulers.background import BackgroundScheduler
 from sqlalchemy.orm import Session, sessionmaker
@@ -19,6 +20,9 @@ from mailtickets.daemon import Health
 from mailtickets.services.sla import SlaConfig, auto_close, digest, sweep
 
 log = logging.getLogger(__name__)
+
+#: A further periodic duty: its name, how often it runs, and the work (returns mail queued).
+Duty = tuple[str, timedelta, Callable[[], int]]
 
 
 class Scheduler:
@@ -33,6 +37,7 @@ class Scheduler:
         settings: SchedulerSettings,
         clock: Clock,
         after_run: Callable[[], None] = lambda: None,
+        duties: Sequence[Duty] = (),
     ) -> None:
         self._sessions, self._config, self._settings, self._clock = (
             sessions,
@@ -43,6 +48,7 @@ class Scheduler:
         #: Called after a duty queued mail (the outbox sender has rows to send).
         self._after_run = after_run
         self._error: str | None = None
+        self._duties = duties
         self._scheduler = BackgroundScheduler(timezone="UTC")
 
     async def start(self) -> None:
@@ -57,6 +63,11 @@ class Scheduler:
         if self._settings.auto_close_after is not None:
             self._scheduler.add_job(
                 self._auto_close, "interval", seconds=every, id="auto-close", **options
+            )
+        for name, interval, work in self._duties:
+            seconds = interval.total_seconds()
+            self._scheduler.add_job(
+                self._run, "interval", args=(name, work), seconds=seconds, id=name, **options
             )
         self._scheduler.start()
 
