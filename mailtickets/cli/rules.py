@@ -12,7 +12,7 @@ import click
 from mailtickets.cli import CliContext, fail
 from mailtickets.mail.addresses import normalise
 from mailtickets.mail.parse import parse
-from mailtickets.mail.rules import Actions, Routing, Subject, evaluate
+from mailtickets.mail.rules import Actions, Incoming, Routing, evaluate
 from mailtickets.mail.spam import verdict
 
 
@@ -41,7 +41,7 @@ def test(cli: CliContext, file: Path, sender: str | None, recipient: tuple[str, 
         fail(f"{file}: no From address; give --sender")
     headers = [*mail.headers("Delivered-To"), *mail.headers("X-Original-To")]
     recipients = (*(normalise(r) for r in recipient), *headers, *mail.to, *mail.cc)
-    routing = evaluate(settings.rules, Subject(mail, from_address, recipients))
+    routing = evaluate(settings.rules, Incoming(mail, from_address, recipients))
     click.echo(f"{file}: from {from_address}, subject {mail.subject!r}")
     _explain(routing, len(settings.rules))
     spam = settings.spam

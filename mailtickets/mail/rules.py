@@ -117,7 +117,7 @@ class Routing:
 
 
 @dataclass(frozen=True)
-class Subject:
+class Incoming:
     """What rules look at: the parsed mail with its sender and every recipient."""
 
     mail: ParsedMail
@@ -138,22 +138,22 @@ class Subject:
         return self.mail.headers(what.removeprefix("header:"))
 
 
-def check(rule: Rule, subject: Subject) -> Trace:
+def check(rule: Rule, incoming: Incoming) -> Trace:
     reasons = []
     for what, pattern in rule.conditions:
-        found = pattern.search(subject.values(what))
+        found = pattern.search(incoming.values(what))
         if found is None:
             return Trace(rule, False, (f"{what} does not match {pattern.shown}",))
         reasons.append(f"{what} matches {pattern.shown} ({found[:60]!r})")
     return Trace(rule, True, tuple(reasons))
 
 
-def evaluate(rules: Sequence[Rule], subject: Subject) -> Routing:
-    """Run `rules` in order on `subject`; rules after a matching `stop` rule are not looked at."""
+def evaluate(rules: Sequence[Rule], incoming: Incoming) -> Routing:
+    """Run `rules` in order on `incoming`; rules after a matching `stop` rule are not looked at."""
     traces: list[Trace] = []
     routing = Routing()
     for rule in rules:
-        trace = check(rule, subject)
+        trace = check(rule, incoming)
         traces.append(trace)
         if not trace.matched:
             continue

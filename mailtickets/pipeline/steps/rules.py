@@ -15,7 +15,7 @@ from jinja2 import TemplateError
 from sqlalchemy import select
 
 from mailtickets.db.models import Agent, Priority, Ticket
-from mailtickets.mail.rules import Subject, evaluate
+from mailtickets.mail.rules import Incoming, evaluate
 from mailtickets.outbound.render import render
 from mailtickets.pipeline.context import MessageContext
 from mailtickets.pipeline.steps.match import recipients
@@ -28,8 +28,8 @@ def evaluate_rules(ctx: MessageContext) -> None:
     # An agent proved by their signed address is answering, not writing in.
     if not ctx.config.rules or ctx.agent is not None or ctx.bounce is not None:
         return
-    subject = Subject(ctx.mail, ctx.sender_address, tuple(recipients(ctx)))
-    ctx.routing = evaluate(ctx.config.rules, subject)
+    incoming = Incoming(ctx.mail, ctx.sender_address, tuple(recipients(ctx)))
+    ctx.routing = evaluate(ctx.config.rules, incoming)
     if ctx.routing.queue and ctx.ticket is None:
         ctx.queue = ctx.config.queue_for(ctx.routing.queue) or ctx.queue
 

@@ -5,8 +5,8 @@ from __future__ import annotations
 from mailtickets.mail.parse import parse
 from mailtickets.mail.rules import (
     Actions,
+    Incoming,
     Rule,
-    Subject,
     domains_pattern,
     evaluate,
     regex_pattern,
@@ -15,9 +15,9 @@ from mailtickets.mail.rules import (
 from tests.support.mail import compose
 
 
-def _subject(sender: str = "ana@example.com", **kwargs: object) -> Subject:
+def _incoming(sender: str = "ana@example.com", **kwargs: object) -> Incoming:
     mail = parse(compose(**kwargs))  # type: ignore[arg-type]
-    return Subject(mail, sender, ("support@acme.example",))
+    return Incoming(mail, sender, ("support@acme.example",))
 
 
 def test_words_are_whole_words_in_any_case_and_may_be_phrases() -> None:
@@ -46,7 +46,7 @@ def test_a_rule_needs_every_condition_and_says_which_failed() -> None:
         ),
         Actions(priority="high"),
     )
-    urgent = _subject(subject="Invoice", headers={"X-Priority": "1 (Highest)"})
+    urgent = _incoming(subject="Invoice", headers={"X-Priority": "1 (Highest)"})
     routing = evaluate([rule], urgent)
     assert routing.priority == "high" and routing.matched == ("r",)
     assert routing.traces[0].reasons == (
@@ -54,7 +54,7 @@ def test_a_rule_needs_every_condition_and_says_which_failed() -> None:
         "header:X-Priority matches /^1/ ('1')",
         "recipient matches /^support@/ ('support@')",
     )
-    plain = evaluate([rule], _subject(subject="Invoice"))
+    plain = evaluate([rule], _incoming(subject="Invoice"))
     assert plain.matched == () and plain.priority is None
     assert plain.traces[0].reasons == ("header:X-Priority does not match /^1/",)
 
@@ -67,7 +67,7 @@ def test_later_rules_override_tags_add_up_and_stop_ends() -> None:
         Rule("c", (anything,), Actions(priority="low"), stop=True),
         Rule("d", (anything,), Actions(priority="urgent")),
     ]
-    routing = evaluate(rules, _subject())
+    routing = evaluate(rules, _incoming())
     assert routing.queue == "q2@x.example"
     assert routing.tags == ("one", "two")
     assert routing.priority == "low"
@@ -82,5 +82,5 @@ def test_sender_and_domain_look_at_the_sender() -> None:
         (("sender_domain", domains_pattern(["bigcorp.example"])),),
         Actions(priority="urgent"),
     )
-    assert evaluate([rule], _subject("ceo@eu.bigcorp.example")).priority == "urgent"
-    assert evaluate([rule], _subject("ceo@bigcorp.example.net")).priority is None
+    assert evaluate([rule], _incoming("ceo@eu.bigcorp.example")).priority == "urgent"
+    assert evaluate([rule], _incoming("ceo@bigcorp.example.net")).priority is None
