@@ -59,7 +59,7 @@ def erase(cli: CliContext, address: str, yes: bool) -> None:
     """Remove ADDRESS's personal data, messages and raw mails; tickets stay as counts."""
     app = cli.app()
     with app.sessions() as session:
-        privacy.find_contact(session, address)  # a typo is said before the question
+        privacy.find_person(session, address)  # a typo is said before the question
     if not yes:
         click.confirm(
             f"Erase everything about {address}? Their tickets stay only as anonymous counts; "

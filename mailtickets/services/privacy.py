@@ -1,6 +1,7 @@
 """What the helpdesk holds about one person: hand it all over (export), or remove it (erase).
 
-A person is a contact, found by address. What is theirs: the tickets they opened or joined,
+A person is an address: a contact, or only a sender of mail held before it became one. What
+is theirs: the tickets they opened or joined,
 the messages they wrote, the raw mail they sent (intake rows, including mail held in
 quarantine), the mail we sent them (outbox rows, and files in the outbox maildir) and the
 events that name them.
@@ -62,41 +63,57 @@ class Erased:
     files: int
 
 
-def find_contact(session: Session, address: str) -> Contact:
-    contact = session.scalar(select(Contact).where(Contact.address == normalise(address)))
+@dataclass(frozen=True)
+class Person:
+    """An address, and its contact unless all we have from it was held before one was made
+    (spam is quarantined before the sender becomes a contact)."""
+
+    address: str
+    contact: Contact | None
+
+
+def find_person(session: Session, address: str) -> Person:
+    address = normalise(address)
+    contact = session.scalar(select(Contact).where(Contact.address == address))
     if contact is None:
-        raise NotFound(f"no contact {address}")
-    return contact
+        sent = select(InboundMessage.id).where(func.lower(InboundMessage.mail_from) == address)
+        if session.scalar(sent.limit(1)) is None:
+            raise NotFound(f"no contact {address} and no mail from it")
+    return Person(address, contact)
 
 
-def _tickets(session: Session, contact: Contact) -> list[tuple[Ticket, str]]:
-    """The tickets the contact opened or joined, with their role on each."""
-    joined = select(Participant.ticket_id).where(Participant.contact_id == contact.id)
+def _tickets(session: Session, person: Person) -> list[tuple[Ticket, str]]:
+    """The tickets the person opened or joined, with their role on each."""
+    if person.contact is None:
+        return []
+    contact_id = person.contact.id
+    joined = select(Participant.ticket_id).where(Participant.contact_id == contact_id)
     found = session.scalars(
         select(Ticket)
-        .where(or_(Ticket.contact_id == contact.id, Ticket.id.in_(joined)))
+        .where(or_(Ticket.contact_id == contact_id, Ticket.id.in_(joined)))
         .order_by(Ticket.id)
     )
-    return [(t, "requester" if t.contact_id == contact.id else "participant") for t in found]
+    return [(t, "requester" if t.contact_id == contact_id else "participant") for t in found]
 
 
-def _theirs(message: Message, contact: Contact) -> bool:
-    return message.author_contact_id == contact.id or message.from_address == contact.address
+def _theirs(message: Message, person: Person) -> bool:
+    by_contact = person.contact is not None and message.author_contact_id == person.contact.id
+    return by_contact or message.from_address == person.address
 
 
 def _intake_ids(
-    session: Session, contact: Contact, messages: Iterable[Message], *, anywhere: bool
+    session: Session, person: Person, messages: Iterable[Message], *, anywhere: bool
 ) -> set[int]:
-    """The raw mail the contact sent: their messages' intake rows, rows with their envelope
+    """The raw mail the person sent: their messages' intake rows, rows with their envelope
     sender, and rows with their address in the bytes — for an export only mail on no ticket
     (held, dropped), for an erasure any (a copy naming them is theirs to have removed)."""
-    ids = {m.inbound_id for m in messages if m.inbound_id and _theirs(m, contact)}
+    ids = {m.inbound_id for m in messages if m.inbound_id and _theirs(m, person)}
     ids |= set(
         session.scalars(
-            select(InboundMessage.id).where(func.lower(InboundMessage.mail_from) == contact.address)
+            select(InboundMessage.id).where(func.lower(InboundMessage.mail_from) == person.address)
         )
     )
-    needle = contact.address.encode()
+    needle = person.address.encode()
     scanned = select(InboundMessage.id, InboundMessage.raw)
     if not anywhere:
         scanned = scanned.where(InboundMessage.ticket_id.is_(None))
@@ -106,13 +123,13 @@ def _intake_ids(
     return ids
 
 
-def _sent_to(session: Session, contact: Contact) -> list[OutboundMessage]:
+def _sent_to(session: Session, person: Person) -> list[OutboundMessage]:
     candidates = session.scalars(
         select(OutboundMessage)
-        .where(cast(OutboundMessage.recipients, Text).ilike(f"%{contact.address}%"))
+        .where(cast(OutboundMessage.recipients, Text).ilike(f"%{person.address}%"))
         .order_by(OutboundMessage.id)
     )
-    return [o for o in candidates if contact.address in (normalise(r) for r in o.recipients)]
+    return [o for o in candidates if person.address in (normalise(r) for r in o.recipients)]
 
 
 def _iso(value: datetime | None) -> str | None:
@@ -121,22 +138,22 @@ def _iso(value: datetime | None) -> str | None:
 
 def export(session: Session, address: str, target: Path) -> Exported:
     """Write a zip of everything about `address` to `target`: JSON and the raw mails."""
-    contact = find_contact(session, address)
+    person = find_person(session, address)
     partial = target.with_name(f".{target.name}.partial")
     counts = {"messages": 0, "attachments": 0}
-    found = _tickets(session, contact)
+    found = _tickets(session, person)
     with zipfile.ZipFile(partial, "w", compression=zipfile.ZIP_DEFLATED) as archive:
         tickets = [
-            _ticket_json(session, ticket, role, contact, archive, counts) for ticket, role in found
+            _ticket_json(session, ticket, role, person, archive, counts) for ticket, role in found
         ]
         messages = [m for ticket, _ in found for m in ticket.messages]
-        intake_ids = sorted(_intake_ids(session, contact, messages, anywhere=False))
+        intake_ids = sorted(_intake_ids(session, person, messages, anywhere=False))
         for row in session.scalars(select(InboundMessage).where(InboundMessage.id.in_(intake_ids))):
             archive.writestr(f"received/{row.id}.eml", row.raw)
-        sent = [o for o in _sent_to(session, contact) if o.raw]
+        sent = [o for o in _sent_to(session, person) if o.raw]
         for out in sent:
             archive.writestr(f"sent/{out.id}.eml", out.raw or b"")
-        archive.writestr("contact.json", _json(_contact_json(contact)))
+        archive.writestr("contact.json", _json(_contact_json(person)))
         archive.writestr("tickets.json", _json(tickets))
     partial.replace(target)
     raw_mails = len(intake_ids) + len(sent)
@@ -147,7 +164,10 @@ def _json(value: object) -> str:
     return json.dumps(value, indent=2, ensure_ascii=False) + "\n"
 
 
-def _contact_json(contact: Contact) -> dict[str, Any]:
+def _contact_json(person: Person) -> dict[str, Any]:
+    contact = person.contact
+    if contact is None:
+        return {"address": person.address}
     return {
         "address": contact.address,
         "name": contact.name,
@@ -162,19 +182,19 @@ def _ticket_json(
     session: Session,
     ticket: Ticket,
     role: str,
-    contact: Contact,
+    person: Person,
     archive: zipfile.ZipFile,
     counts: dict[str, int],
 ) -> dict[str, Any]:
     messages = []
     for message in ticket.messages:
         # Another customer's mail on a shared ticket is theirs, not this person's.
-        if message.kind in _OTHER_PEOPLES and not _theirs(message, contact):
+        if message.kind in _OTHER_PEOPLES and not _theirs(message, person):
             continue
         counts["messages"] += 1
         messages.append(_message_json(message, archive, counts))
     events = session.scalars(
-        select(Event).where(Event.ticket_id == ticket.id, Event.actor == contact.address)
+        select(Event).where(Event.ticket_id == ticket.id, Event.actor == person.address)
     )
     return {
         "id": ticket.id,
@@ -226,22 +246,21 @@ def _message_json(
 
 def erase(session: Session, address: str, now: datetime, maildir: Path) -> Erased:
     """Remove the personal data of `address`; tickets and message rows stay, anonymous."""
-    contact = find_contact(session, address)
+    person = find_person(session, address)
     if session.get_bind().dialect.name == "sqlite":
         # Freed pages are zeroed, so the erased text does not linger in the database file.
         session.execute(text("PRAGMA secure_delete = ON"))
-    needles = [n for n in (contact.address, contact.name) if n and len(n) > 2]
-    tickets = _tickets(session, contact)
-    opened = [t for t, role in tickets if role == "requester"]
-    messages = _messages_to_blank(session, contact, [t.id for t in opened])
-    intake_ids = _intake_ids(session, contact, messages, anywhere=True)
+    name = person.contact.name if person.contact else None
+    needles = [n for n in (person.address, name) if n and len(n) > 2]
+    tickets = _tickets(session, person)
+    opened = [t.id for t, role in tickets if role == "requester"]
+    messages = _messages_to_blank(session, person, opened)
+    intake_ids = _intake_ids(session, person, messages, anywhere=True)
     intake_ids |= {m.inbound_id for m in messages if m.inbound_id}
     intake_ids |= set(
-        session.scalars(
-            select(InboundMessage.id).where(InboundMessage.ticket_id.in_([t.id for t in opened]))
-        )
+        session.scalars(select(InboundMessage.id).where(InboundMessage.ticket_id.in_(opened)))
     )
-    sent_ids = sorted(_outbound_to_delete(session, contact, [t.id for t in opened]))
+    sent_ids = sorted(_outbound_to_delete(session, person, opened))
     for message in messages:
         _blank(session, message)
     doomed = sorted(intake_ids)
@@ -254,18 +273,19 @@ def erase(session: Session, address: str, now: datetime, maildir: Path) -> Erase
         update(Message).where(Message.outbound_id.in_(sent_ids)).values(outbound_id=None)
     )
     session.execute(delete(OutboundMessage).where(OutboundMessage.id.in_(sent_ids)))
-    for ticket in opened:
-        ticket.subject, ticket.updated_at = ERASED, now
     session.execute(
-        delete(Participant).where(
-            Participant.contact_id == contact.id,
-            Participant.ticket_id.not_in([t.id for t in opened]),
-        )
+        update(Ticket).where(Ticket.id.in_(opened)).values(subject=ERASED, updated_at=now)
     )
-    _scrub_events(session, contact, [t.id for t, _ in tickets], needles)
-    _anonymise(contact, now)
+    _scrub_events(session, person, [t.id for t, _ in tickets], needles)
+    if person.contact is not None:
+        session.execute(
+            delete(Participant).where(
+                Participant.contact_id == person.contact.id, Participant.ticket_id.not_in(opened)
+            )
+        )
+        _anonymise(person.contact, now)
     session.flush()
-    files = remove_files(maildir, lambda path: _mentions(path, contact.address, message_ids))
+    files = remove_files(maildir, lambda path: _mentions(path, person.address, message_ids))
     return Erased(len(opened), len(messages), len(intake_ids) + len(sent_ids), files)
 
 
@@ -283,27 +303,23 @@ def release_freed_pages(engine: Engine) -> None:
         connection.close()
 
 
-def _messages_to_blank(session: Session, contact: Contact, opened: list[int]) -> list[Message]:
+def _messages_to_blank(session: Session, person: Person, opened: list[int]) -> list[Message]:
     """Every message on the tickets they opened; elsewhere, theirs and those naming them."""
-    pattern = f"%{contact.address}%"
-    return list(
-        session.scalars(
-            select(Message).where(
-                or_(
-                    Message.ticket_id.in_(opened),
-                    Message.author_contact_id == contact.id,
-                    Message.from_address == contact.address,
-                    Message.body_text.ilike(pattern),
-                    Message.subject.ilike(pattern),
-                )
-            )
-        )
-    )
+    pattern = f"%{person.address}%"
+    conditions = [
+        Message.ticket_id.in_(opened),
+        Message.from_address == person.address,
+        Message.body_text.ilike(pattern),
+        Message.subject.ilike(pattern),
+    ]
+    if person.contact is not None:
+        conditions.append(Message.author_contact_id == person.contact.id)
+    return list(session.scalars(select(Message).where(or_(*conditions))))
 
 
-def _outbound_to_delete(session: Session, contact: Contact, opened: list[int]) -> set[int]:
+def _outbound_to_delete(session: Session, person: Person, opened: list[int]) -> set[int]:
     """Mail about their tickets, to them, or quoting them (agents' notices)."""
-    pattern = f"%{contact.address}%"
+    pattern = f"%{person.address}%"
     return set(
         session.scalars(
             select(OutboundMessage.id).where(
@@ -325,19 +341,19 @@ def _blank(session: Session, message: Message) -> None:
 
 
 def _scrub_events(
-    session: Session, contact: Contact, ticket_ids: list[int], needles: list[str]
+    session: Session, person: Person, ticket_ids: list[int], needles: list[str]
 ) -> None:
     events = session.scalars(
         select(Event).where(
             or_(
                 Event.ticket_id.in_(ticket_ids),
-                Event.actor == contact.address,
-                cast(Event.data, Text).ilike(f"%{contact.address}%"),
+                Event.actor == person.address,
+                cast(Event.data, Text).ilike(f"%{person.address}%"),
             )
         )
     )
     for event in events:
-        if event.actor == contact.address:
+        if event.actor == person.address:
             event.actor = None
         event.data = _scrubbed(event.data, needles)
 

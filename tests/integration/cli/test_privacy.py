@@ -220,3 +220,26 @@ def test_erase_leaves_no_trace_and_the_tickets_still_count(desk: Desk, database_
     # She may write again: a new contact, a new ticket.
     again = desk.helpdesk.deliver(compose(sender=ANA, subject="Back"))
     assert again.outcome == "new_ticket"
+
+
+def test_someone_whose_only_mail_was_held_as_spam_can_be_exported_and_erased(desk: Desk) -> None:
+    held = desk.helpdesk.deliver(
+        compose(sender="Dora <dora@example.com>", body="DORA-ONLY-1618", headers={"X-Spam": "yes"}),
+        mail_from="dora@example.com",
+    )
+    assert held.error and held.error.startswith("spam:")
+    target = desk.directory / "dora.zip"
+    code, _, err = desk.cli("contacts", "export", "dora@example.com", "--output", str(target))
+    assert code == 0, err
+    with zipfile.ZipFile(target) as archive:
+        assert json.loads(archive.read("contact.json")) == {"address": "dora@example.com"}
+        (received,) = [n for n in archive.namelist() if n.startswith("received/")]
+        assert b"DORA-ONLY-1618" in archive.read(received)
+    target.unlink()
+    code, _, err = desk.cli("contacts", "erase", "dora@example.com", "--yes")
+    assert code == 0, err
+    engine = desk.helpdesk.app.engine
+    assert _traces_in_database(engine, ("dora@example.com", "DORA-ONLY-1618")) == []
+    unknown = desk.cli("contacts", "erase", "nobody@example.com", "--yes")
+    assert unknown[0] == 1
+    assert unknown[2].strip() == ("mailtickets: no contact nobody@example.com and no mail from it")
