@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable, Sequence
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 
 from apscheduler.schedulers.background import BackgroundScheduler
 from sqlalchemy.orm import Session, sessionmaker
@@ -21,7 +21,8 @@ from mailtickets.services.sla import SlaConfig, auto_close, digest, sweep
 
 log = logging.getLogger(__name__)
 
-#: A further periodic duty: its name, how often it runs, and the work (returns mail queued).
+#: A further periodic duty, run at start and then every interval: its name, the interval,
+#: and the work (returns the mail it queued).
 Duty = tuple[str, timedelta, Callable[[], int]]
 
 
@@ -65,9 +66,15 @@ class Scheduler:
                 self._auto_close, "interval", seconds=every, id="auto-close", **options
             )
         for name, interval, work in self._duties:
-            seconds = interval.total_seconds()
+            # First at start: a daemon restarted more often than `interval` still does it.
             self._scheduler.add_job(
-                self._run, "interval", args=(name, work), seconds=seconds, id=name, **options
+                self._run,
+                "interval",
+                args=(name, work),
+                seconds=interval.total_seconds(),
+                next_run_time=datetime.now(UTC),
+                id=name,
+                **options,
             )
         self._scheduler.start()
 

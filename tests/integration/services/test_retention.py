@@ -3,14 +3,18 @@
 from __future__ import annotations
 
 import os
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
-from sqlalchemy import select
+from sqlalchemy import select, update
 
+from mailtickets.db.base import make_engine
 from mailtickets.db.models import InboundMessage, IntakeStatus
 from mailtickets.ingest.intake import Envelope, accept
 from mailtickets.services.mailfiles import maildir_files
 from mailtickets.services.retention import PURGED, purge_raw
+from tests.support.cli import mailtickets
+from tests.support.daemon import READY_LINE, Daemon
 from tests.support.helpdesk import Helpdesk
 from tests.support.mail import compose
 
@@ -79,3 +83,28 @@ def test_old_raw_mail_is_purged_and_recent_or_unfinished_mail_kept(any_helpdesk:
         ).total
         == 0
     )
+
+
+def test_the_daemon_purges_old_raw_mail_when_it_starts(tmp_path: Path) -> None:
+    config = tmp_path / "site.toml"
+    url = f"sqlite:///{tmp_path}/mt.db"
+    config.write_text(
+        f'[database]\nurl = "{url}"\n[storage]\ndir = "{tmp_path}/var"\n'
+        '[[queue]]\naddress = "support@acme.example"\n'
+        '[retention]\nraw_messages = "365d"\n'
+    )
+    (tmp_path / "old.eml").write_bytes(compose())
+    for command in (("db", "upgrade"), ("import", str(tmp_path / "old.eml"))):
+        done = mailtickets("--config", str(config), *command, cwd=tmp_path)
+        assert done.returncode == 0, done.stderr
+    engine = make_engine(url)
+    long_ago = datetime.now(UTC) - timedelta(days=400)
+    with engine.begin() as connection:  # as if it had been received 400 days ago
+        connection.execute(update(InboundMessage).values(received_at=long_ago))
+    with Daemon(tmp_path, ("--config", str(config))) as daemon:
+        daemon.wait_for(READY_LINE)
+        daemon.wait_for("retention: purged raw mail")
+        assert daemon.stop() == 0, daemon.output
+    with engine.connect() as connection:
+        assert connection.scalars(select(InboundMessage.raw)).all() == [b""]
+    engine.dispose()
