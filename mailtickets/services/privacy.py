@@ -260,19 +260,11 @@ def erase(session: Session, address: str, now: datetime, maildir: Path) -> Erase
     intake_ids |= set(
         session.scalars(select(InboundMessage.id).where(InboundMessage.ticket_id.in_(opened)))
     )
-    sent_ids = sorted(_outbound_to_delete(session, person, opened))
+    sent_ids = _outbound_to_delete(session, person, opened)
     for message in messages:
         _blank(session, message)
-    doomed = sorted(intake_ids)
-    session.execute(update(Message).where(Message.inbound_id.in_(doomed)).values(inbound_id=None))
-    session.execute(delete(InboundMessage).where(InboundMessage.id.in_(doomed)))
-    message_ids = set(
-        session.scalars(select(OutboundMessage.message_id).where(OutboundMessage.id.in_(sent_ids)))
-    )
-    session.execute(
-        update(Message).where(Message.outbound_id.in_(sent_ids)).values(outbound_id=None)
-    )
-    session.execute(delete(OutboundMessage).where(OutboundMessage.id.in_(sent_ids)))
+    _delete_intake(session, intake_ids)
+    message_ids = _delete_outbound(session, sent_ids)
     session.execute(
         update(Ticket).where(Ticket.id.in_(opened)).values(subject=ERASED, updated_at=now)
     )
@@ -287,6 +279,23 @@ def erase(session: Session, address: str, now: datetime, maildir: Path) -> Erase
     session.flush()
     files = remove_files(maildir, lambda path: _mentions(path, person.address, message_ids))
     return Erased(len(opened), len(messages), len(intake_ids) + len(sent_ids), files)
+
+
+def _delete_intake(session: Session, ids: Iterable[int]) -> None:
+    doomed = sorted(ids)
+    session.execute(update(Message).where(Message.inbound_id.in_(doomed)).values(inbound_id=None))
+    session.execute(delete(InboundMessage).where(InboundMessage.id.in_(doomed)))
+
+
+def _delete_outbound(session: Session, ids: Iterable[int]) -> set[str]:
+    """Delete the outbox rows; return their Message-IDs, to find their copies in files."""
+    doomed = sorted(ids)
+    message_ids = set(
+        session.scalars(select(OutboundMessage.message_id).where(OutboundMessage.id.in_(doomed)))
+    )
+    session.execute(update(Message).where(Message.outbound_id.in_(doomed)).values(outbound_id=None))
+    session.execute(delete(OutboundMessage).where(OutboundMessage.id.in_(doomed)))
+    return message_ids
 
 
 def release_freed_pages(engine: Engine) -> None:
