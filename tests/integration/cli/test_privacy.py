@@ -193,6 +193,8 @@ def _traces_in_files(directory: Path, needles: tuple[str, ...]) -> list[str]:
 def test_erase_leaves_no_trace_and_the_tickets_still_count(desk: Desk, database_url: str) -> None:
     engine = desk.helpdesk.app.engine
     assert _traces_in_database(engine, ANA_TRACES)  # the search finds what is there
+    report = ("sla", "report", "--since", "2026-01-01", "--json")
+    before = desk.cli(*report)[1]
 
     code, _, _ = desk.cli("contacts", "erase", "ana@example.com", stdin=b"n\n")
     assert code == 1  # not confirmed: nothing happens
@@ -208,6 +210,9 @@ def test_erase_leaves_no_trace_and_the_tickets_still_count(desk: Desk, database_
     assert BOB_TEXT in desk.helpdesk.ticket(2)["messages"][0]["new_text"]
     assert CARLA_TEXT in desk.helpdesk.ticket(3)["messages"][0]["new_text"]
     # Every ticket still counts, with its queue, status and number of messages.
+    after = desk.cli(*report)[1]
+    assert json.loads(after) == json.loads(before)
+    assert sum(row["tickets"] for row in json.loads(after)) == 3
     code, out, _ = desk.cli("tickets", "list", "--json")
     tickets = json.loads(out)
     assert [(t["id"], t["queue"], t["messages"]) for t in tickets] == [
