@@ -69,6 +69,8 @@ def test_rules_test_says_which_rules_match_and_what_they_would_do(tmp_path: Path
         "a new ticket would get: queue vendas@acme.example, priority high, "
         "assignee bruno@acme.example, tag sales"
     ) in out
+    checked = mailtickets("--config", str(tmp_path / "site.toml"), "check-config", cwd=tmp_path)
+    assert checked.returncode == 0 and "1 agent(s), 2 rule(s))" in checked.stdout
     # Nothing was stored: no database was even created.
     assert not (tmp_path / "mailtickets.db").exists()
 
