@@ -34,8 +34,9 @@ from mailtickets.outbound.sender import Attempt, OutboxSender, SenderConfig
 from mailtickets.outbound.transport import transport_for
 from mailtickets.pipeline.context import PipelineConfig
 from mailtickets.pipeline.worker import IngestWorker, Processed
-from mailtickets.scheduler import Scheduler
+from mailtickets.scheduler import Job, Scheduler
 from mailtickets.services.directory import sync_directory
+from mailtickets.services.retention import EVERY, purge_raw
 
 log = logging.getLogger(__name__)
 
@@ -135,6 +136,7 @@ def daemon_parts(app: App, metrics: Metrics, duties: Duties) -> list[Part]:
         app.settings.scheduler,
         app.clock,
         sender.wake,
+        jobs=_retention(app),
         duties=duties,
         takeover_interval=app.settings.daemon.takeover_interval,
     )
@@ -142,6 +144,19 @@ def daemon_parts(app: App, metrics: Metrics, duties: Duties) -> list[Part]:
     if app.settings.metrics.listen is not None:
         parts.insert(0, StatusEndpoint(app.settings.metrics.listen, list(parts), metrics))
     return parts
+
+
+def _retention(app: App) -> list[Job]:
+    """The purge of old raw mail, when `[retention] raw_messages` asks for one."""
+    older_than = app.settings.retention.raw_messages
+    if older_than is None:
+        return []
+
+    def purge() -> int:
+        purge_raw(app.sessions, older_than, app.clock.now(), app.settings.outgoing.maildir)
+        return 0  # it logs what it purged and queues no mail
+
+    return [("retention", EVERY, purge)]
 
 
 def _quarantine_in_mailbox(app: App, intake_id: int) -> None:

@@ -12,7 +12,7 @@ sweep at once.
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from datetime import UTC, datetime, timedelta
 
 from apscheduler.schedulers.background import BackgroundScheduler
@@ -25,6 +25,10 @@ from mailtickets.db.ownership import SCHEDULER, Duties, SoleInstance
 from mailtickets.services.sla import SlaConfig, auto_close, digest, sweep
 
 log = logging.getLogger(__name__)
+
+#: A further periodic job, run at start and then every interval: its name, the interval,
+#: and the work (returns the mail it queued).
+Job = tuple[str, timedelta, Callable[[], int]]
 
 
 class Scheduler:
@@ -39,6 +43,7 @@ class Scheduler:
         settings: SchedulerSettings,
         clock: Clock,
         after_run: Callable[[], None] = lambda: None,
+        jobs: Sequence[Job] = (),
         duties: Duties | None = None,
         takeover_interval: timedelta = timedelta(seconds=5),
     ) -> None:
@@ -54,6 +59,7 @@ class Scheduler:
         self._takeover_interval = takeover_interval
         self._owner = False
         self._error: str | None = None
+        self._jobs = jobs
         self._scheduler = BackgroundScheduler(timezone="UTC")
 
     async def start(self) -> None:
@@ -77,6 +83,17 @@ class Scheduler:
             next_run_time=datetime.now(UTC),
             **options,
         )
+        for name, interval, work in self._jobs:
+            # First at start: a daemon restarted more often than `interval` still does it.
+            self._scheduler.add_job(
+                self._run,
+                "interval",
+                args=(name, work),
+                seconds=interval.total_seconds(),
+                next_run_time=datetime.now(UTC),
+                id=name,
+                **options,
+            )
         self._scheduler.start()
 
     async def stop(self) -> None:

@@ -15,7 +15,7 @@ def check_config(cli: CliContext) -> None:
     click.echo(
         f"{settings.source_name}: ok ({len(settings.queues)} queue(s), "
         f"{len(settings.smtp)} listener(s), {len(settings.imap)} mailbox(es), "
-        f"{len(settings.agents)} agent(s))"
+        f"{len(settings.agents)} agent(s), {len(settings.rules)} rule(s))"
     )
 
 

@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
 from typing import Any
 
 import click
 
-from mailtickets.cli import CliContext
-from mailtickets.services import contacts
+from mailtickets.cli import CliContext, fail
+from mailtickets.services import contacts, privacy
 from mailtickets.services.history import contact_history
 
 
@@ -28,7 +29,7 @@ def unsuppress(cli: CliContext, address: str) -> None:
     click.echo(f"{address}: automatic mail allowed again")
 
 
-# --- history ------------------------------------------------------------------------------
+# History: what a customer asked and how it went.
 
 
 @contacts_group.command()
@@ -68,6 +69,55 @@ def _print_history(history: dict[str, Any]) -> None:
     for rating in history["ratings"]:
         if rating["comment"]:
             click.echo(f"  #{rating['ticket']} {rating['rating']}/5: {rating['comment']}")
+
+
+# Privacy: a person's data handed over (export) or removed (erase).
+
+
+@contacts_group.command()
+@click.argument("address")
+@click.option(
+    "--output",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="Zip file to write (default: ./<address>.zip).",
+)
+@click.pass_obj
+def export(cli: CliContext, address: str, output: Path | None) -> None:
+    """Write everything about ADDRESS to a zip: JSON of tickets and messages, raw mails."""
+    target = output or Path(f"{address.lower()}.zip")
+    if target.exists():
+        fail(f"{target} exists; choose another --output")
+    app = cli.app()
+    with app.sessions() as session:
+        done = privacy.export(session, address, target)
+    click.echo(
+        f"{target}: {done.tickets} ticket(s), {done.messages} message(s), "
+        f"{done.raw_mails} raw mail(s), {done.attachments} attachment(s)"
+    )
+
+
+@contacts_group.command()
+@click.argument("address")
+@click.option("--yes", is_flag=True, help="Do not ask for confirmation.")
+@click.pass_obj
+def erase(cli: CliContext, address: str, yes: bool) -> None:
+    """Remove ADDRESS's personal data, messages and raw mails; tickets stay as counts."""
+    app = cli.app()
+    with app.sessions() as session:
+        privacy.find_person(session, address)  # a typo is said before the question
+    if not yes:
+        click.confirm(
+            f"Erase everything about {address}? Their tickets stay only as anonymous counts; "
+            "this cannot be undone",
+            abort=True,
+        )
+    with app.sessions.begin() as session:
+        done = privacy.erase(session, address, app.clock.now(), app.settings.outgoing.maildir)
+    privacy.release_freed_pages(app.engine)
+    click.echo(
+        f"{address}: erased from {done.tickets} ticket(s) opened, {done.messages} message(s), "
+        f"{done.raw_mails} raw mail(s), {done.files} outbox file(s)"
+    )
 
 
 COMMANDS = [contacts_group]

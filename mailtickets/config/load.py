@@ -19,6 +19,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from dotenv import dotenv_values
 
 from mailtickets.config import reader as r
+from mailtickets.config.rules import read_rules
 from mailtickets.config.settings import (
     LOCALES,
     PRIORITIES,
@@ -32,11 +33,13 @@ from mailtickets.config.settings import (
     MetricsSettings,
     OutgoingSettings,
     QueueSettings,
+    RetentionSettings,
     SchedulerSettings,
     Settings,
     SlaSettings,
     SlaTimes,
     SmtpListenerSettings,
+    SpamSettings,
     StorageSettings,
     TemplateSettings,
     TicketSettings,
@@ -136,6 +139,8 @@ def _secret(table: r.Table, key: str, env: Mapping[str, str]) -> str | None:
 def _settings(root: r.Table, path: Path | None, env: Mapping[str, str]) -> Settings:
     storage = _storage(root.table("storage"))
     queues = tuple(_queue(t) for t in root.tables("queue", "address"))
+    agents = tuple(_agent(t) for t in root.tables("agent", "address"))
+    templates = _templates(root.table("templates"))
     settings = Settings(
         source=path,
         database=_database(root.table("database")),
@@ -147,13 +152,16 @@ def _settings(root: r.Table, path: Path | None, env: Mapping[str, str]) -> Setti
         smtp=tuple(_smtp(t) for t in root.tables("smtp")),
         imap=tuple(_imap(t, env) for t in root.tables("imap", "name")),
         outgoing=_outgoing(root.table("outgoing"), storage, env),
-        templates=_templates(root.table("templates")),
-        agents=tuple(_agent(t) for t in root.tables("agent", "address")),
+        templates=templates,
+        agents=agents,
         authentication=_authentication(root.table("authentication")),
         slas=tuple(_sla(t) for t in root.tables("sla", "name")),
         calendars=tuple(_calendar(t) for t in root.tables("calendar", "name")),
         scheduler=_scheduler(root.table("scheduler")),
         metrics=_metrics(root.table("metrics")),
+        rules=read_rules(root.tables("rule", "name"), queues, agents, templates.dir),
+        spam=_spam(root.table("spam")),
+        retention=_retention(root.table("retention")),
     )
     root.finish()
     _cross_check(root.problems, settings)
@@ -427,6 +435,32 @@ def _scheduler(t: r.Table) -> SchedulerSettings:
 
 def _metrics(t: r.Table) -> MetricsSettings:
     settings = MetricsSettings(listen=t.optional("listen", r.host_port))
+    t.finish()
+    return settings
+
+
+def _sender_entry(value: object) -> str:
+    """An address, or a domain that covers its subdomains."""
+    text = r.nonempty(value).strip().lower()
+    if "@" in text:
+        return r.address(text)
+    if any(c.isspace() for c in text) or "." not in text.strip("."):
+        raise ValueError("must be addresses or domains, such as spam@example.net or example.net")
+    return text.strip(".")
+
+
+def _spam(t: r.Table) -> SpamSettings:
+    settings = SpamSettings(
+        mta_headers=t.get("mta_headers", r.boolean, True),
+        block=t.get("block", r.list_of(_sender_entry), ()),
+        allow=t.get("allow", r.list_of(_sender_entry), ()),
+    )
+    t.finish()
+    return settings
+
+
+def _retention(t: r.Table) -> RetentionSettings:
+    settings = RetentionSettings(raw_messages=t.optional("raw_messages", r.positive_duration))
     t.finish()
     return settings
 

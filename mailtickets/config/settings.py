@@ -6,6 +6,7 @@ from dataclasses import dataclass, field
 from datetime import timedelta
 from pathlib import Path
 
+from mailtickets.mail.rules import Rule
 from mailtickets.sla.calendar import Calendar
 
 LOCALES = ("en", "pt_BR")
@@ -173,6 +174,24 @@ class MetricsSettings:
 
 
 @dataclass(frozen=True)
+class SpamSettings:
+    """What counts as spam at intake, besides rules that say so."""
+
+    #: Believe `X-Spam-Flag: YES` / `X-Spam-Status: Yes` stamped by our MTA.
+    mta_headers: bool = True
+    #: Addresses or domains (subdomains included) whose mail is always spam / never spam.
+    block: tuple[str, ...] = ()
+    allow: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class RetentionSettings:
+    #: Raw mail (intake, rendered outgoing mail, the outbox maildir) older than this is
+    #: purged; None keeps it forever.
+    raw_messages: timedelta | None = None
+
+
+@dataclass(frozen=True)
 class Settings:
     """Everything the daemon and the CLI need, validated."""
 
@@ -193,6 +212,10 @@ class Settings:
     calendars: tuple[CalendarSettings, ...]
     scheduler: SchedulerSettings
     metrics: MetricsSettings
+    # Customer care at intake: routing rules, spam, retention of raw mail.
+    rules: tuple[Rule, ...] = ()
+    spam: SpamSettings = SpamSettings()
+    retention: RetentionSettings = RetentionSettings()
 
     @property
     def source_name(self) -> str:

@@ -117,6 +117,11 @@ SAMPLE_CONTEXT: dict[str, Any] = {
     },
     "reply_to": "support+1042.0.0.0123456789abcdef@acme.example",
     "omitted_attachments": ["scan-2026-11-02.pdf"],
+    "answer": {
+        "title": "Resetting your password",
+        "text": "1. Open the sign-in page.\n2. Choose <Forgot password?>.",
+        "html": "<ol><li>Open the sign-in page.</li></ol>",
+    },
     "open_tickets": [{"id": 1001, "subject": "Invoice address", "status": "pending"}],
     "last_rating": {"ticket": 998, "rating": 4, "comment": "Quick, but I had to <b>ask</b> twice."},
     "agent": {"name": "Alice", "signature": "Alice — ACME Support"},

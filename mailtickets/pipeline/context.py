@@ -13,12 +13,13 @@ from jinja2 import Environment
 from sqlalchemy.orm import Session
 
 from mailtickets.config import Settings
-from mailtickets.config.settings import AgentSettings, QueueSettings
+from mailtickets.config.settings import AgentSettings, QueueSettings, SpamSettings
 from mailtickets.db.models import Contact, InboundMessage, Ticket
 from mailtickets.mail.addresses import normalise, split_plus
 from mailtickets.mail.dsn import Bounce
 from mailtickets.mail.loops import Verdict
 from mailtickets.mail.parse import ParsedMail
+from mailtickets.mail.rules import Routing, Rule
 from mailtickets.services.sla import SlaConfig
 
 
@@ -49,6 +50,8 @@ class PipelineConfig:
     sla: SlaConfig
     #: Strict mode: the authserv-id whose DKIM/SPF pass an agent's reply needs; None is off.
     agents_must_authenticate_at: str | None = None
+    rules: tuple[Rule, ...] = ()
+    spam: SpamSettings = field(default_factory=SpamSettings)
 
     @classmethod
     def from_settings(
@@ -70,6 +73,8 @@ class PipelineConfig:
                 if settings.authentication.require_for_agents
                 else None
             ),
+            rules=settings.rules,
+            spam=settings.spam,
         )
 
     @property
@@ -118,3 +123,5 @@ class MessageContext:
     outcome: str = ""
     created: bool = False
     omitted_attachments: list[str] = field(default_factory=list)
+    #: What the `[[rule]]`s matched and set (steps.rules); None when none were evaluated.
+    routing: Routing | None = None

@@ -11,8 +11,10 @@ from mailtickets.pipeline.steps.loops import detect_automated
 from mailtickets.pipeline.steps.match import match_ticket
 from mailtickets.pipeline.steps.notify import enqueue_mail
 from mailtickets.pipeline.steps.parse import parse_message
+from mailtickets.pipeline.steps.rules import apply_routing, evaluate_rules
 from mailtickets.pipeline.steps.sender import identify_sender
 from mailtickets.pipeline.steps.sla import update_sla
+from mailtickets.pipeline.steps.spam import hold_spam
 from mailtickets.pipeline.steps.text import extract_new_text
 
 log = logging.getLogger(__name__)
@@ -24,7 +26,10 @@ STEPS = (
     identify_sender,
     match_ticket,
     extract_new_text,
+    evaluate_rules,
+    hold_spam,
     apply_to_ticket,
+    apply_routing,
     enqueue_mail,
     update_sla,
 )

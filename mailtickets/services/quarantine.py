@@ -13,6 +13,9 @@ from mailtickets.errors import NotFound
 from mailtickets.mail.parse import header
 from mailtickets.mail.parse import parse as parse_mail
 
+#: The outcome of a row an operator put back in line: it was judged, e.g. not spam after all.
+RELEASED = "released"
+
 
 @dataclass(frozen=True)
 class Entry:
@@ -58,10 +61,11 @@ def get(session: Session, intake_id: int) -> InboundMessage:
 
 
 def retry(session: Session, intake_id: int, now: datetime) -> None:
-    """Put the message back in line: the worker processes it again from the first attempt."""
+    """Put the message back in line: the worker processes it again from the first attempt,
+    marked as released so the check that held it (spam) lets it through."""
     row = get(session, intake_id)
     row.status, row.attempts, row.next_attempt_at = IntakeStatus.PENDING, 0, now
-    row.outcome = row.processed_at = None
+    row.outcome, row.processed_at = RELEASED, None
 
 
 def retry_all(session: Session, now: datetime) -> list[int]:

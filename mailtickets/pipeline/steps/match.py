@@ -40,14 +40,14 @@ def match_ticket(ctx: MessageContext) -> None:
     ctx.queue = ctx.queue or _queue_of_recipients(ctx)
 
 
-def _recipients(ctx: MessageContext) -> list[str]:
+def recipients(ctx: MessageContext) -> list[str]:
     """Every address the message was delivered or written to, envelope first."""
     headers = [*ctx.mail.headers("Delivered-To"), *ctx.mail.headers("X-Original-To")]
     return [*ctx.intake.rcpt_to, *headers, *ctx.mail.to, *ctx.mail.cc]
 
 
 def _by_token(ctx: MessageContext) -> tuple[Ticket, str] | None:
-    for address in _recipients(ctx):
+    for address in recipients(ctx):
         base, tag = split_plus(address)
         if tag is None or ctx.config.queue_for(base) is None:
             continue
@@ -138,7 +138,7 @@ def _by_marker_or_tag(ctx: MessageContext) -> tuple[Ticket, str] | None:
 
 
 def _queue_of_recipients(ctx: MessageContext) -> QueueSettings:
-    for address in _recipients(ctx):
+    for address in recipients(ctx):
         queue = ctx.config.queue_for(address)
         if queue is not None:
             return queue

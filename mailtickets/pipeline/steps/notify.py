@@ -1,9 +1,10 @@
 """Step 8: enqueue the mail the change causes, in the same transaction.
 
 A new ticket is acknowledged to the customer (never for automated mail, never to a suppressed
-address, at most `max_acknowledgements_per_hour` per sender) and announced to the queue's
-agents; a customer's follow-up is announced to the assignee, or to the queue's agents while
-nobody is assigned; a hard bounce is reported to them too.
+address, at most `max_acknowledgements_per_hour` per sender), with the canned answer a rule
+attached, and announced to the queue's agents; a customer's follow-up is announced to the
+assignee, or to the queue's agents while nobody is assigned; a hard bounce is reported to
+them too.
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ from mailtickets.outbound.context import ticket_context
 from mailtickets.outbound.notices import notify_agents, reply_address
 from mailtickets.outbound.outbox import enqueue
 from mailtickets.pipeline.context import MessageContext
+from mailtickets.pipeline.steps.rules import automatic_answer
 from mailtickets.services.tickets import record
 
 ACKNOWLEDGED = "acknowledgement_queued"
@@ -86,10 +88,12 @@ def _acknowledge(ctx: MessageContext, ticket: Ticket) -> None:
     context = _context(
         ctx, ticket, reply_to=reply_address(ctx.config.secret, ticket, None, ctx.now)
     )
+    locale = customer.locale or ticket.queue.locale
+    context["answer"] = automatic_answer(ctx, ticket, locale, context)
     enqueue(
         ctx.session,
         template="customer/acknowledgement",
-        locale=customer.locale or ticket.queue.locale,
+        locale=locale,
         recipients=[customer.address],
         ticket=ticket,
         context=context,

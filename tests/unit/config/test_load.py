@@ -25,7 +25,7 @@ EXAMPLE_ENV = {
 
 
 # Keys whose value is a free-form table of the user's own keys, not of ours.
-MAPPINGS = {"calendar.hours"}
+MAPPINGS = {"calendar.hours", "rule.match.headers"}
 
 
 def _documented_keys(data: dict[str, object], prefix: str = "") -> set[str]:
