@@ -36,6 +36,7 @@ from mailtickets.db.models import (
     MessageKind,
     OutboundMessage,
     Participant,
+    SatisfactionRating,
     Ticket,
 )
 from mailtickets.errors import NotFound
@@ -196,6 +197,7 @@ def _ticket_json(
     events = session.scalars(
         select(Event).where(Event.ticket_id == ticket.id, Event.actor == person.address)
     )
+    rating = _rating(session, ticket, person)
     return {
         "id": ticket.id,
         "role": role,
@@ -210,7 +212,22 @@ def _ticket_json(
         "tags": [t.name for t in ticket.tags],
         "messages": messages,
         "events": [{"at": _iso(e.at), "kind": e.kind, "data": e.data} for e in events],
+        "satisfaction": None
+        if rating is None
+        else {"rating": rating.rating, "comment": rating.comment, "at": _iso(rating.rated_at)},
     }
+
+
+def _rating(session: Session, ticket: Ticket, person: Person) -> SatisfactionRating | None:
+    """The person's own rating of `ticket`, if they gave it."""
+    if person.contact is None:
+        return None
+    return session.scalar(
+        select(SatisfactionRating).where(
+            SatisfactionRating.ticket_id == ticket.id,
+            SatisfactionRating.contact_id == person.contact.id,
+        )
+    )
 
 
 def _message_json(
@@ -274,6 +291,12 @@ def erase(session: Session, address: str, now: datetime, maildir: Path) -> Erase
             delete(Participant).where(
                 Participant.contact_id == person.contact.id, Participant.ticket_id.not_in(opened)
             )
+        )
+        # The score still counts in reports; the words were theirs.
+        session.execute(
+            update(SatisfactionRating)
+            .where(SatisfactionRating.contact_id == person.contact.id)
+            .values(comment=None)
         )
         _anonymise(person.contact, now)
     session.flush()

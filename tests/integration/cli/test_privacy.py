@@ -18,6 +18,9 @@ import pytest
 from sqlalchemy import MetaData, Table, inspect, select
 from sqlalchemy.engine import Engine
 
+from mailtickets.db.models import Ticket
+from mailtickets.mail.ratings import Rating
+from mailtickets.services.satisfaction import rate
 from tests.support.cli import mailtickets
 from tests.support.helpdesk import CONFIG, Helpdesk, make_helpdesk
 from tests.support.mail import compose
@@ -31,6 +34,7 @@ ANA_TRACES = (
     "ANA-ON-CARLA-9999",
     "ANA-FOLLOW-UP-3141",
     "ANA-ATTACHMENT-BYTES",
+    "ANA-RATING-COMMENT-2718",
 )
 #: Other people's data: never in Ana's export, untouched by her erasure.
 BOB_TEXT, CARLA_TEXT = "BOB-SECRET-4242", "CARLA-PRIVATE-5555"
@@ -121,6 +125,10 @@ def desk(database_url: str, tmp_path: Path) -> Iterator[Desk]:
         mail_from="ana@example.com",
     )
     assert (bob.ticket_id, carla.ticket_id, ana_on_carla.ticket_id) == (2, 3, 3)
+    with helpdesk.app.sessions.begin() as session:
+        ticket = session.get_one(Ticket, 1)
+        comment = Rating(2, "ANA-RATING-COMMENT-2718")
+        rate(session, ticket, ticket.contact, comment, helpdesk.app.clock.now())
     helpdesk.send_all()
     config = tmp_path / "site.toml"
     config.write_text(CONFIG.format(url=database_url, directory=tmp_path))
@@ -147,6 +155,8 @@ def test_export_has_everything_about_one_customer_and_nothing_about_another(desk
     assert "Unplug it, Ana." in texts  # the agent's answer she received
     assert "ANA-FOLLOW-UP-3141" in texts and "ANA-ON-CARLA-9999" in texts
     assert attachment == b"%PDF-1.4 ANA-ATTACHMENT-BYTES"
+    assert tickets[0]["satisfaction"]["comment"] == "ANA-RATING-COMMENT-2718"
+    assert tickets[1]["satisfaction"] is None, "Carla's ticket was not rated by Ana"
     # Her raw mails: three on tickets and the one held as spam; what we sent her.
     assert len([n for n in names if n.startswith("received/")]) == 4
     sent = [n for n in names if n.startswith("sent/")]
@@ -195,6 +205,8 @@ def test_erase_leaves_no_trace_and_the_tickets_still_count(desk: Desk, database_
     assert _traces_in_database(engine, ANA_TRACES)  # the search finds what is there
     report = ("sla", "report", "--since", "2026-01-01", "--json")
     before = desk.cli(*report)[1]
+    csat = ("report", "csat", "--since", "2026-01-01", "--json")
+    csat_before = desk.cli(*csat)[1]
 
     code, _, _ = desk.cli("contacts", "erase", "ana@example.com", stdin=b"n\n")
     assert code == 1  # not confirmed: nothing happens
@@ -212,6 +224,7 @@ def test_erase_leaves_no_trace_and_the_tickets_still_count(desk: Desk, database_
     # Every ticket still counts, with its queue, status and number of messages.
     after = desk.cli(*report)[1]
     assert json.loads(after) == json.loads(before)
+    assert json.loads(desk.cli(*csat)[1]) == json.loads(csat_before), "her score still counts"
     assert sum(row["tickets"] for row in json.loads(after)) == 3
     code, out, _ = desk.cli("tickets", "list", "--json")
     tickets = json.loads(out)
