@@ -7,6 +7,7 @@ is only ever shown for a bug.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from importlib import import_module
 from pathlib import Path
 from typing import Any, NoReturn
 
@@ -96,42 +97,29 @@ def main(ctx: click.Context, config: Path | None, env_file: Path | None, log_lev
     ctx.obj = CliContext(config, env_file)
 
 
-def _register() -> None:
-    from mailtickets.cli import (
-        agents,
-        check,
-        contacts,
-        db,
-        deliver,
-        imap,
-        imports,
-        outbox,
-        quarantine,
-        report,
-        rules,
-        run,
-        status,
-        tickets,
-    )
+#: The modules of the command line, each with its `COMMANDS`.
+_MODULES = (
+    "agents",
+    "check",
+    "contacts",
+    "db",
+    "deliver",
+    "imap",
+    "imports",
+    "outbox",
+    "quarantine",
+    "report",
+    "rules",
+    "run",
+    "status",
+    "tickets",
+)
 
-    modules = (
-        agents,
-        check,
-        contacts,
-        db,
-        deliver,
-        imap,
-        imports,
-        outbox,
-        quarantine,
-        report,
-        rules,
-        run,
-        status,
-        tickets,
-    )
-    for module in modules:
-        for command in module.COMMANDS:
+
+def _register() -> None:
+    # Imported here: the modules import this one for `CliContext` and `fail`.
+    for name in _MODULES:
+        for command in import_module(f"mailtickets.cli.{name}").COMMANDS:
             main.add_command(command)
 
 
