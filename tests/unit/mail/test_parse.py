@@ -468,3 +468,15 @@ def test_crlf_message_larger_than_64_kib_keeps_its_whole_body() -> None:
     crlf_mail = parse(crlf)
     assert crlf_mail.text.replace("\r\n", "\n") == body
     assert crlf_mail.notes == ()
+
+
+def test_an_encoded_display_name_cannot_become_the_sender() -> None:
+    # A name whose decoded text reads "Eve\r\nBcc: injected@evil.example": the address stays
+    # the one in angle brackets, never something the decoded name spells.
+    raw = (
+        b"From: =?utf-8?Q?Eve=0D=0ABcc:_injected=40evil.example?= <eve@attacker.example>\r\n"
+        b"Subject: name\r\n\r\nhello\r\n"
+    )
+    mail = parse(raw)
+    assert mail.from_address == "eve@attacker.example"
+    assert "\n" not in (mail.from_name or "")
