@@ -43,13 +43,15 @@ ACKNOWLEDGEMENT = "customer/acknowledgement"
 class Site:
     """A config file in `directory` for one helpdesk.
 
-    `tickets` adds lines to its `[tickets]` table, `extra` appends whole tables.
+    `tickets` and `smtp` add lines to its `[tickets]` and `[[smtp]]` tables, `extra` appends
+    whole tables.
     """
 
     directory: Path
     database_url: str = ""
     relay_port: int | None = None
     tickets: str = ""
+    smtp: str = ""
     extra: str = ""
     env: dict[str, str] = field(default_factory=lambda: dict(SECRET))
     smtp_port: int = field(default_factory=free_port)
@@ -73,7 +75,9 @@ class Site:
             '[ingest]\nretry_delay = "1s"\npoll_interval = "1s"\n'
             f'[metrics]\nlisten = "127.0.0.1:{self.metrics_port}"\n'
             f'[[queue]]\naddress = "{QUEUE}"\n'
-            f'[[smtp]]\nhost = "127.0.0.1"\nport = {self.smtp_port}\n' + outgoing + self.extra
+            f'[[smtp]]\nhost = "127.0.0.1"\nport = {self.smtp_port}\n{self.smtp}'
+            + outgoing
+            + self.extra
         )
         upgraded = self.cli("db", "upgrade")
         assert upgraded.returncode == 0, upgraded.stderr

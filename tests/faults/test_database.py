@@ -43,7 +43,7 @@ def _outage(
     with site.daemon(log_level="error") as daemon:
         before = _deliver(site.smtp_port, "before@customer.example")
         start()
-        during = [_deliver(site.smtp_port, "during@customer.example", lines) for _ in range(2)]
+        during = _deliver(site.smtp_port, "during@customer.example", lines)
         end()
         retried = _deliver(site.smtp_port, "during@customer.example", lines)
         after = _deliver(site.smtp_port, "after@customer.example")
@@ -57,7 +57,7 @@ def _outage(
     figures.duplicated = sum(n - 1 for n in on_tickets.values() if n > 1)
     figures.note(f"SMTP answers: before {before}, during {during}, retry {retried}, after {after}")
     figures.survived = f"{len(expected) - figures.lost} of 3 on one ticket each, no restart"
-    assert (before, during, retried, after) == (250, [451, 451], 250, 250)
+    assert (before, during, retried, after) == (250, 451, 250, 250)
     assert figures.lost == 0 and figures.duplicated == 0
 
 
