@@ -25,19 +25,24 @@ class Proxy:
 
     def restore(self) -> Proxy:
         """Listen (again) on the same port."""
-        listener = socket.create_server(("127.0.0.1", self.port), reuse_port=False)
-        self._listener = listener
+        listener = socket.create_server(("127.0.0.1", self.port))
+        with self._lock:
+            self._listener = listener
         threading.Thread(target=self._accept, args=(listener,), daemon=True).start()
         return self
 
     def cut(self) -> None:
         """Drop every connection and refuse new ones."""
         self.cuts += 1
-        listener, self._listener = self._listener, None
-        if listener is not None:
-            listener.close()
         with self._lock:
+            listener, self._listener = self._listener, None
             dropped, self._open = self._open, set()
+        if listener is not None:
+            # shutdown() wakes the thread blocked in accept(); close() alone would not, and
+            # that accept could still take one more connection.
+            with suppress(OSError):
+                listener.shutdown(socket.SHUT_RDWR)
+            listener.close()
         for connection in dropped:
             with suppress(OSError):
                 connection.shutdown(socket.SHUT_RDWR)
@@ -56,6 +61,10 @@ class Proxy:
                 continue
             server.settimeout(None)
             with self._lock:
+                if self._listener is not listener:  # cut while this one was connecting
+                    client.close()
+                    server.close()
+                    return
                 self._open.update((client, server))
             for source, sink in ((client, server), (server, client)):
                 threading.Thread(target=self._pump, args=(source, sink), daemon=True).start()
