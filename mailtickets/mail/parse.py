@@ -207,16 +207,18 @@ def _pairs(message: Message, name: str) -> list[tuple[str, str]]:
 
 
 def _first_address(message: Message, name: str) -> tuple[str | None, str | None]:
-    for display, address in _pairs(message, name):
+    for display, raw_address in _pairs(message, name):
+        # Checked as stored: a NUL byte dropped afterwards could leave "ana@" behind.
+        address = normalise(safe_text(raw_address))
         if is_valid(address):
             display = safe_text(" ".join(display.split()))[:MAX_NAME]
-            return (display or None), normalise(safe_text(address))
+            return (display or None), address
     return None, None
 
 
 def _addresses(message: Message, name: str) -> tuple[str, ...]:
-    found = [normalise(safe_text(a)) for _, a in _pairs(message, name) if is_valid(a)]
-    return tuple(dict.fromkeys(a for a in found if len(a) <= MAX_ADDRESS))
+    found = [normalise(safe_text(a)) for _, a in _pairs(message, name)]
+    return tuple(dict.fromkeys(a for a in found if is_valid(a) and len(a) <= MAX_ADDRESS))
 
 
 def _date(message: Message) -> datetime | None:

@@ -480,3 +480,9 @@ def test_an_encoded_display_name_cannot_become_the_sender() -> None:
     mail = parse(raw)
     assert mail.from_address == "eve@attacker.example"
     assert "\n" not in (mail.from_name or "")
+
+
+def test_an_address_is_checked_as_it_will_be_stored() -> None:
+    # "<0@\x00>": valid-looking until the NUL byte is dropped, leaving a domainless "0@".
+    mail = parse(b"From: <0(@customer.example>)@\x00\r\nSubject: nul\r\n\r\nhello\r\n")
+    assert mail.from_address is None
