@@ -61,9 +61,10 @@ class Site:
         self.directory.mkdir(parents=True, exist_ok=True)
         if not self.database_url:
             self.database_url = f"sqlite:///{self.directory}/mt.db"
-        outgoing = (
-            f'[outgoing]\nhost = "127.0.0.1"\nport = {self.relay_port}\ntls = "none"\n'
-            'retry_delay = "1s"\ntimeout = "1s"\n'
+        # Short retries (a lease lasts 4 x timeout), so that a delivery a fault interrupted
+        # is tried again within the test; without a relay, mail goes to the local maildir.
+        outgoing = '[outgoing]\nretry_delay = "1s"\ntimeout = "1s"\n' + (
+            f'host = "127.0.0.1"\nport = {self.relay_port}\ntls = "none"\n'
             if self.relay_port is not None
             else ""
         )
