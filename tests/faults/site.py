@@ -185,3 +185,8 @@ def take_sent(desk: Helpdesk) -> list[bytes]:
     sent = [box.get_bytes(key) for key in sorted(box.keys())]
     box.clear()
     return sent
+
+
+def wire(raw: bytes) -> bytes:
+    """`raw` with CRLF line ends: smtplib sends bytes as given, and SMTP lines end in CRLF."""
+    return raw.replace(b"\n", b"\r\n")

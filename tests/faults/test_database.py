@@ -17,7 +17,7 @@ from sqlalchemy.engine import make_url
 
 from tests.faults.figures import Figures
 from tests.faults.proxy import Proxy
-from tests.faults.site import QUEUE, Site
+from tests.faults.site import QUEUE, Site, wire
 from tests.support.mail import compose
 from tests.support.postgres import fresh_database
 
@@ -28,12 +28,11 @@ def _deliver(port: int, message_id: str, lines: int = 1) -> int:
     """Send one message; the SMTP code DATA was answered with."""
     sender = "carol@customer.example"
     raw = compose(sender=sender, subject=message_id, message_id=message_id, body=BIG_BODY * lines)
-    raw = raw.replace(b"\n", b"\r\n")  # smtplib sends bytes as given; SMTP lines end in CRLF
     with smtplib.SMTP("127.0.0.1", port, timeout=60) as client:
         client.ehlo()
         client.mail(sender)
         client.rcpt(QUEUE)
-        return client.data(raw)[0]
+        return client.data(wire(raw))[0]
 
 
 def _outage(

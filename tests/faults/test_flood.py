@@ -14,7 +14,7 @@ from sqlalchemy import select
 
 from mailtickets.db.models import InboundMessage
 from tests.faults.figures import Figures, scaled
-from tests.faults.site import QUEUE, Site
+from tests.faults.site import QUEUE, Site, wire
 from tests.support.mail import compose
 
 FLOODER = "flood@robot.example"
@@ -36,7 +36,7 @@ def _send(port: int, batch: list[tuple[str, str]], halfway: threading.Event) -> 
             raw = compose(sender=sender, subject=message_id, message_id=message_id)
             client.mail(sender)
             client.rcpt(QUEUE)
-            codes.append(client.data(raw.replace(b"\n", b"\r\n"))[0])
+            codes.append(client.data(wire(raw))[0])
             if message_id.startswith(HALFWAY):
                 halfway.set()
     return codes

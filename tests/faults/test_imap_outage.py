@@ -14,7 +14,7 @@ import pytest
 from imapclient import SEEN
 
 from tests.faults.figures import Figures
-from tests.faults.site import QUEUE, SECRET, Site, imap_table
+from tests.faults.site import QUEUE, SECRET, Site, imap_table, wire
 from tests.support.dovecot import Dovecot, User, running_dovecot
 from tests.support.mail import compose
 
@@ -71,10 +71,9 @@ def test_imap_server_away_and_back(tmp_path: Path, dovecot: Dovecot, figures: Fi
         _wait(lambda: not _mailbox_ok(site), "/healthz to report the mailbox down")
         down_detail = site.health()[1]["parts"][MAILBOX_PART]["detail"]  # type: ignore[index]
         expected += _deliver_into_maildir(dovecot, user, "while-down")
+        raw = wire(compose(message_id="smtp-during@customer.example"))
         with smtplib.SMTP("127.0.0.1", site.smtp_port, timeout=30) as client:
-            smtp_answer = client.sendmail(
-                "smtp@customer.example", [QUEUE], compose(message_id="smtp-during@customer.example")
-            )
+            smtp_answer = client.sendmail("smtp@customer.example", [QUEUE], raw)
         expected.append("smtp-during@customer.example")
 
         dovecot.start()

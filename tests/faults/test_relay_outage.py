@@ -10,7 +10,7 @@ from collections import Counter
 from pathlib import Path
 
 from tests.faults.figures import Figures, scaled
-from tests.faults.site import QUEUE, Site
+from tests.faults.site import QUEUE, Site, wire
 from tests.support.mail import compose
 from tests.support.relay import Relay
 
@@ -23,7 +23,7 @@ def _send(port: int, count: int, prefix: str) -> list[str]:
         for message_id in message_ids:
             sender = f"{message_id.split('@')[0]}@customer.example"
             raw = compose(sender=sender, subject=message_id, message_id=message_id)
-            assert client.sendmail(sender, [QUEUE], raw) == {}
+            assert client.sendmail(sender, [QUEUE], wire(raw)) == {}
     return message_ids
 
 

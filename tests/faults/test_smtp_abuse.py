@@ -12,7 +12,7 @@ from collections import Counter
 from pathlib import Path
 
 from tests.faults.figures import Figures
-from tests.faults.site import QUEUE, Site
+from tests.faults.site import QUEUE, Site, wire
 from tests.support.mail import compose
 
 SMTP_LIMITS = (
@@ -57,7 +57,7 @@ def _oversize(port: int) -> tuple[int, int]:
         client.mail("a@example.com")
         client.rcpt(QUEUE)
         try:
-            sent = _code(client.data(big.replace(b"\n", b"\r\n")))
+            sent = _code(client.data(wire(big)))
         except smtplib.SMTPServerDisconnected:
             sent = 0
     return declared, sent
@@ -72,7 +72,7 @@ def _too_many_recipients(port: int) -> list[int]:
 
 def _trickle(port: int, message_id: str) -> int:
     """An honest but slow client: its message arrives a few bytes at a time."""
-    raw = compose(sender="slow@example.com", message_id=message_id).replace(b"\n", b"\r\n")
+    raw = wire(compose(sender="slow@example.com", message_id=message_id))
     with socket.create_connection(("127.0.0.1", port), timeout=30) as sock:
         reader = sock.makefile("rb")
 
@@ -126,7 +126,7 @@ def _customer(port: int, message_id: str) -> int:
                 client.ehlo()
                 client.mail("ana@example.com")
                 client.rcpt(QUEUE)
-                return _code(client.data(raw.replace(b"\n", b"\r\n")))
+                return _code(client.data(wire(raw)))
         except (smtplib.SMTPConnectError, smtplib.SMTPServerDisconnected, OSError):
             time.sleep(0.5)
     return 0
