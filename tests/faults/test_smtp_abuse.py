@@ -72,7 +72,8 @@ def _too_many_recipients(port: int) -> list[int]:
 
 def _trickle(port: int, message_id: str) -> int:
     """An honest but slow client: its message arrives a few bytes at a time."""
-    raw = wire(compose(sender="slow@example.com", message_id=message_id))
+    body = "Sent over a slow line.\n" * 100  # about 40 chunks: 4 s, twice the idle timeout
+    raw = wire(compose(sender="slow@example.com", message_id=message_id, body=body))
     with socket.create_connection(("127.0.0.1", port), timeout=30) as sock:
         reader = sock.makefile("rb")
 
@@ -140,7 +141,7 @@ def test_abuse_is_refused_and_customers_are_served(tmp_path: Path, figures: Figu
         recipients = _too_many_recipients(site.smtp_port)
         trickled = _trickle(site.smtp_port, "slow@example.com")
         greetings, held = _idle_connections(site.smtp_port, 300)
-        time.sleep(3)  # past the idle timeout: the server must have hung up on the idle ones
+        # Each read waits (up to 30 s) for the server to hang up, as it must after 2 s idle.
         hung_up = sum(_closed_by_server(sock) for sock in held)
         for sock in held:
             sock.close()
@@ -154,7 +155,8 @@ def test_abuse_is_refused_and_customers_are_served(tmp_path: Path, figures: Figu
     figures.tried = (
         f"{len(RELAY_ATTEMPTS)} open-relay tricks, a 2 MiB message to a 1 MiB limit (SIZE= "
         "and DATA), 7 recipients to a limit of 5, a client trickling 64 bytes every 0.1 s "
-        "past a 2 s idle timeout, 300 idle connections to a limit of 100, then a customer"
+        "for 4 s against a 2 s idle timeout, 300 idle connections to a limit of 100, then a "
+        "customer"
     )
     figures.faults = len(RELAY_ATTEMPTS) + 2 + 1 + 1 + 300
     figures.messages = len(on_tickets)
@@ -169,7 +171,8 @@ def test_abuse_is_refused_and_customers_are_served(tmp_path: Path, figures: Figu
     assert (declared, oversize) == (552, 552)
     assert recipients == [250] * 5 + [452, 452]
     assert trickled == 250
-    assert greetings[220] == 100 and greetings[421] == 200
+    # At most 100 at once; the earlier clients' sessions may still be ending on the server.
+    assert greetings[220] <= 100 and greetings[220] + greetings[421] == 300
     assert hung_up == 300
     assert served == 250
     assert sorted(on_tickets) == ["after@example.com", "slow@example.com"]
