@@ -20,5 +20,7 @@ def split_plus(address: str) -> tuple[str, str | None]:
 
 
 def is_valid(address: str) -> bool:
+    """Something@somewhere, with no white space or control character anywhere."""
     local, at, domain = address.rpartition("@")
-    return bool(at and local and domain and " " not in address)
+    printable = all(c.isprintable() and not c.isspace() for c in address)
+    return bool(at and local and domain and printable)

@@ -105,8 +105,11 @@ def headers(message: Message, name: str) -> list[str]:
     try:
         return [safe_text(str(v)) for v in message.get_all(name) or []]
     except Exception:  # noqa: BLE001  (a malformed header must not stop parsing)
-        raw = [v for k, v in message.raw_items() if k.lower() == name.lower()]
-        return [safe_text(_decode_words(str(v))) for v in raw]
+        return [safe_text(_decode_words(v)) for v in _raw_headers(message, name)]
+
+
+def _raw_headers(message: Message, name: str) -> list[str]:
+    return [str(v) for k, v in message.raw_items() if k.lower() == name.lower()]
 
 
 def header(message: Message, name: str) -> str | None:
@@ -191,26 +194,31 @@ def _ids(value: str | None) -> tuple[str, ...]:
 
 def _pairs(message: Message, name: str) -> list[tuple[str, str]]:
     try:
-        value = message[name]
-        addresses = getattr(value, "addresses", None)
-        if addresses is None:
-            return getaddresses(headers(message, name))
+        addresses = getattr(message[name], "addresses", None)
+    except Exception:  # noqa: BLE001  (the lenient parser below reads what it can)
+        addresses = None
+    if addresses is not None:
         return [(a.display_name, a.addr_spec) for a in addresses]
-    except Exception:  # noqa: BLE001  (fall back to the lenient parser below)
-        return getaddresses(headers(message, name))
+    # Addresses are read from the raw header and only display names are decoded: decoded text
+    # can look like addresses ("=?utf-8?Q?Eve=0D=0ABcc:_x=40evil.example?=" would make
+    # x@evil.example the sender).
+    pairs = getaddresses(_raw_headers(message, name))
+    return [(_decode_words(display), address) for display, address in pairs]
 
 
 def _first_address(message: Message, name: str) -> tuple[str | None, str | None]:
-    for display, address in _pairs(message, name):
+    for display, raw_address in _pairs(message, name):
+        # Checked as stored: a NUL byte dropped afterwards could leave "ana@" behind.
+        address = normalise(safe_text(raw_address))
         if is_valid(address):
             display = safe_text(" ".join(display.split()))[:MAX_NAME]
-            return (display or None), normalise(safe_text(address))
+            return (display or None), address
     return None, None
 
 
 def _addresses(message: Message, name: str) -> tuple[str, ...]:
-    found = [normalise(safe_text(a)) for _, a in _pairs(message, name) if is_valid(a)]
-    return tuple(dict.fromkeys(a for a in found if len(a) <= MAX_ADDRESS))
+    found = [normalise(safe_text(a)) for _, a in _pairs(message, name)]
+    return tuple(dict.fromkeys(a for a in found if is_valid(a) and len(a) <= MAX_ADDRESS))
 
 
 def _date(message: Message) -> datetime | None:

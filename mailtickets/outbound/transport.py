@@ -50,6 +50,9 @@ class MaildirTransport:
     """Writes each message into a maildir, for the embedded default: no relay needed."""
 
     def __init__(self, settings: OutgoingSettings) -> None:
+        # Maildir creates only its last folder; the storage folder holding it may be new too
+        # (with the signing key from the environment nothing else has created it yet).
+        settings.maildir.parent.mkdir(parents=True, exist_ok=True)
         self._box = mailbox.Maildir(settings.maildir, create=True)
 
     def send(self, raw: bytes, envelope_from: str, recipients: list[str]) -> Delivery:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -78,6 +79,23 @@ class Helpdesk:
             now,
             self.app.settings.ingest.max_attempts,
         )
+
+    def settle(self, intake_id: int) -> IntakeStatus:
+        """Process row `intake_id` until it leaves the queue, as the worker would across
+        retries (the clock jumps past each backoff)."""
+        app = self.app
+        status = IntakeStatus.PENDING
+        for _ in range(app.settings.ingest.max_attempts):
+            now = self.clock.now()
+            if claim(app.sessions, now, app.settings.ingest.retry_delay, intake_id) is None:
+                break
+            status = process(
+                app.sessions, intake_id, app.pipeline, now, app.settings.ingest.max_attempts
+            ).status
+            if status is not IntakeStatus.PENDING:
+                break
+            self.clock.advance(timedelta(hours=7))
+        return status
 
     def sender(self) -> OutboxSender:
         """An outbox sender over the configured transport, on this helpdesk's clock."""

@@ -3,15 +3,13 @@ discarded as automated or duplicate, or quarantined with a reason — never left
 
 from __future__ import annotations
 
-from datetime import timedelta
 from pathlib import Path
 
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from mailtickets.db.models import IntakeStatus
-from mailtickets.pipeline.worker import claim, process
-from tests.support.helpdesk import Helpdesk, make_helpdesk
+from tests.support.helpdesk import make_helpdesk
 from tests.support.mail import compose
 
 CORPUS = sorted((Path(__file__).parents[2] / "data" / "corpus").glob("*.eml"))
@@ -39,21 +37,6 @@ def mutated(draw: st.DrawFn) -> bytes:
     return bytes(data)
 
 
-def _settle(helpdesk: Helpdesk, intake_id: int) -> IntakeStatus:
-    """Process the row until it leaves the queue, as the worker would across retries."""
-    app = helpdesk.app
-    status = IntakeStatus.PENDING
-    for _ in range(app.settings.ingest.max_attempts):
-        now = helpdesk.clock.now()
-        if claim(app.sessions, now, app.settings.ingest.retry_delay, intake_id) is None:
-            break
-        status = process(app.sessions, intake_id, app.pipeline, now, 3).status
-        if status is not IntakeStatus.PENDING:
-            break
-        helpdesk.clock.advance(timedelta(hours=7))
-    return status
-
-
 def test_no_input_kills_the_worker_or_is_lost(database_url: str, tmp_path: Path) -> None:
     helpdesk = make_helpdesk(database_url, tmp_path)
     examples = 120 if database_url.startswith("sqlite") else 60
@@ -63,7 +46,7 @@ def test_no_input_kills_the_worker_or_is_lost(database_url: str, tmp_path: Path)
     def check(raw: bytes) -> None:
         before = len(helpdesk.intake())
         result = helpdesk.deliver(raw, mail_from=None)
-        _settle(helpdesk, result.intake_id)
+        helpdesk.settle(result.intake_id)
         rows = helpdesk.intake()
         assert len(rows) in (before, before + 1)
         for row in rows:

@@ -56,6 +56,10 @@ def test_split_plus(address: str, expected: tuple[str, str | None]) -> None:
         ("pat example@example.org", False),
         ("pat.example.org", False),
         ("", False),
+        ("pat@\x00", False),
+        ("pat@exa\tmple.org", False),
+        ("pat\r\n@example.org", False),
+        ("joão@exemplo.com.br", True),
     ],
 )
 def test_is_valid(address: str, expected: bool) -> None:

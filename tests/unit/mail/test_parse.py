@@ -468,3 +468,21 @@ def test_crlf_message_larger_than_64_kib_keeps_its_whole_body() -> None:
     crlf_mail = parse(crlf)
     assert crlf_mail.text.replace("\r\n", "\n") == body
     assert crlf_mail.notes == ()
+
+
+def test_an_encoded_display_name_cannot_become_the_sender() -> None:
+    # A name whose decoded text reads "Eve\r\nBcc: injected@evil.example": the address stays
+    # the one in angle brackets, never something the decoded name spells.
+    raw = (
+        b"From: =?utf-8?Q?Eve=0D=0ABcc:_injected=40evil.example?= <eve@attacker.example>\r\n"
+        b"Subject: name\r\n\r\nhello\r\n"
+    )
+    mail = parse(raw)
+    assert mail.from_address == "eve@attacker.example"
+    assert "\n" not in (mail.from_name or "")
+
+
+def test_an_address_is_checked_as_it_will_be_stored() -> None:
+    # "<0@\x00>": valid-looking until the NUL byte is dropped, leaving a domainless "0@".
+    mail = parse(b"From: <0(@customer.example>)@\x00\r\nSubject: nul\r\n\r\nhello\r\n")
+    assert mail.from_address is None
