@@ -19,6 +19,10 @@ from tests.support.dovecot import Dovecot, User
 from tests.support.dovecot import unavailable_reason as dovecot_missing
 
 APPEND_BATCH = 200
+#: The target: a backlog of this many drained in TARGET_SECONDS; smaller backlogs are held
+#: to the same rate.
+TARGET_BACKLOG = 10_000
+TARGET_SECONDS = 30.0
 NOTE = (
     "the poller fetches and stores in batches, but every message still passes the one "
     "ingest worker and the one outbox sender, each step a committed transaction"
@@ -60,10 +64,15 @@ def measure(scale: Scale) -> list[Figure]:
     return [
         Figure(
             "imap_backlog",
-            f"IMAP backlog of {scale.imap_backlog:,} messages in Dovecot, drained",
+            f"IMAP backlog of {scale.imap_backlog:,} messages in Dovecot, drained "
+            f"(target: {TARGET_BACKLOG:,} in {TARGET_SECONDS:.0f} s, at that rate)",
             "s",
             runs,
-            Target(30, higher_is_better=False, if_missed=NOTE),
+            Target(
+                TARGET_SECONDS * scale.imap_backlog / TARGET_BACKLOG,
+                higher_is_better=False,
+                if_missed=NOTE,
+            ),
             note=f"{scale.imap_backlog / statistics.median(runs):.0f} msg/s",
         )
     ]

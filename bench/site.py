@@ -44,6 +44,13 @@ port = {relay_port}
 tls = "none"
 [[queue]]
 address = "{queue}"
+[[agent]]
+address = "alice@acme.example"
+name = "Alice"
+role = "manager"
+[[agent]]
+address = "bruno@acme.example"
+name = "Bruno"
 [[smtp]]
 host = "127.0.0.1"
 port = {smtp_port}
