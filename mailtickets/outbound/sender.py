@@ -18,6 +18,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from jinja2 import Environment
+from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
 from mailtickets.background import BackgroundLoop
@@ -80,8 +81,10 @@ def prepare(
     ended without sending (finished elsewhere, suppressed, given up, unrenderable)."""
     ready: list[Prepared | Attempt] = []
     with sessions.begin() as session:
+        query = select(OutboundMessage).where(OutboundMessage.id.in_(outbound_ids))
+        rows = {row.id: row for row in session.scalars(query.with_for_update())}
         for outbound_id in outbound_ids:
-            row = session.get(OutboundMessage, outbound_id, with_for_update=True)
+            row = rows.get(outbound_id)
             if row is None:
                 raise LookupError(f"no outbox #{outbound_id}")
             if row.status is not OutboundStatus.PENDING:  # finished by someone else meanwhile
