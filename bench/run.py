@@ -187,7 +187,7 @@ def _command(*argv: str) -> str:
         done = subprocess.run(argv, capture_output=True, text=True, timeout=10, check=False)
     except OSError:
         return f"{argv[0]} absent"
-    return done.stdout.strip() or done.stderr.strip().splitlines()[0]
+    return done.stdout.strip() or done.stderr.strip()
 
 
 def _commit() -> str:
