@@ -38,11 +38,17 @@ first_response = "4h"
 resolution = "30d"
 """
 NOW = datetime(2026, 11, 2, 12, 0, tzinfo=UTC)
-CHUNK = 50_000
 DUE = 100
+#: Customers the tickets belong to, a hundred open tickets each at a million.
+CONTACTS = 10_000
 #: A shared database (PostgreSQL) needs the signing key from the environment.
 ENVIRONMENT = {"MAILTICKETS_SECRET": "bench-signing-key"}
-NOTE = "each due ticket is recomputed and notified in the sweep's one transaction"
+NOTE = (
+    "finding the due tickets among a million takes under 2 ms (the sla_check_at index; see "
+    "the none-due figure); the time is in the work on each due ticket: its deadlines "
+    "recomputed, a savepoint per unique notification key, the template context and a "
+    "notice per manager, a dozen ORM statements per ticket"
+)
 
 
 def build(url: str, tickets: int, due: int) -> None:
@@ -52,29 +58,35 @@ def build(url: str, tickets: int, due: int) -> None:
     settings, _ = parse_settings(CONFIG.format(url=url), "bench", None, ENVIRONMENT)
     with session_factory(engine).begin() as session:
         sync_directory(session, settings.queues, settings.agents)
-    stamp = (NOW - timedelta(hours=5)).isoformat(sep=" ")  # past its 4-hour first response
-    later = (NOW + timedelta(days=3)).isoformat(sep=" ")
+    sqlite = engine.dialect.name == "sqlite"
+    # SQLite reads our timestamps as text; PostgreSQL wants them typed.
+    stamp, later = (
+        (time.isoformat(sep=" ") if sqlite else time)
+        for time in (NOW - timedelta(hours=5), NOW + timedelta(days=3))  # past 4-hour budget
+    )
     with engine.begin() as connection:
         connection.execute(
             text(
-                "INSERT INTO contact (id, address, created_at, updated_at)"
-                " VALUES (1, 'c@example.com', :t, :t)"
+                "WITH RECURSIVE n(id) AS (SELECT 1 UNION ALL SELECT id + 1 FROM n"
+                " WHERE id < :contacts)"
+                " INSERT INTO contact (id, address, created_at, updated_at)"
+                " SELECT id, 'c' || id || '@example.com', :t, :t FROM n"
             ),
-            {"t": stamp},
+            {"contacts": CONTACTS, "t": stamp},
         )
-        for first in range(1, tickets + 1, CHUNK):
-            rows = [
-                {"id": n, "t": stamp, "check": stamp if n <= due else later}
-                for n in range(first, min(first + CHUNK, tickets + 1))
-            ]
-            connection.execute(
-                text(
-                    "INSERT INTO ticket (id, queue_id, contact_id, subject, status, priority,"
-                    " created_at, updated_at, sla_check_at)"
-                    " VALUES (:id, 1, 1, 'bench', 'open', 'normal', :t, :t, :check)"
-                ),
-                rows,
-            )
+        # One statement, the rows made by the database: a million round trips would take
+        # minutes on PostgreSQL.
+        connection.execute(
+            text(
+                "WITH RECURSIVE n(id) AS (SELECT 1 UNION ALL SELECT id + 1 FROM n"
+                " WHERE id < :tickets)"
+                " INSERT INTO ticket (id, queue_id, contact_id, subject, status, priority,"
+                " created_at, updated_at, sla_check_at)"
+                " SELECT id, 1, 1 + id % :contacts, 'bench', 'open', 'normal', :t, :t,"
+                " CASE WHEN id <= :due THEN :t ELSE :later END FROM n"
+            ),
+            {"tickets": tickets, "contacts": CONTACTS, "due": due, "t": stamp, "later": later},
+        )
     engine.dispose()
 
 
