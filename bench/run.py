@@ -44,9 +44,9 @@ SCALES = {
     "full": Scale(
         name="full",
         runs=3,
-        corpus=500,
+        corpus=1000,
         clients=8,
-        imap_backlog=1000,
+        imap_backlog=2000,
         latency_seconds=5,
         latency_rates=(50, 100),
         sla_tickets=1_000_000,
@@ -169,7 +169,7 @@ def setting() -> list[str]:
         f"{int(memory) / 1024 / 1024:.1f} GiB",
         f"Python {platform.python_version()} ({platform.python_implementation()})",
         f"Libraries: {versions}",
-        f"Servers: {_command('dovecot', '--version')}; "
+        f"Servers: Dovecot {_command('dovecot', '--version')}; "
         f"PostgreSQL {_command('psql', '-XAtc', 'SHOW server_version', '-h', '127.0.0.1', 'test')}",
         f"Commit: {_commit()}",
     ]
