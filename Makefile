@@ -47,4 +47,4 @@ clean:
 	rm -rf $(VENV) dist build .pytest_cache .mypy_cache .ruff_cache
 
 bench: $(STAMP)
-	$(BIN)/python bench/sla_sweep.py
+	$(BIN)/python -m bench.run

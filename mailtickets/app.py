@@ -25,7 +25,7 @@ from mailtickets.errors import ConfigError
 from mailtickets.ingest.imap import ImapPoller
 from mailtickets.ingest.imap_connect import ImapError
 from mailtickets.ingest.imap_quarantine import move_to_quarantine
-from mailtickets.ingest.intake import Accepted, Envelope, accept
+from mailtickets.ingest.intake import Accepted, Envelope, GroupCommit
 from mailtickets.ingest.smtp import SmtpListener
 from mailtickets.keyfile import load_or_create_key
 from mailtickets.metrics import Metrics
@@ -102,8 +102,11 @@ def daemon_parts(app: App, metrics: Metrics, duties: Duties) -> list[Part]:
         app.sessions, app.pipeline, app.settings.ingest, app.clock, after_message=processed
     )
 
+    # Concurrent SMTP sessions share their commits (and fsyncs); each 250 still follows its own.
+    intake = GroupCommit(app.sessions)
+
     def store(raw: bytes, envelope: Envelope, trace: bytes) -> Accepted:
-        accepted = accept(app.sessions, raw, envelope, app.clock.now(), trace)
+        accepted = intake.accept(raw, envelope, app.clock.now(), trace)
         counter = metrics.duplicates if accepted.duplicate else metrics.received
         counter.labels(envelope.source).inc()
         return accepted

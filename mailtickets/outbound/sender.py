@@ -1,7 +1,9 @@
 """The outbox sender: renders, delivers and records each outgoing message, with retries.
 
 A row is leased, rendered once (the bytes are kept, so every retry sends the same message
-with the same Message-ID), delivered outside any transaction, and its result recorded. A
+with the same Message-ID), delivered outside any transaction, and its result recorded. Rows
+due together are leased and rendered together, one transaction for each step; each send
+is still recorded in a transaction of its own, so a crash can repeat at most one send. A
 5xx answer fails the message (or the recipients it names) for good: the ticket records it,
 the address is suppressed, and the agents are told. Temporary failures back off until
 `give_up_after`.
@@ -16,12 +18,13 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from jinja2 import Environment
+from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
 from mailtickets.background import BackgroundLoop
 from mailtickets.clock import Clock
 from mailtickets.config.settings import AgentSettings, OutgoingSettings, QueueSettings
-from mailtickets.db.lease import MAX_ERROR, lease
+from mailtickets.db.lease import MAX_ERROR, lease_batch
 from mailtickets.db.models import OutboundMessage, OutboundStatus, Ticket
 from mailtickets.mail.tokens import marker
 from mailtickets.outbound.charts import draw_all
@@ -40,6 +43,8 @@ from mailtickets.services.tickets import record
 log = logging.getLogger(__name__)
 
 _STATUS = re.compile(r"\b[245]\.\d{1,3}\.\d{1,3}\b")  # RFC 3463 enhanced status code
+#: Rows leased in one transaction; each is still rendered, sent and recorded on its own.
+BATCH = 16
 
 
 @dataclass(frozen=True)
@@ -66,24 +71,40 @@ class Prepared:
     recipients: list[str]
 
 
-def deliver(
+def prepare(
     sessions: sessionmaker[Session],
-    outbound_id: int,
-    transport: Transport,
+    outbound_ids: list[int],
     env: Environment,
     config: SenderConfig,
     now: datetime,
-) -> Attempt:
-    """Deliver one leased outbox row and record how it went."""
+) -> list[Prepared | Attempt]:
+    """Render leased outbox rows, all in one transaction: for each, what to send, or how it
+    ended without sending (finished elsewhere, suppressed, given up, unrenderable)."""
+    ready: list[Prepared | Attempt] = []
     with sessions.begin() as session:
-        row = session.get(OutboundMessage, outbound_id, with_for_update=True)
-        if row is None:
-            raise LookupError(f"no outbox #{outbound_id}")
-        if row.status is not OutboundStatus.PENDING:  # finished by someone else meanwhile
-            return Attempt(row.status, row.last_error)
-        prepared = _prepare(session, row, env, config, now)
-        if prepared is None:
-            return Attempt(row.status, row.last_error)
+        query = select(OutboundMessage).where(OutboundMessage.id.in_(outbound_ids))
+        rows = {row.id: row for row in session.scalars(query.with_for_update())}
+        for outbound_id in outbound_ids:
+            row = rows.get(outbound_id)
+            if row is None:
+                raise LookupError(f"no outbox #{outbound_id}")
+            if row.status is not OutboundStatus.PENDING:  # finished by someone else meanwhile
+                ready.append(Attempt(row.status, row.last_error))
+                continue
+            prepared = _prepare(session, row, env, config, now)
+            ready.append(prepared or Attempt(row.status, row.last_error))
+    return ready
+
+
+def send(
+    sessions: sessionmaker[Session],
+    outbound_id: int,
+    prepared: Prepared,
+    transport: Transport,
+    config: SenderConfig,
+    now: datetime,
+) -> Attempt:
+    """Deliver one prepared outbox row and record how it went."""
     try:
         delivery = transport.send(prepared.raw, prepared.envelope_from, prepared.recipients)
     except TemporaryFailure as exc:
@@ -262,21 +283,30 @@ class OutboxSender(BackgroundLoop):
         self._relay_error: str | None = None  # until the next success
 
     def work_once(self) -> bool:
-        """Deliver one due row; False when there was none."""
-        now = self._clock.now()
-        # The send happens outside any transaction, so the lease must outlast a slow relay:
+        """Deliver the due rows leased together (one, when retrying); False when none was."""
+        started = self._clock.now()
+        # The sends happen outside any transaction, so the lease must outlast a slow relay:
         # a shorter one would let another instance send the same row again meanwhile.
         outgoing = self._config.outgoing
         hold = max(outgoing.retry_delay, 4 * outgoing.timeout)
-        outbound_id = lease(self._sessions, OutboundMessage, now, hold)
-        if outbound_id is None:
+        leased = lease_batch(self._sessions, OutboundMessage, started, hold, BATCH)
+        if not leased:
             return False
-        attempt = deliver(
-            self._sessions, outbound_id, self._transport, self._env, self._config, now
-        )
-        # A temporary failure means the relay (or the maildir) is unusable until a success.
-        self._relay_error = attempt.error if attempt.status is OutboundStatus.PENDING else None
-        self._after_delivery(attempt)
+        ready = prepare(self._sessions, leased, self._env, self._config, started)
+        for outbound_id, prepared in zip(leased, ready, strict=True):
+            now = self._clock.now()
+            if now - started > hold / 2:
+                # The rest wait out their lease rather than risk being sent twice; their
+                # bytes are kept, so they go out unchanged.
+                break
+            attempt = (
+                prepared
+                if isinstance(prepared, Attempt)
+                else send(self._sessions, outbound_id, prepared, self._transport, self._config, now)
+            )
+            # A temporary failure means the relay (or the maildir) is unusable until a success.
+            self._relay_error = attempt.error if attempt.status is OutboundStatus.PENDING else None
+            self._after_delivery(attempt)
         return True
 
     def trouble(self) -> str | None:

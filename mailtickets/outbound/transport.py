@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import logging
 import mailbox
+import select
 import smtplib
 import ssl
 from dataclasses import dataclass, field
@@ -124,11 +125,8 @@ class SmtpTransport:
 
     def _connect(self) -> smtplib.SMTP:
         if self._connection is not None:
-            try:
-                if self._connection.noop()[0] == 250:
-                    return self._connection
-            except (OSError, smtplib.SMTPException):
-                pass
+            if _still_open(self._connection):
+                return self._connection
             self._drop()
         s = self._settings
         timeout = s.timeout.total_seconds()
@@ -164,6 +162,22 @@ class SmtpTransport:
 
     def close(self) -> None:
         self._drop()
+
+
+def _still_open(connection: smtplib.SMTP) -> bool:
+    """Whether a kept connection can take the next message, without a round trip (NOOP).
+
+    Between our commands a relay sends nothing, so a socket with something to read has been
+    closed by the relay, or is about to be (a 421 on its idle timeout).
+    """
+    sock = connection.sock
+    if sock is None:
+        return False
+    try:
+        readable, _, _ = select.select([sock], [], [], 0)
+    except (OSError, ValueError):  # closed under us
+        return False
+    return not readable
 
 
 def _reason(exc: smtplib.SMTPException) -> str:

@@ -2,7 +2,8 @@
 
 Rows are leased first (`mailtickets.db.lease`), so a message that crashes the whole process
 is retried after its backoff, counts towards quarantine like any other failure, and never
-blocks the rows behind it.
+blocks the rows behind it. Rows arriving in a flood are leased several at a time, retries
+one at a time.
 """
 
 from __future__ import annotations
@@ -17,7 +18,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from mailtickets.background import BackgroundLoop
 from mailtickets.clock import Clock
 from mailtickets.config.settings import IngestSettings
-from mailtickets.db.lease import MAX_ERROR, lease
+from mailtickets.db.lease import MAX_ERROR, lease, lease_batch
 from mailtickets.db.models import InboundMessage, IntakeStatus
 from mailtickets.pipeline.context import MessageContext, PipelineConfig, Quarantine
 from mailtickets.pipeline.runner import run_pipeline
@@ -25,6 +26,9 @@ from mailtickets.pipeline.runner import run_pipeline
 log = logging.getLogger(__name__)
 
 _DISCARDED = {"own_mail", "auto_reply", "bulk", "bounce"}
+#: Rows leased in one transaction. Each is still processed in a transaction of its own; the
+#: lease only saves a commit per message, and this many stay small next to the lease time.
+BATCH = 16
 
 
 @dataclass(frozen=True)
@@ -125,11 +129,17 @@ class IngestWorker(BackgroundLoop):
         self._after_message = after_message
 
     def work_once(self) -> bool:
-        """Process one due row; False when there was none."""
-        now = self._clock.now()
-        intake_id = claim(self._sessions, now, self._settings.retry_delay)
-        if intake_id is None:
-            return False
-        result = process(self._sessions, intake_id, self._config, now, self._settings.max_attempts)
-        self._after_message(result)
-        return True
+        """Process the due rows leased together (one, when retrying); False when none was."""
+        leased = lease_batch(
+            self._sessions, InboundMessage, self._clock.now(), self._settings.retry_delay, BATCH
+        )
+        for intake_id in leased:
+            result = process(
+                self._sessions,
+                intake_id,
+                self._config,
+                self._clock.now(),
+                self._settings.max_attempts,
+            )
+            self._after_message(result)
+        return bool(leased)

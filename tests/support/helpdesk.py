@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import timedelta
 from pathlib import Path
@@ -15,7 +16,7 @@ from mailtickets.db import migrate
 from mailtickets.db.base import make_engine
 from mailtickets.db.models import Event, InboundMessage, IntakeStatus, OutboundMessage
 from mailtickets.ingest.intake import Envelope, accept
-from mailtickets.outbound.sender import OutboxSender
+from mailtickets.outbound.sender import Attempt, OutboxSender
 from mailtickets.outbound.transport import transport_for
 from mailtickets.pipeline.worker import Processed, claim, process
 from mailtickets.services.views import show_ticket
@@ -97,7 +98,9 @@ class Helpdesk:
             self.clock.advance(timedelta(hours=7))
         return status
 
-    def sender(self) -> OutboxSender:
+    def sender(
+        self, after_delivery: Callable[[Attempt], None] = lambda attempt: None
+    ) -> OutboxSender:
         """An outbox sender over the configured transport, on this helpdesk's clock."""
         app = self.app
         return OutboxSender(
@@ -106,18 +109,19 @@ class Helpdesk:
             app.templates,
             app.sender,
             self.clock,
+            after_delivery=after_delivery,
         )
 
     def send_all(self) -> int:
         """Deliver every due outbox row; return how many were tried."""
-        sender = self.sender()
-        tried = 0
+        tried: list[Attempt] = []
+        sender = self.sender(tried.append)
         try:
             while sender.work_once():
-                tried += 1
+                pass
         finally:
             sender.close()
-        return tried
+        return len(tried)
 
     def ticket(self, ticket_id: int) -> dict[str, Any]:
         with self.app.sessions() as session:

@@ -4,6 +4,7 @@ be told to refuse (4xx, 5xx) or be switched off and on again on the same port.""
 from __future__ import annotations
 
 import socket
+import time
 from dataclasses import dataclass, field
 from email import message_from_bytes
 from email.message import EmailMessage
@@ -24,6 +25,8 @@ class Received:
     envelope_from: str
     recipients: list[str]
     raw: bytes
+    #: When it arrived (time.perf_counter()), for latency measurements.
+    at: float = field(default_factory=time.perf_counter)
 
     @property
     def message(self) -> EmailMessage:

@@ -164,6 +164,9 @@ class Event(Base):
     """The audit trail: what happened to a ticket, who did it and why."""
 
     __tablename__ = "event"
+    # The acknowledgement limit counts a sender's recent acknowledgements for every new
+    # ticket; without this index that count reads the whole audit trail.
+    __table_args__ = (Index(None, "actor", "kind", "at"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
     ticket_id: Mapped[int] = mapped_column(ForeignKey("ticket.id", ondelete="CASCADE"), index=True)

@@ -29,11 +29,13 @@ def enqueue_mail(ctx: MessageContext) -> None:
     if ctx.ticket is None:
         return
     if ctx.outcome == "new_ticket" and ctx.automated is None:
+        # Built once: the customer's and the agents' mail show the same ticket.
+        context = _context(ctx, ctx.ticket)
         if ctx.on_behalf_by is None:
-            _acknowledge(ctx, ctx.ticket)
-        _notify_agents(ctx, ctx.ticket, "agent/new_ticket")
+            _acknowledge(ctx, ctx.ticket, context)
+        _notify_agents(ctx, ctx.ticket, "agent/new_ticket", context)
     elif ctx.outcome == "follow_up":
-        _notify_agents(ctx, ctx.ticket, "agent/customer_replied")
+        _notify_agents(ctx, ctx.ticket, "agent/customer_replied", _context(ctx, ctx.ticket))
     elif ctx.outcome == "bounce" and ctx.bounce is not None and ctx.bounce.permanent:
         failed = [f for f in ctx.bounce.failures if f.permanent]
         failure = {
@@ -41,7 +43,9 @@ def enqueue_mail(ctx: MessageContext) -> None:
             "status": ", ".join(dict.fromkeys(f.status for f in failed)),
             "reason": f"delivery report for {ctx.bounce.original_message_id}",
         }
-        _notify_agents(ctx, ctx.ticket, "agent/delivery_failed", failure=failure)
+        _notify_agents(
+            ctx, ctx.ticket, "agent/delivery_failed", _context(ctx, ctx.ticket, failure=failure)
+        )
 
 
 def _context(ctx: MessageContext, ticket: Ticket, **extra: Any) -> dict[str, Any]:
@@ -57,7 +61,7 @@ def _context(ctx: MessageContext, ticket: Ticket, **extra: Any) -> dict[str, Any
     )
 
 
-def _acknowledge(ctx: MessageContext, ticket: Ticket) -> None:
+def _acknowledge(ctx: MessageContext, ticket: Ticket, context: dict[str, Any]) -> None:
     customer = ticket.contact
     if customer.suppressed_at is not None:
         record(
@@ -85,18 +89,18 @@ def _acknowledge(ctx: MessageContext, ticket: Ticket) -> None:
             why=f"more than {ctx.config.max_acknowledgements_per_hour} in an hour",
         )
         return
-    context = _context(
-        ctx, ticket, reply_to=reply_address(ctx.config.secret, ticket, None, ctx.now)
-    )
     locale = customer.locale or ticket.queue.locale
-    context["answer"] = automatic_answer(ctx, ticket, locale, context)
+    acknowledgement = context | {
+        "reply_to": reply_address(ctx.config.secret, ticket, None, ctx.now)
+    }
+    acknowledgement["answer"] = automatic_answer(ctx, ticket, locale, acknowledgement)
     enqueue(
         ctx.session,
         template="customer/acknowledgement",
         locale=locale,
         recipients=[customer.address],
         ticket=ticket,
-        context=context,
+        context=acknowledgement,
         now=ctx.now,
         secret=ctx.config.secret,
         in_reply_to=ctx.message_id,
@@ -105,12 +109,14 @@ def _acknowledge(ctx: MessageContext, ticket: Ticket) -> None:
     record(ctx.session, ticket, ACKNOWLEDGED, ctx.now, customer.address)
 
 
-def _notify_agents(ctx: MessageContext, ticket: Ticket, template: str, **extra: Any) -> None:
+def _notify_agents(
+    ctx: MessageContext, ticket: Ticket, template: str, context: dict[str, Any]
+) -> None:
     notify_agents(
         ctx.session,
         ticket,
         template,
-        _context(ctx, ticket, **extra),
+        context,
         queues=ctx.config.queues,
         agents=ctx.config.agents,
         secret=ctx.config.secret,

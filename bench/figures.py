@@ -1,0 +1,83 @@
+"""What a benchmark part reports: figures with their runs, targets and the reason for a miss."""
+
+from __future__ import annotations
+
+import statistics
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+
+@dataclass(frozen=True)
+class Target:
+    """A figure's goal: at least (`higher_is_better`) or at most `value`."""
+
+    value: float
+    higher_is_better: bool
+    #: Why the figure can miss it on this kind of machine; shown only when it does.
+    if_missed: str = ""
+
+    def met(self, figure: float) -> bool:
+        return figure >= self.value if self.higher_is_better else figure <= self.value
+
+    def verdict(self, figure: float) -> str:
+        sign = "≥" if self.higher_is_better else "≤"
+        goal = f"target {sign} {self.value:g}"
+        if self.met(figure):
+            return f"met ({goal})"
+        if self.higher_is_better:
+            short = f"{(1 - figure / self.value) * 100:.0f}% short" if self.value else "short"
+        else:
+            short = f"{(figure / self.value - 1) * 100:.0f}% over" if self.value else "over"
+        return f"**missed** by {short} ({goal})" + (f": {self.if_missed}" if self.if_missed else "")
+
+
+@dataclass(frozen=True)
+class Figure:
+    """One measured quantity: every run's value; the median is the figure."""
+
+    key: str
+    label: str
+    unit: str
+    runs: tuple[float, ...]
+    target: Target | None = None
+    #: The key of another figure this one is also shown as a ratio of (the parse ceiling).
+    ratio_of: str | None = None
+    note: str = ""
+
+    @property
+    def median(self) -> float:
+        return statistics.median(self.runs)
+
+
+@dataclass(frozen=True)
+class Scale:
+    """How big and how often: `full` for RESULTS.md, `smoke` for the test suite."""
+
+    name: str
+    runs: int
+    corpus: int
+    clients: int
+    imap_backlog: int
+    latency_seconds: float
+    latency_rates: tuple[int, ...]
+    sla_tickets: int
+    big_attachment: int
+    work: Path = field(default=Path())
+
+
+#: A benchmark part: measures at `scale` and returns its figures.
+Part = Callable[[Scale], list[Figure]]
+
+
+def repeat(runs: int, measure: Callable[[], float]) -> tuple[float, ...]:
+    """`measure()` run `runs` times; each returns one value."""
+    return tuple(measure() for _ in range(runs))
+
+
+def timed(action: Callable[[], object]) -> float:
+    """Seconds `action()` took."""
+    started = time.perf_counter()
+    action()
+    return time.perf_counter() - started

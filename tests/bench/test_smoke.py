@@ -1,0 +1,63 @@
+"""`make bench` at a tiny scale: every part runs and reports well-formed figures.
+
+Benchmarks are not tests: nothing here looks at how fast anything was, only that the runner
+still measures every part and writes its report.
+"""
+
+from __future__ import annotations
+
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from tests.support.dovecot import require_dovecot
+from tests.support.postgres import require_postgres
+
+ROOT = Path(__file__).resolve().parents[2]
+#: A figure row: label, a number with its unit, the runs, ratio and verdict columns.
+ROW = re.compile(
+    r"^\| (?P<label>[^|]+) \| (?P<median>[\d,]+\.\d) (?P<unit>\S+) \| (?P<runs>[^|]+) \|"
+)
+EXPECTED = (
+    "Ceiling: stdlib parse only",
+    "Ingest through SMTP, end to end (sqlite",
+    "Ingest through `mailtickets import`",
+    "IMAP backlog of 12 messages",
+    "Receive → acknowledgement at 50 msg/s offered, p99",
+    "SLA sweep, 1,000 open tickets, 100 due (sqlite)",
+    "Daemon peak RSS with a 1 MB attachment",
+    "Ingest through SMTP, end to end (postgresql",
+    "SLA sweep, 1,000 open tickets, 100 due (postgresql)",
+)
+
+
+@pytest.mark.slow
+def test_the_runner_measures_every_part_and_writes_its_report(tmp_path: Path) -> None:
+    require_postgres()
+    require_dovecot()
+    output = tmp_path / "RESULTS.md"
+    done = subprocess.run(
+        [sys.executable, "-m", "bench.run", "--scale", "smoke", "--output", str(output)],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr
+    report = output.read_text()
+    assert "## Not measured" not in report
+    assert re.search(r"^- Commit: [0-9a-f]{7,}", report, re.MULTILINE)
+    assert re.search(r"^- Python 3\.\d+", report, re.MULTILINE)
+    rows = [match for line in report.splitlines() if (match := ROW.match(line))]
+    labels = [row["label"] for row in rows]
+    for expected in EXPECTED:
+        assert any(label.startswith(expected) for label in labels), (expected, labels)
+    for row in rows:
+        assert float(row["median"].replace(",", "")) >= 0
+        assert all(float(run) >= 0 for run in row["runs"].split(","))
+    ratio = next(line for line in report.splitlines() if "Ingest through SMTP" in line)
+    assert re.search(r"\| \d+\.\d\dx \|", ratio)
