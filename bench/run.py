@@ -23,7 +23,7 @@ from datetime import UTC, datetime
 from importlib import metadata
 from pathlib import Path
 
-from bench import ceiling, imap_backlog, ingest, latency, sla_sweep
+from bench import ceiling, imap_backlog, ingest, latency, scaleout, sla_sweep
 from bench.figures import Figure, Part, Scale
 
 #: In the order they run; the ceiling first, so that ratios to it can be shown.
@@ -37,6 +37,7 @@ PARTS: dict[str, Part] = {
     "memory": ingest.big_attachment,
     "smtp-postgresql": ingest.smtp_postgres,
     "sla-postgresql": sla_sweep.measure_postgres,
+    "scaleout": scaleout.measure,
 }
 
 SCALES = {

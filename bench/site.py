@@ -95,11 +95,14 @@ def site(
     extra: str = "",
     env: Mapping[str, str] | None = None,
     run: bool = True,
+    relay: Relay | None = None,
 ) -> Iterator[Site]:
     """A migrated site on `url` (config `extra` appended, variables `env` set) with a relay
-    sink; with `run`, its daemon is running."""
+    sink of its own, or `relay` (which its owner starts and stops: several instances of one
+    database share one); with `run`, its daemon is running."""
     directory.mkdir(parents=True, exist_ok=True)
-    relay = Relay().up()
+    own_relay = relay is None
+    relay = relay or Relay().up()
     smtp_port = free_port()
     config = directory / "site.toml"
     config.write_text(
@@ -128,7 +131,8 @@ def site(
             if daemon.stop() != 0:
                 raise RuntimeError(f"the daemon did not stop cleanly:\n{daemon.output}")
     finally:
-        relay.down()
+        if own_relay:
+            relay.down()
 
 
 def send_all(port: int, items: Sequence[Item], clients: int) -> None:

@@ -31,6 +31,9 @@ EXPECTED = (
     "Daemon peak RSS with a 1 MB attachment",
     "Ingest through SMTP, end to end (postgresql",
     "SLA sweep, 1,000 open tickets, 100 due (postgresql)",
+    "Ingest through SMTP, 1 instance on one PostgreSQL",
+    "Ingest through SMTP, 3 instances on one PostgreSQL",
+    "Throughput of 3 instances over 1",
 )
 
 
