@@ -8,6 +8,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from mailtickets.db.models import (
@@ -43,9 +44,14 @@ def contact_for(session: Session, address: str, name: str | None, now: datetime)
     """The contact with `address`, created on first mail; a new display name replaces the old."""
     contact = session.scalar(select(Contact).where(Contact.address == address))
     if contact is None:
-        contact = Contact(address=address, name=name, created_at=now, updated_at=now)
-        session.add(contact)
-        session.flush()
+        try:
+            # Two instances can take a new customer's first two mails at once; the second
+            # insert waits for the first and then finds the contact it made.
+            with session.begin_nested():
+                contact = Contact(address=address, name=name, created_at=now, updated_at=now)
+                session.add(contact)
+        except IntegrityError:
+            return session.scalars(select(Contact).where(Contact.address == address)).one()
     elif name and name != contact.name:
         contact.name, contact.updated_at = name[:MAX_NAME], now
     return contact
