@@ -17,7 +17,9 @@ run: $(STAMP)
 	$(BIN)/mailtickets db upgrade
 	$(BIN)/mailtickets run
 
+# lint-imports checks the layer order written in pyproject.toml's [tool.importlinter].
 lint: $(STAMP)
+	$(BIN)/lint-imports --no-cache
 	$(BIN)/ruff check mailtickets tests migrations bench
 	$(BIN)/ruff format --check mailtickets tests migrations bench
 

@@ -19,7 +19,8 @@ from mailtickets.config.load import parse_settings
 from mailtickets.db import migrate
 from mailtickets.db.base import make_engine, session_factory
 from mailtickets.services.directory import sync_directory
-from mailtickets.services.sla import SlaConfig, sweep
+from mailtickets.services.sla.policy import SlaConfig
+from mailtickets.services.sla.sweep import sweep
 from tests.support import postgres
 
 CONFIG = """

@@ -15,13 +15,13 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from mailtickets.clock import Clock, SystemClock
 from mailtickets.config import Settings
-from mailtickets.daemon import Part
 from mailtickets.db import migrate
 from mailtickets.db.base import make_engine, session_factory
 from mailtickets.db.models import InboundMessage, IntakeStatus, OutboundStatus
 from mailtickets.db.ownership import Duties
 from mailtickets.endpoint import StatusEndpoint
 from mailtickets.errors import ConfigError
+from mailtickets.health import Part
 from mailtickets.ingest.imap import ImapPoller
 from mailtickets.ingest.imap_connect import ImapError
 from mailtickets.ingest.imap_quarantine import move_to_quarantine
@@ -37,6 +37,7 @@ from mailtickets.pipeline.worker import IngestWorker, Processed
 from mailtickets.scheduler import Job, Scheduler
 from mailtickets.services.directory import sync_directory
 from mailtickets.services.retention import EVERY, purge_raw
+from mailtickets.services.sla.policy import SlaConfig
 
 log = logging.getLogger(__name__)
 
@@ -48,6 +49,7 @@ class App:
     sessions: sessionmaker[Session]
     clock: Clock
     secret: bytes
+    sla: SlaConfig
     pipeline: PipelineConfig
     sender: SenderConfig
     templates: Environment
@@ -62,7 +64,8 @@ def build_app(settings: Settings, clock: Clock | None = None) -> App:
     with sessions.begin() as session:
         sync_directory(session, settings.queues, settings.agents)
     templates = environment(settings.templates.dir)
-    pipeline = PipelineConfig.from_settings(settings, secret, templates)
+    sla = SlaConfig.from_settings(settings, secret)
+    pipeline = PipelineConfig.from_settings(settings, secret, templates, sla)
     sender = SenderConfig(
         settings.outgoing,
         settings.tickets.subject_prefix,
@@ -71,7 +74,7 @@ def build_app(settings: Settings, clock: Clock | None = None) -> App:
         settings.agents,
     )
     return App(
-        settings, engine, sessions, clock or SystemClock(), secret, pipeline, sender, templates
+        settings, engine, sessions, clock or SystemClock(), secret, sla, pipeline, sender, templates
     )
 
 
@@ -135,7 +138,7 @@ def daemon_parts(app: App, metrics: Metrics, duties: Duties) -> list[Part]:
     )
     scheduler = Scheduler(
         app.sessions,
-        app.pipeline.sla,
+        app.sla,
         app.settings.scheduler,
         app.clock,
         sender.wake,

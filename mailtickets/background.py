@@ -12,7 +12,7 @@ import asyncio
 import logging
 import threading
 
-from mailtickets.daemon import Health
+from mailtickets.health import Health
 
 log = logging.getLogger(__name__)
 

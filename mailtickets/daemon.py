@@ -13,28 +13,11 @@ import asyncio
 import logging
 import signal
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
-from typing import Protocol
 
+from mailtickets.health import Part
 from mailtickets.systemd import Notifier
 
 log = logging.getLogger(__name__)
-
-
-@dataclass(frozen=True)
-class Health:
-    ok: bool
-    detail: str = "ok"
-
-
-class Part(Protocol):
-    name: str
-
-    async def start(self) -> None: ...
-
-    async def stop(self) -> None: ...
-
-    def health(self) -> Health: ...
 
 
 async def serve(

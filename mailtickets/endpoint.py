@@ -13,8 +13,8 @@ from wsgiref.simple_server import WSGIRequestHandler, WSGIServer, make_server
 
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
-from mailtickets.daemon import Health, Part
 from mailtickets.errors import MailticketsError
+from mailtickets.health import Health, Part
 from mailtickets.metrics import Metrics
 
 log = logging.getLogger(__name__)

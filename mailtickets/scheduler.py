@@ -20,9 +20,12 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from mailtickets.clock import Clock
 from mailtickets.config.settings import SchedulerSettings
-from mailtickets.daemon import Health
 from mailtickets.db.ownership import SCHEDULER, Duties, SoleInstance
-from mailtickets.services.sla import SlaConfig, auto_close, digest, sweep
+from mailtickets.health import Health
+from mailtickets.services.autoclose import auto_close
+from mailtickets.services.digest import digest
+from mailtickets.services.sla.policy import SlaConfig
+from mailtickets.services.sla.sweep import sweep
 
 log = logging.getLogger(__name__)
 

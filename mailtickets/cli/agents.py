@@ -7,7 +7,7 @@ import json
 import click
 
 from mailtickets.cli import CliContext
-from mailtickets.outbound.notices import serving
+from mailtickets.outbox.notices import serving
 
 
 @click.group("agents")

@@ -8,9 +8,9 @@ import click
 from jinja2 import TemplateError
 
 from mailtickets.cli import CliContext, fail
-from mailtickets.outbound.outbox import enqueue
 from mailtickets.outbound.render import LOCALES, SAMPLE_CONTEXT, TEMPLATES, render
-from mailtickets.services import outbox as service
+from mailtickets.outbox.enqueue import enqueue
+from mailtickets.services import outgoing as service
 
 
 @click.group("outbox")

@@ -16,8 +16,8 @@ from mailtickets.cli import CliContext, fail
 from mailtickets.config.reader import duration
 from mailtickets.db.models import Agent, Ticket, TicketStatus
 from mailtickets.errors import NotFound
-from mailtickets.services import sla
 from mailtickets.services import tickets as service
+from mailtickets.services.sla import clocks, report
 from mailtickets.services.views import list_tickets, show_ticket
 
 
@@ -111,7 +111,7 @@ def _change(
             raise NotFound(f"no ticket #{ticket_id}")
         now = app.clock.now()
         click.echo(f"#{ticket_id}: {change(session, ticket, now)}")
-        sla.refresh(session, ticket, app.pipeline.sla, now)
+        clocks.refresh(session, ticket, app.sla, now)
 
 
 @tickets.command()
@@ -199,7 +199,7 @@ def sla_show(cli: CliContext, ticket_id: int, as_json: bool) -> None:
         ticket = session.get(Ticket, ticket_id)
         if ticket is None:
             raise NotFound(f"no ticket #{ticket_id}")
-        state = sla.describe(session, ticket, app.pipeline.sla, now)
+        state = clocks.describe(session, ticket, app.sla, now)
     if as_json:
         click.echo(json.dumps(state, indent=2))
         return
@@ -221,7 +221,7 @@ def sla_report(cli: CliContext, since: datetime | None, queue: str | None, as_js
     now = app.clock.now()
     start = since.replace(tzinfo=UTC) if since else now - timedelta(days=30)
     with app.sessions() as session:
-        rows = sla.report(session, app.pipeline.sla, start, now, queue)
+        rows = report.report(session, app.sla, start, now, queue)
     if as_json:
         click.echo(json.dumps(rows, indent=2))
         return

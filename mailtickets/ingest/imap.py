@@ -33,9 +33,9 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from mailtickets.clock import Clock
 from mailtickets.config.settings import ImapMailboxSettings, QueueSettings
-from mailtickets.daemon import Health
 from mailtickets.db.ownership import Duties, SoleInstance, imap_folder
 from mailtickets.errors import DatabaseUnavailable
+from mailtickets.health import Health
 from mailtickets.ingest import intake
 from mailtickets.ingest.imap_connect import (
     AUTHENTICATION,

@@ -28,8 +28,8 @@ from aiosmtpd.smtp import Session as SmtpSession
 
 from mailtickets.clock import Clock
 from mailtickets.config.settings import QueueSettings, SmtpListenerSettings
-from mailtickets.daemon import Health
 from mailtickets.errors import DatabaseUnavailable, MailticketsError
+from mailtickets.health import Health
 from mailtickets.ingest.intake import Accepted, Envelope, header_message_id
 from mailtickets.mail.addresses import normalise, split_plus
 

@@ -1,1 +1,5 @@
-"""Outgoing mail: enqueue (outbox), render (templates), deliver (sender)."""
+"""Sending outgoing mail: render (templates), compose (MIME), transport (SMTP), sender (loop).
+
+Queueing lives below services in `mailtickets.outbox`; this package sits above them, because
+the sender records delivery results on tickets and contacts.
+"""

@@ -29,14 +29,14 @@ from mailtickets.db.models import OutboundMessage, OutboundStatus, Ticket
 from mailtickets.mail.tokens import marker
 from mailtickets.outbound.charts import draw_all
 from mailtickets.outbound.compose import WIRE, address, compose
-from mailtickets.outbound.context import ticket_context
-from mailtickets.outbound.notices import notify_agents
 from mailtickets.outbound.render import render
 from mailtickets.outbound.transport import (
     PermanentFailure,
     TemporaryFailure,
     Transport,
 )
+from mailtickets.outbox.context import ticket_context
+from mailtickets.outbox.notices import notify_agents
 from mailtickets.services import contacts
 from mailtickets.services.tickets import record
 

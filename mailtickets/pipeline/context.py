@@ -20,7 +20,7 @@ from mailtickets.mail.dsn import Bounce
 from mailtickets.mail.loops import Verdict
 from mailtickets.mail.parse import ParsedMail
 from mailtickets.mail.rules import Routing, Rule
-from mailtickets.services.sla import SlaConfig
+from mailtickets.services.sla.policy import SlaConfig
 
 
 class Stop(Exception):
@@ -55,7 +55,7 @@ class PipelineConfig:
 
     @classmethod
     def from_settings(
-        cls, settings: Settings, secret: bytes, templates: Environment
+        cls, settings: Settings, secret: bytes, templates: Environment, sla: SlaConfig
     ) -> PipelineConfig:
         return cls(
             secret=secret,
@@ -67,7 +67,7 @@ class PipelineConfig:
             queues=settings.queues,
             agents=settings.agents,
             templates=templates,
-            sla=SlaConfig.from_settings(settings, secret),
+            sla=sla,
             agents_must_authenticate_at=(
                 settings.authentication.trusted_authserv_id
                 if settings.authentication.require_for_agents

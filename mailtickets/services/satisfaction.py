@@ -15,9 +15,9 @@ from sqlalchemy.orm import Session
 from mailtickets.db.models import Contact, Event, SatisfactionRating, Ticket
 from mailtickets.mail.ratings import Rating
 from mailtickets.mail.tokens import survey_token
-from mailtickets.outbound.context import ticket_context
-from mailtickets.outbound.notices import reply_address
-from mailtickets.outbound.outbox import enqueue
+from mailtickets.outbox.context import ticket_context
+from mailtickets.outbox.enqueue import enqueue
+from mailtickets.outbox.notices import reply_address
 from mailtickets.services.tickets import record
 
 REQUESTED = "satisfaction_requested"

@@ -15,9 +15,9 @@ from sqlalchemy import select
 
 from mailtickets.db.models import Agent, Message, MessageKind, Priority, Ticket, TicketStatus
 from mailtickets.mail.commands import HELP, Command, final_status, parse_commands
-from mailtickets.outbound.context import ticket_context
-from mailtickets.outbound.notices import notify_agents, reply_address
-from mailtickets.outbound.outbox import enqueue
+from mailtickets.outbox.context import ticket_context
+from mailtickets.outbox.enqueue import enqueue
+from mailtickets.outbox.notices import notify_agents, reply_address
 from mailtickets.pipeline.context import MessageContext
 from mailtickets.pipeline.store import store_message
 from mailtickets.services import satisfaction, tickets

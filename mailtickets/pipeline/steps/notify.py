@@ -15,9 +15,9 @@ from typing import Any
 from sqlalchemy import func, select
 
 from mailtickets.db.models import Event, Ticket
-from mailtickets.outbound.context import ticket_context
-from mailtickets.outbound.notices import notify_agents, reply_address
-from mailtickets.outbound.outbox import enqueue
+from mailtickets.outbox.context import ticket_context
+from mailtickets.outbox.enqueue import enqueue
+from mailtickets.outbox.notices import notify_agents, reply_address
 from mailtickets.pipeline.context import MessageContext
 from mailtickets.pipeline.steps.rules import automatic_answer
 from mailtickets.services.tickets import record

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from mailtickets.pipeline.context import MessageContext
-from mailtickets.services.sla import refresh
+from mailtickets.services.sla.clocks import refresh
 
 
 def update_sla(ctx: MessageContext) -> None:

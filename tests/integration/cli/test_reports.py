@@ -15,7 +15,7 @@ from typing import Any
 import pytest
 
 from mailtickets.db.models import Agent, Ticket
-from mailtickets.outbound.notices import reply_address
+from mailtickets.outbox.notices import reply_address
 from mailtickets.services.satisfaction import survey_address
 from tests.support.cli import mailtickets
 from tests.support.helpdesk import CONFIG, Helpdesk, make_helpdesk

@@ -12,7 +12,8 @@ import pytest
 
 from mailtickets.db.models import Ticket, TicketStatus
 from mailtickets.mail.ratings import Rating
-from mailtickets.services import satisfaction, sla, tickets
+from mailtickets.services import digest, reports, satisfaction, tickets
+from mailtickets.services.sla import sweep
 from tests.support.helpdesk import CONFIG, Helpdesk, make_helpdesk
 from tests.support.mail import compose
 from tests.support.relay import Relay
@@ -50,7 +51,7 @@ def _week(desk: Helpdesk) -> None:
             satisfaction.request(session, ticket, secret=desk.app.secret, prefix="ACME", now=now)
             satisfaction.rate(session, ticket, ticket.contact, Rating(score, None), now)
     desk.clock.advance(timedelta(hours=2))
-    assert sla.sweep(desk.app.sessions, desk.app.pipeline.sla, desk.clock.now()) == 2
+    assert sweep.sweep(desk.app.sessions, desk.app.sla, desk.clock.now()) == 2
     desk.clock.advance(timedelta(days=1))
     desk.send_all()
 
@@ -65,7 +66,7 @@ def test_the_digest_gives_the_weeks_figures_and_an_inline_chart(
 ) -> None:
     _week(desk)
     relay.received.clear()
-    assert sla.digest(desk.app.sessions, desk.app.pipeline.sla, desk.clock.now()) == 1
+    assert digest.digest(desk.app.sessions, desk.app.sla, desk.clock.now()) == 1
     desk.send_all()
     mail = _digest(relay)
 
@@ -90,7 +91,7 @@ def test_the_digest_gives_the_weeks_figures_and_an_inline_chart(
 def test_the_chart_follows_the_daily_volume(desk: Helpdesk) -> None:
     _week(desk)
     with desk.app.sessions() as session:
-        chart = sla.reports.volume_chart(session, desk.clock.now())
+        chart = reports.volume_chart(session, desk.clock.now())
     assert chart["labels"][-2:] == ["11-02", "11-03"]
     assert len(chart["labels"]) == 14
     assert chart["series"]["created"][-2:] == [4, 0]

@@ -10,7 +10,8 @@ from pathlib import Path
 import pytest
 
 from mailtickets.db.models import Priority, Ticket, TicketStatus
-from mailtickets.services import sla, tickets
+from mailtickets.services import autoclose, digest, tickets
+from mailtickets.services.sla import clocks, report, sweep
 from tests.support.helpdesk import CONFIG, Helpdesk, make_helpdesk
 from tests.support.mail import compose
 
@@ -41,7 +42,7 @@ def desk(tmp_path: Path) -> Iterator[Helpdesk]:
 
 
 def _sweep(desk: Helpdesk) -> int:
-    return sla.sweep(desk.app.sessions, desk.app.pipeline.sla, desk.clock.now())
+    return sweep.sweep(desk.app.sessions, desk.app.sla, desk.clock.now())
 
 
 def _templates(desk: Helpdesk, ticket_id: int) -> list[tuple[str, list[str]]]:
@@ -114,7 +115,7 @@ def test_time_stops_while_pending_and_resumes_on_the_customers_reply(desk: Helpd
         ticket = session.get(Ticket, ticket_id)
         assert ticket is not None
         tickets.set_status(session, ticket, TicketStatus.PENDING, start, None)
-        sla.refresh(session, ticket, desk.app.pipeline.sla, start)
+        clocks.refresh(session, ticket, desk.app.sla, start)
     assert _ticket(desk, ticket_id).sla_check_at is None  # nothing runs while we wait
     desk.clock.advance(timedelta(hours=5))
     assert _sweep(desk) == 0
@@ -133,7 +134,7 @@ def test_a_priority_change_recomputes_the_due_times(desk: Helpdesk) -> None:
         ticket = session.get(Ticket, ticket_id)
         assert ticket is not None
         tickets.set_priority(session, ticket, Priority.URGENT, start, None)
-        sla.refresh(session, ticket, desk.app.pipeline.sla, start)
+        clocks.refresh(session, ticket, desk.app.sla, start)
     assert _ticket(desk, ticket_id).first_response_due == start + timedelta(minutes=10)
 
 
@@ -147,10 +148,10 @@ def test_silent_resolved_tickets_are_closed_and_the_customer_told_once(desk: Hel
     after = desk.app.settings.scheduler.auto_close_after
     assert after == timedelta(days=7)
     desk.clock.advance(timedelta(days=6))
-    assert sla.auto_close(desk.app.sessions, desk.app.pipeline.sla, after, desk.clock.now()) == 0
+    assert autoclose.auto_close(desk.app.sessions, desk.app.sla, after, desk.clock.now()) == 0
     desk.clock.advance(timedelta(days=2))
-    assert sla.auto_close(desk.app.sessions, desk.app.pipeline.sla, after, desk.clock.now()) == 1
-    assert sla.auto_close(desk.app.sessions, desk.app.pipeline.sla, after, desk.clock.now()) == 0
+    assert autoclose.auto_close(desk.app.sessions, desk.app.sla, after, desk.clock.now()) == 1
+    assert autoclose.auto_close(desk.app.sessions, desk.app.sla, after, desk.clock.now()) == 0
     assert desk.ticket(ticket_id)["status"] == "closed"
     closing = [o for o in desk.outbox(ticket_id) if o.template == "customer/auto_closed"]
     assert [o.recipients for o in closing] == [["ana@example.com"]]
@@ -168,7 +169,7 @@ def test_the_report_on_a_known_history_gives_known_numbers(desk: Helpdesk) -> No
             ticket.first_response_at = start + after
             if resolved is not None:
                 ticket.status, ticket.resolved_at = TicketStatus.RESOLVED, start + resolved
-            sla.refresh(session, ticket, desk.app.pipeline.sla, desk.clock.now())
+            clocks.refresh(session, ticket, desk.app.sla, desk.clock.now())
 
     answer(ids[0], timedelta(minutes=10), timedelta(hours=1))
     answer(ids[1], timedelta(minutes=30), timedelta(hours=3))
@@ -176,8 +177,8 @@ def test_the_report_on_a_known_history_gives_known_numbers(desk: Helpdesk) -> No
     assert _sweep(desk) == 1  # the third waited past its hour
     answer(ids[2], timedelta(hours=2), None)
     with desk.app.sessions() as session:
-        (row,) = sla.report(
-            session, desk.app.pipeline.sla, start - timedelta(days=1), start + timedelta(hours=4)
+        (row,) = report.report(
+            session, desk.app.sla, start - timedelta(days=1), start + timedelta(hours=4)
         )
     assert row == {
         "queue": "support@acme.example",
@@ -197,9 +198,9 @@ def test_the_daily_digest_tells_managers_where_the_queues_stand(desk: Helpdesk) 
         ticket = session.get(Ticket, first)
         assert ticket is not None
         tickets.set_status(session, ticket, TicketStatus.PENDING, desk.clock.now(), None)
-        sla.refresh(session, ticket, desk.app.pipeline.sla, desk.clock.now())
+        clocks.refresh(session, ticket, desk.app.sla, desk.clock.now())
     desk.clock.advance(timedelta(hours=2))
-    assert sla.digest(desk.app.sessions, desk.app.pipeline.sla, desk.clock.now()) == 1
+    assert digest.digest(desk.app.sessions, desk.app.sla, desk.clock.now()) == 1
     (row,) = [o for o in desk.outbox() if o.template == "agent/daily_digest"]
     assert row.recipients == ["carla@acme.example"]
     support = row.context["digest"]["queues"][0]

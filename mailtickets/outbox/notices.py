@@ -13,7 +13,7 @@ from mailtickets.config.settings import AgentSettings, QueueSettings
 from mailtickets.db.models import Agent, Ticket
 from mailtickets.mail.addresses import normalise
 from mailtickets.mail.tokens import reply_token
-from mailtickets.outbound.outbox import enqueue
+from mailtickets.outbox.enqueue import enqueue
 
 AGENT_TOKEN_LIFETIME = timedelta(days=90)
 
