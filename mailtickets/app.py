@@ -17,7 +17,7 @@ from mailtickets.clock import Clock, SystemClock
 from mailtickets.config import Settings
 from mailtickets.db import migrate
 from mailtickets.db.base import make_engine, session_factory
-from mailtickets.db.models import InboundMessage, IntakeStatus, OutboundStatus
+from mailtickets.db.models import InboundMessage, IntakeStatus, OutboundStatus, Outcome
 from mailtickets.db.ownership import Duties
 from mailtickets.endpoint import StatusEndpoint
 from mailtickets.errors import ConfigError
@@ -95,7 +95,7 @@ def daemon_parts(app: App, metrics: Metrics, duties: Duties) -> list[Part]:
     def processed(result: Processed) -> None:
         if result.received_at is not None:
             metrics.observe_processed(
-                result.outcome or "retry", result.received_at, app.clock.now()
+                result.outcome or Outcome.RETRY, result.received_at, app.clock.now()
             )
         if result.status is IntakeStatus.QUARANTINED:
             _quarantine_in_mailbox(app, result.intake_id)

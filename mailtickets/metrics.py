@@ -18,6 +18,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from mailtickets.db.models import (
     OutboundMessage,
     OutboundStatus,
+    Outcome,
     Queue,
     SlaNotification,
     Ticket,
@@ -62,7 +63,7 @@ class Metrics:
 
     def observe_processed(self, outcome: str, received_at: datetime, now: datetime) -> None:
         self.processed.labels(outcome).inc()
-        if outcome == "quarantined":
+        if outcome == Outcome.QUARANTINED:
             self.quarantined.inc()
         self.latency.observe(max((now - received_at).total_seconds(), 0.0))
 

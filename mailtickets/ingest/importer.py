@@ -6,24 +6,24 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from mailtickets.clock import Clock
 from mailtickets.config.settings import IngestSettings
-from mailtickets.db.models import InboundMessage, IntakeStatus
+from mailtickets.db.models import InboundMessage, IntakeStatus, Outcome
 from mailtickets.ingest.intake import Envelope, accept
 from mailtickets.pipeline.context import PipelineConfig
 from mailtickets.pipeline.worker import claim, process
 
 # How the summary names each outcome.
 SUMMARY_LABELS = {
-    "new_ticket": "new tickets",
-    "follow_up": "follow-ups",
-    "agent_reply": "agent replies",
-    "satisfaction": "satisfaction ratings",
-    "duplicate": "duplicates",
-    "auto_reply": "auto-replies",
-    "bulk": "bulk",
-    "bounce": "bounces",
-    "own_mail": "own mail",
-    "quarantined": "quarantined",
-    "retry": "failed, will retry",
+    Outcome.NEW_TICKET: "new tickets",
+    Outcome.FOLLOW_UP: "follow-ups",
+    Outcome.AGENT_REPLY: "agent replies",
+    Outcome.SATISFACTION: "satisfaction ratings",
+    Outcome.DUPLICATE: "duplicates",
+    Outcome.AUTO_REPLY: "auto-replies",
+    Outcome.BULK: "bulk",
+    Outcome.BOUNCE: "bounces",
+    Outcome.OWN_MAIL: "own mail",
+    Outcome.QUARANTINED: "quarantined",
+    Outcome.RETRY: "failed, will retry",
 }
 
 
@@ -42,14 +42,14 @@ def import_message(
     intake_id = claim(sessions, now, settings.retry_delay, accepted.id)
     if intake_id is None:
         # Already processed by an earlier import (or by the daemon): nothing new.
-        return "duplicate" if accepted.duplicate else _stored_outcome(sessions, accepted.id)
+        return Outcome.DUPLICATE if accepted.duplicate else _stored_outcome(sessions, accepted.id)
     result = process(sessions, intake_id, config, now, settings.max_attempts)
     if result.status is IntakeStatus.PENDING:
-        return "retry"
-    return result.outcome or "retry"
+        return Outcome.RETRY
+    return result.outcome or Outcome.RETRY
 
 
 def _stored_outcome(sessions: sessionmaker[Session], intake_id: int) -> str:
     with sessions.begin() as session:
         row = session.get(InboundMessage, intake_id)
-        return (row.outcome if row else None) or "retry"
+        return (row.outcome if row else None) or Outcome.RETRY

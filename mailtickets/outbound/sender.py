@@ -25,7 +25,7 @@ from mailtickets.background import BackgroundLoop
 from mailtickets.clock import Clock
 from mailtickets.config.settings import AgentSettings, OutgoingSettings, QueueSettings
 from mailtickets.db.lease import MAX_ERROR, lease_batch
-from mailtickets.db.models import OutboundMessage, OutboundStatus, Ticket
+from mailtickets.db.models import EventKind, OutboundMessage, OutboundStatus, Ticket
 from mailtickets.mail.tokens import marker
 from mailtickets.outbound.charts import draw_all
 from mailtickets.outbound.compose import WIRE, address, compose
@@ -236,7 +236,15 @@ def _report(
         contacts.suppress(session, recipient, f"refused by the relay: {reason}", now)
     if ticket is None:
         return
-    record(session, ticket, "delivery_failed", now, None, outbound=row.id, reason=_short(reason))
+    record(
+        session,
+        ticket,
+        EventKind.DELIVERY_FAILED,
+        now,
+        None,
+        outbound=row.id,
+        reason=_short(reason),
+    )
     if not row.template.startswith("customer/"):
         return  # mail about failed mail to agents would only fail again
     status = _STATUS.search(reason)

@@ -14,7 +14,7 @@ from sqlalchemy.orm import Session
 
 from mailtickets.config import Settings
 from mailtickets.config.settings import AgentSettings, QueueSettings, SpamSettings
-from mailtickets.db.models import Contact, InboundMessage, Ticket
+from mailtickets.db.models import Contact, InboundMessage, Outcome, Ticket
 from mailtickets.mail.addresses import normalise, split_plus
 from mailtickets.mail.dsn import Bounce
 from mailtickets.mail.loops import Verdict
@@ -26,7 +26,7 @@ from mailtickets.services.sla.policy import SlaConfig
 class Stop(Exception):
     """Processing ends here successfully with `outcome` (duplicate, auto_reply, …)."""
 
-    def __init__(self, outcome: str, reason: str) -> None:
+    def __init__(self, outcome: Outcome, reason: str) -> None:
         super().__init__(reason)
         self.outcome, self.reason = outcome, reason
 
@@ -120,7 +120,7 @@ class MessageContext:
     ignored_reference: dict[str, object] | None = None
     queue: QueueSettings | None = None
     new_text: str = ""
-    outcome: str = ""
+    outcome: Outcome | None = None
     created: bool = False
     omitted_attachments: list[str] = field(default_factory=list)
     #: What the `[[rule]]`s matched and set (steps.rules); None when none were evaluated.

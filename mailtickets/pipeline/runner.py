@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 
+from mailtickets.db.models import Outcome
 from mailtickets.pipeline.context import MessageContext, Stop
 from mailtickets.pipeline.steps.apply import apply_to_ticket
 from mailtickets.pipeline.steps.dedupe import drop_duplicates
@@ -35,7 +36,7 @@ STEPS = (
 )
 
 
-def run_pipeline(ctx: MessageContext) -> str:
+def run_pipeline(ctx: MessageContext) -> Outcome:
     """Process `ctx.intake`; return the outcome (new_ticket, follow_up, duplicate, …).
 
     Raises `Quarantine` for a message no retry can help, anything else for a failure that a
@@ -48,6 +49,8 @@ def run_pipeline(ctx: MessageContext) -> str:
         log.info("intake #%s: %s (%s)", ctx.intake.id, stop.outcome, stop.reason)
         ctx.outcome = stop.outcome
         return stop.outcome
+    if ctx.outcome is None:
+        raise RuntimeError(f"intake #{ctx.intake.id}: the pipeline ended without an outcome")
     ticket = ctx.ticket.id if ctx.ticket else None
     log.info(
         "intake #%s: %s, ticket #%s, message-id %s%s",

@@ -19,13 +19,13 @@ from mailtickets.background import BackgroundLoop
 from mailtickets.clock import Clock
 from mailtickets.config.settings import IngestSettings
 from mailtickets.db.lease import MAX_ERROR, lease, lease_batch
-from mailtickets.db.models import InboundMessage, IntakeStatus
+from mailtickets.db.models import InboundMessage, IntakeStatus, Outcome
 from mailtickets.pipeline.context import MessageContext, PipelineConfig, Quarantine
 from mailtickets.pipeline.runner import run_pipeline
 
 log = logging.getLogger(__name__)
 
-_DISCARDED = {"own_mail", "auto_reply", "bulk", "bounce"}
+_DISCARDED = {Outcome.OWN_MAIL, Outcome.AUTO_REPLY, Outcome.BULK, Outcome.BOUNCE}
 #: Rows leased in one transaction. Each is still processed in a transaction of its own; the
 #: lease only saves a commit per message, and this many stay small next to the lease time.
 BATCH = 16
@@ -97,8 +97,8 @@ def process(
         )
 
 
-def _status(outcome: str, ctx: MessageContext) -> IntakeStatus:
-    if outcome == "duplicate":
+def _status(outcome: Outcome, ctx: MessageContext) -> IntakeStatus:
+    if outcome == Outcome.DUPLICATE:
         return IntakeStatus.DUPLICATE
     if outcome in _DISCARDED and ctx.ticket is None:
         return IntakeStatus.DISCARDED
@@ -108,7 +108,7 @@ def _status(outcome: str, ctx: MessageContext) -> IntakeStatus:
 def _quarantine(row: InboundMessage, reason: str, now: datetime) -> None:
     log.warning("intake #%s quarantined: %s", row.id, reason)
     row.status, row.last_error = IntakeStatus.QUARANTINED, reason[:MAX_ERROR]
-    row.outcome, row.processed_at = "quarantined", now
+    row.outcome, row.processed_at = Outcome.QUARANTINED, now
 
 
 class IngestWorker(BackgroundLoop):

@@ -7,7 +7,7 @@ from datetime import datetime, timedelta
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
-from mailtickets.db.models import Ticket, TicketStatus
+from mailtickets.db.models import EventKind, Ticket, TicketStatus
 from mailtickets.outbox.context import ticket_context
 from mailtickets.outbox.enqueue import enqueue
 from mailtickets.services.sla.clocks import refresh
@@ -35,7 +35,7 @@ def auto_close(
         )
         for ticket in session.scalars(query).all():
             set_status(session, ticket, TicketStatus.CLOSED, now, None)
-            record(session, ticket, "auto_closed", now, None, silent_for=str(after))
+            record(session, ticket, EventKind.AUTO_CLOSED, now, None, silent_for=str(after))
             context = ticket_context(
                 session, ticket, config.subject_prefix, auto_close_after=humanize(after)
             )

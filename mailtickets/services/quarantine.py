@@ -8,13 +8,10 @@ from datetime import datetime
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from mailtickets.db.models import InboundMessage, IntakeStatus
+from mailtickets.db.models import InboundMessage, IntakeStatus, Outcome
 from mailtickets.errors import NotFound
 from mailtickets.mail.parse import header
 from mailtickets.mail.parse import parse as parse_mail
-
-#: The outcome of a row an operator put back in line: it was judged, e.g. not spam after all.
-RELEASED = "released"
 
 
 @dataclass(frozen=True)
@@ -65,7 +62,7 @@ def retry(session: Session, intake_id: int, now: datetime) -> None:
     marked as released so the check that held it (spam) lets it through."""
     row = get(session, intake_id)
     row.status, row.attempts, row.next_attempt_at = IntakeStatus.PENDING, 0, now
-    row.outcome, row.processed_at = RELEASED, None
+    row.outcome, row.processed_at = Outcome.RELEASED, None
 
 
 def retry_all(session: Session, now: datetime) -> list[int]:
@@ -78,4 +75,4 @@ def retry_all(session: Session, now: datetime) -> list[int]:
 def discard(session: Session, intake_id: int, now: datetime) -> None:
     """Give up on the message; its row and raw bytes stay for the record."""
     row = get(session, intake_id)
-    row.status, row.outcome, row.processed_at = IntakeStatus.DISCARDED, "discarded", now
+    row.status, row.outcome, row.processed_at = IntakeStatus.DISCARDED, Outcome.DISCARDED, now

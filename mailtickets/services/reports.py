@@ -19,6 +19,7 @@ from sqlalchemy.orm import Session
 from mailtickets.db.models import (
     Agent,
     Event,
+    EventKind,
     Message,
     MessageKind,
     Queue,
@@ -26,7 +27,6 @@ from mailtickets.db.models import (
     Ticket,
     TicketStatus,
 )
-from mailtickets.services.satisfaction import REQUESTED
 
 REPORTS = ("volume", "agents", "csat")
 #: Ratings of 4 and 5 count as satisfied: the CSAT score is their share of all ratings.
@@ -90,7 +90,9 @@ def agents(session: Session, since: datetime) -> list[dict[str, Any]]:
     waits: dict[int, list[timedelta]] = defaultdict(list)
     for agent_id, wait in _first_responses(session, since):
         waits[agent_id].append(wait)
-    resolved = select(Event.actor, Event.data).where(Event.kind == "status", Event.at >= since)
+    resolved = select(Event.actor, Event.data).where(
+        Event.kind == EventKind.STATUS, Event.at >= since
+    )
     for actor, data in session.execute(resolved):
         if actor in by_address and data.get("status") == TicketStatus.RESOLVED.value:
             by_address[actor]["resolved"] += 1
@@ -169,7 +171,7 @@ def csat(session: Session, since: datetime) -> list[dict[str, Any]]:
         .select_from(Event)
         .join(Ticket, Event.ticket_id == Ticket.id)
         .join(Queue, Ticket.queue_id == Queue.id)
-        .where(Event.kind == REQUESTED, Event.at >= since)
+        .where(Event.kind == EventKind.SATISFACTION_REQUESTED, Event.at >= since)
     )
     for (queue,) in session.execute(asked):
         requests[queue] += 1

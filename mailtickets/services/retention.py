@@ -19,12 +19,17 @@ from typing import Any, cast
 from sqlalchemy import CursorResult, func, update
 from sqlalchemy.orm import Session, sessionmaker
 
-from mailtickets.db.models import InboundMessage, IntakeStatus, OutboundMessage, OutboundStatus
+from mailtickets.db.models import (
+    InboundMessage,
+    IntakeStatus,
+    OutboundMessage,
+    OutboundStatus,
+    Outcome,
+)
 from mailtickets.services.mailfiles import remove_files
 
 log = logging.getLogger(__name__)
 
-PURGED = "purged"
 #: How often the duty runs; the age limit is in days, so an hour late is nothing.
 EVERY = timedelta(hours=1)
 
@@ -56,7 +61,9 @@ def purge_raw(
             session,
             update(InboundMessage)
             .where(old, InboundMessage.status == IntakeStatus.QUARANTINED)
-            .values(status=IntakeStatus.DISCARDED, outcome=PURGED, processed_at=now, raw=b""),
+            .values(
+                status=IntakeStatus.DISCARDED, outcome=Outcome.PURGED, processed_at=now, raw=b""
+            ),
         )
         done = (IntakeStatus.DONE, IntakeStatus.DUPLICATE, IntakeStatus.DISCARDED)
         received = _count(

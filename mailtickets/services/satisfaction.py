@@ -12,15 +12,13 @@ from datetime import datetime
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from mailtickets.db.models import Contact, Event, SatisfactionRating, Ticket
+from mailtickets.db.models import Contact, Event, EventKind, SatisfactionRating, Ticket
 from mailtickets.mail.ratings import Rating
 from mailtickets.mail.tokens import survey_token
 from mailtickets.outbox.context import ticket_context
 from mailtickets.outbox.enqueue import enqueue
 from mailtickets.outbox.notices import reply_address
 from mailtickets.services.tickets import record
-
-REQUESTED = "satisfaction_requested"
 
 
 def survey_address(secret: bytes, ticket: Ticket) -> str:
@@ -32,14 +30,16 @@ def survey_address(secret: bytes, ticket: Ticket) -> str:
 def request(session: Session, ticket: Ticket, *, secret: bytes, prefix: str, now: datetime) -> bool:
     """Ask the ticket's customer for a rating, once per ticket; False when not asked."""
     asked = session.scalar(
-        select(Event.id).where(Event.ticket_id == ticket.id, Event.kind == REQUESTED).limit(1)
+        select(Event.id)
+        .where(Event.ticket_id == ticket.id, Event.kind == EventKind.SATISFACTION_REQUESTED)
+        .limit(1)
     )
     customer = ticket.contact
     if asked is not None:
         return False
     if customer.suppressed_at is not None:
         why = f"address suppressed: {customer.suppressed_reason}"
-        record(session, ticket, "satisfaction_withheld", now, customer.address, why=why)
+        record(session, ticket, EventKind.SATISFACTION_WITHHELD, now, customer.address, why=why)
         return False
     context = ticket_context(session, ticket, prefix, reply_to=survey_address(secret, ticket))
     enqueue(
@@ -52,7 +52,7 @@ def request(session: Session, ticket: Ticket, *, secret: bytes, prefix: str, now
         now=now,
         secret=secret,
     )
-    record(session, ticket, REQUESTED, now, None, customer=customer.address)
+    record(session, ticket, EventKind.SATISFACTION_REQUESTED, now, None, customer=customer.address)
     return True
 
 
@@ -74,7 +74,7 @@ def rate(session: Session, ticket: Ticket, contact: Contact, rating: Rating, now
     record(
         session,
         ticket,
-        "satisfaction_rated" if first else "satisfaction_changed",
+        EventKind.SATISFACTION_RATED if first else EventKind.SATISFACTION_CHANGED,
         now,
         contact.address,
         rating=rating.score,

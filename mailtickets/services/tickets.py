@@ -15,6 +15,7 @@ from mailtickets.db.models import (
     Agent,
     Contact,
     Event,
+    EventKind,
     Message,
     MessageKind,
     Participant,
@@ -30,7 +31,7 @@ from mailtickets.mail.parse import MAX_NAME
 def record(
     session: Session,
     ticket: Ticket,
-    kind: str,
+    kind: EventKind,
     now: datetime,
     actor: str | None = None,
     **data: Any,
@@ -83,7 +84,7 @@ def open_ticket(
     record(
         session,
         ticket,
-        "created",
+        EventKind.CREATED,
         now,
         contact.address,
         queue=queue.address,
@@ -112,7 +113,7 @@ def add_participant(
         return False
     session.add(Participant(ticket_id=ticket.id, contact_id=contact.id, role=role, added_at=now))
     if announce:
-        record(session, ticket, "participant_added", now, contact.address, role=role)
+        record(session, ticket, EventKind.PARTICIPANT_ADDED, now, contact.address, role=role)
     return True
 
 
@@ -133,7 +134,7 @@ def add_message(session: Session, ticket: Ticket, message: Message, now: datetim
     record(
         session,
         ticket,
-        f"message_{message.kind.value}",
+        EventKind.message(message.kind),
         now,
         message.from_address,
         message=message.id,
@@ -155,7 +156,7 @@ def customer_wrote(session: Session, ticket: Ticket, now: datetime, actor: str) 
     previous = ticket.status
     ticket.status, ticket.updated_at = TicketStatus.OPEN, now
     ticket.resolved_at = ticket.closed_at = None
-    record(session, ticket, "reopened", now, actor, previous=previous.value)
+    record(session, ticket, EventKind.REOPENED, now, actor, previous=previous.value)
 
 
 def set_status(
@@ -171,7 +172,9 @@ def set_status(
         ticket.closed_at = now
     else:
         ticket.resolved_at = ticket.closed_at = None
-    record(session, ticket, "status", now, actor, status=status.value, previous=previous.value)
+    record(
+        session, ticket, EventKind.STATUS, now, actor, status=status.value, previous=previous.value
+    )
 
 
 def set_priority(
@@ -182,7 +185,13 @@ def set_priority(
     previous = ticket.priority
     ticket.priority, ticket.updated_at = priority, now
     record(
-        session, ticket, "priority", now, actor, priority=priority.value, previous=previous.value
+        session,
+        ticket,
+        EventKind.PRIORITY,
+        now,
+        actor,
+        priority=priority.value,
+        previous=previous.value,
     )
 
 
@@ -192,14 +201,16 @@ def assign(
     if ticket.assignee_id == (agent.id if agent else None):
         return
     ticket.assignee, ticket.updated_at = agent, now
-    record(session, ticket, "assigned", now, actor, assignee=agent.address if agent else None)
+    record(
+        session, ticket, EventKind.ASSIGNED, now, actor, assignee=agent.address if agent else None
+    )
 
 
 def add_tag(session: Session, ticket: Ticket, name: str, now: datetime, actor: str | None) -> None:
     if any(tag.name == name for tag in ticket.tags):
         return
     ticket.tags.append(Tag(name=name))
-    record(session, ticket, "tagged", now, actor, tag=name)
+    record(session, ticket, EventKind.TAGGED, now, actor, tag=name)
 
 
 def remove_participant(
@@ -213,7 +224,7 @@ def remove_participant(
     if row is None or row.role == "requester":
         return False
     session.delete(row)
-    record(session, ticket, "participant_removed", now, actor, address=address)
+    record(session, ticket, EventKind.PARTICIPANT_REMOVED, now, actor, address=address)
     return True
 
 
@@ -232,8 +243,8 @@ def merge(
         add_participant(session, target, participant.contact, participant.role, now)
     source.merged_into_id = target.id
     set_status(session, source, TicketStatus.CLOSED, now, actor)
-    record(session, source, "merged", now, actor, into=target.id)
-    record(session, target, "merged_from", now, actor, source=source.id)
+    record(session, source, EventKind.MERGED, now, actor, into=target.id)
+    record(session, target, EventKind.MERGED_FROM, now, actor, source=source.id)
     target.updated_at = now
 
 

@@ -1,13 +1,14 @@
 """Typed models, one module per aggregate; importing this package registers them all."""
 
 from mailtickets.db.models.directory import Agent, Contact, Queue
-from mailtickets.db.models.intake import InboundMessage, IntakeStatus
+from mailtickets.db.models.intake import InboundMessage, IntakeStatus, Outcome
 from mailtickets.db.models.mailbox import MailboxCursor
 from mailtickets.db.models.outbound import OutboundMessage, OutboundStatus
 from mailtickets.db.models.satisfaction import SatisfactionRating
 from mailtickets.db.models.ticket import (
     Attachment,
     Event,
+    EventKind,
     Message,
     MessageKind,
     Participant,
@@ -23,6 +24,7 @@ __all__ = [
     "Attachment",
     "Contact",
     "Event",
+    "EventKind",
     "InboundMessage",
     "IntakeStatus",
     "MailboxCursor",
@@ -30,6 +32,7 @@ __all__ = [
     "MessageKind",
     "OutboundMessage",
     "OutboundStatus",
+    "Outcome",
     "Participant",
     "Priority",
     "Queue",

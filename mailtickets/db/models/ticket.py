@@ -39,6 +39,52 @@ class MessageKind(enum.StrEnum):
     SYSTEM = "system"
 
 
+class EventKind(enum.StrEnum):
+    """What an `Event` records. Stored as these strings; the SLA clocks and the reports read
+    some of them back, so a kind is named here once and nowhere else."""
+
+    CREATED = "created"
+    MESSAGE_CUSTOMER = "message_customer"
+    MESSAGE_AGENT = "message_agent"
+    MESSAGE_NOTE = "message_note"
+    MESSAGE_AUTO = "message_auto"
+    MESSAGE_BOUNCE = "message_bounce"
+    MESSAGE_SYSTEM = "message_system"
+    STATUS = "status"
+    REOPENED = "reopened"
+    PRIORITY = "priority"
+    ASSIGNED = "assigned"
+    TAGGED = "tagged"
+    PARTICIPANT_ADDED = "participant_added"
+    PARTICIPANT_REMOVED = "participant_removed"
+    JOINED = "joined"
+    MERGED = "merged"
+    MERGED_FROM = "merged_from"
+    REFERENCE_IGNORED = "reference_ignored"
+    OPENED_ON_BEHALF = "opened_on_behalf"
+    COMMANDS_REJECTED = "commands_rejected"
+    ROUTED = "routed"
+    ANSWERED_AUTOMATICALLY = "answered_automatically"
+    MACRO_FAILED = "macro_failed"
+    ACKNOWLEDGEMENT_QUEUED = "acknowledgement_queued"
+    ACKNOWLEDGEMENT_WITHHELD = "acknowledgement_withheld"
+    DELIVERY_FAILED = "delivery_failed"
+    DELIVERY_DELAYED = "delivery_delayed"
+    SATISFACTION_REQUESTED = "satisfaction_requested"
+    SATISFACTION_RATED = "satisfaction_rated"
+    SATISFACTION_CHANGED = "satisfaction_changed"
+    SATISFACTION_WITHHELD = "satisfaction_withheld"
+    SATISFACTION_UNREADABLE = "satisfaction_unreadable"
+    SLA_WARNING = "sla_warning"
+    SLA_BREACHED = "sla_breached"
+    AUTO_CLOSED = "auto_closed"
+
+    @classmethod
+    def message(cls, kind: MessageKind) -> EventKind:
+        """The event that records a message of `kind` joining a ticket."""
+        return cls(f"message_{kind.value}")
+
+
 class Ticket(Base):
     __tablename__ = "ticket"
     __table_args__ = (Index(None, "status", "queue_id"),)

@@ -13,7 +13,16 @@ from typing import Any
 from jinja2 import TemplateError, TemplateNotFound
 from sqlalchemy import select
 
-from mailtickets.db.models import Agent, Message, MessageKind, Priority, Ticket, TicketStatus
+from mailtickets.db.models import (
+    Agent,
+    EventKind,
+    Message,
+    MessageKind,
+    Outcome,
+    Priority,
+    Ticket,
+    TicketStatus,
+)
 from mailtickets.mail.commands import HELP, Command, final_status, parse_commands
 from mailtickets.outbox.context import ticket_context
 from mailtickets.outbox.enqueue import enqueue
@@ -60,13 +69,13 @@ def record_agent_reply(ctx: MessageContext) -> None:
     if is_note:
         store_message(ctx, MessageKind.NOTE, author_agent_id=agent.id)
         _tell_other_agents(ctx, ctx.ticket, agent, text)
-        ctx.outcome = "note"
+        ctx.outcome = Outcome.NOTE
     elif text:
         store_message(ctx, MessageKind.AGENT, author_agent_id=agent.id)
         _relay(ctx, ctx.ticket, agent, text)
-        ctx.outcome = "agent_reply"
+        ctx.outcome = Outcome.AGENT_REPLY
     else:
-        ctx.outcome = "commands"
+        ctx.outcome = Outcome.COMMANDS
     _finish_status(ctx, ticket, agent, parsed.commands, answered=bool(text) and not is_note)
 
 
@@ -241,7 +250,9 @@ def _tell_other_agents(ctx: MessageContext, ticket: Ticket, author: Agent, text:
 
 
 def _reject(ctx: MessageContext, ticket: Ticket, agent: Agent, errors: list[str]) -> None:
-    tickets.record(ctx.session, ticket, "commands_rejected", ctx.now, agent.address, errors=errors)
+    tickets.record(
+        ctx.session, ticket, EventKind.COMMANDS_REJECTED, ctx.now, agent.address, errors=errors
+    )
     context = ticket_context(
         ctx.session,
         ticket,
@@ -262,4 +273,4 @@ def _reject(ctx: MessageContext, ticket: Ticket, agent: Agent, errors: list[str]
         secret=ctx.config.secret,
         in_reply_to=ctx.message_id,
     )
-    ctx.outcome = "command_error"
+    ctx.outcome = Outcome.COMMAND_ERROR

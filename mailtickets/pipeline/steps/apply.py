@@ -7,18 +7,20 @@ from sqlalchemy import select
 
 from mailtickets.db.models import (
     Agent,
+    EventKind,
     MessageKind,
     OutboundMessage,
+    Outcome,
     Queue,
     Ticket,
 )
 from mailtickets.mail.addresses import normalise
 from mailtickets.mail.authresults import authenticated
 from mailtickets.mail.commands import parse_commands
-from mailtickets.mail.loops import Automated
 from mailtickets.mail.subjects import clean
 from mailtickets.pipeline.context import MessageContext, Stop
 from mailtickets.pipeline.steps.agent_reply import record_agent_reply
+from mailtickets.pipeline.steps.loops import AUTOMATED_OUTCOMES
 from mailtickets.pipeline.steps.satisfaction import record_satisfaction
 from mailtickets.pipeline.store import store_message
 from mailtickets.services import contacts, tickets
@@ -56,7 +58,7 @@ def _record_customer_message(ctx: MessageContext) -> None:
             tickets.record(
                 ctx.session,
                 ctx.ticket,
-                "reference_ignored",
+                EventKind.REFERENCE_IGNORED,
                 ctx.now,
                 sender.address,
                 **ctx.ignored_reference,
@@ -66,12 +68,12 @@ def _record_customer_message(ctx: MessageContext) -> None:
             tickets.record(
                 ctx.session,
                 ctx.ticket,
-                "joined",
+                EventKind.JOINED,
                 ctx.now,
                 sender.address,
                 matched_by=ctx.matched_by,
             )
-        ctx.outcome = "follow_up"
+        ctx.outcome = Outcome.FOLLOW_UP
     store_message(ctx, MessageKind.CUSTOMER, author_contact_id=sender.id)
     _add_copied_participants(ctx)
 
@@ -107,7 +109,7 @@ def _open_on_behalf(ctx: MessageContext) -> bool:
     tickets.record(
         ctx.session,
         ctx.ticket,
-        "opened_on_behalf",
+        EventKind.OPENED_ON_BEHALF,
         ctx.now,
         ctx.sender_address,
         customer=ctx.sender.address,
@@ -132,7 +134,7 @@ def _open(ctx: MessageContext, linked_to: Ticket | None = None) -> None:
         linked_to=linked_to,
         why=why,
     )
-    ctx.created, ctx.outcome = True, "new_ticket"
+    ctx.created, ctx.outcome = True, Outcome.NEW_TICKET
 
 
 def _add_copied_participants(ctx: MessageContext) -> None:
@@ -151,10 +153,12 @@ def _record_automated(ctx: MessageContext) -> None:
     assert ctx.automated is not None
     if ctx.ticket is not None:
         store_message(ctx, MessageKind.AUTO)
-        ctx.outcome = ctx.automated.kind.value
+        ctx.outcome = AUTOMATED_OUTCOMES[ctx.automated.kind]
         return
     if not ctx.config.tickets_from_auto_replies:
-        raise Stop(ctx.automated.kind.value, f"{ctx.automated.reason}; belongs to no ticket")
+        raise Stop(
+            AUTOMATED_OUTCOMES[ctx.automated.kind], f"{ctx.automated.reason}; belongs to no ticket"
+        )
     ctx.sender = tickets.contact_for(ctx.session, ctx.sender_address, ctx.sender_name, ctx.now)
     _open(ctx)
     store_message(ctx, MessageKind.AUTO, author_contact_id=ctx.sender.id)
@@ -163,12 +167,12 @@ def _record_automated(ctx: MessageContext) -> None:
 def _record_bounce(ctx: MessageContext) -> None:
     assert ctx.bounce is not None and ctx.automated is not None
     if ctx.ticket is None:
-        raise Stop("bounce", "delivery report for a message we did not send")
+        raise Stop(Outcome.BOUNCE, "delivery report for a message we did not send")
     store_message(ctx, MessageKind.BOUNCE)
     tickets.record(
         ctx.session,
         ctx.ticket,
-        "delivery_failed" if ctx.bounce.permanent else "delivery_delayed",
+        EventKind.DELIVERY_FAILED if ctx.bounce.permanent else EventKind.DELIVERY_DELAYED,
         ctx.now,
         ctx.sender_address,
         original=ctx.bounce.original_message_id,
@@ -193,4 +197,4 @@ def _record_bounce(ctx: MessageContext) -> None:
             contacts.suppress(ctx.session, failure.recipient, f"hard bounce: {reason}", ctx.now)
         elif failure.action == "delayed":
             contacts.soft_bounce(ctx.session, failure.recipient, reason, ctx.now)
-    ctx.outcome = Automated.BOUNCE.value
+    ctx.outcome = Outcome.BOUNCE

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from sqlalchemy import select
 
-from mailtickets.db.models import Message
+from mailtickets.db.models import Message, Outcome
 from mailtickets.pipeline.context import MessageContext, Stop
 
 
@@ -15,4 +15,4 @@ def drop_duplicates(ctx: MessageContext) -> None:
         select(Message.ticket_id).where(Message.message_id == ctx.message_id)
     )
     if stored is not None:
-        raise Stop("duplicate", f"message {ctx.message_id} is already on ticket #{stored}")
+        raise Stop(Outcome.DUPLICATE, f"message {ctx.message_id} is already on ticket #{stored}")

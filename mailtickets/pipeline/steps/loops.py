@@ -2,9 +2,18 @@
 
 from __future__ import annotations
 
+from mailtickets.db.models import Outcome
 from mailtickets.mail.dsn import read_bounce
 from mailtickets.mail.loops import Automated, classify
 from mailtickets.pipeline.context import MessageContext, Stop
+
+#: The outcome of a message that no person wrote, by what it is.
+AUTOMATED_OUTCOMES = {
+    Automated.AUTO_REPLY: Outcome.AUTO_REPLY,
+    Automated.BULK: Outcome.BULK,
+    Automated.BOUNCE: Outcome.BOUNCE,
+    Automated.OWN: Outcome.OWN_MAIL,
+}
 
 
 def detect_automated(ctx: MessageContext) -> None:
@@ -15,6 +24,6 @@ def detect_automated(ctx: MessageContext) -> None:
     if verdict is None:
         return
     if verdict.kind is Automated.OWN:
-        raise Stop("own_mail", verdict.reason)
+        raise Stop(AUTOMATED_OUTCOMES[verdict.kind], verdict.reason)
     if verdict.kind is Automated.BOUNCE:
         ctx.bounce = read_bounce(ctx.mail)

@@ -14,7 +14,7 @@ from typing import Any
 
 from sqlalchemy import func, select
 
-from mailtickets.db.models import Event, Ticket
+from mailtickets.db.models import Event, EventKind, Outcome, Ticket
 from mailtickets.outbox.context import ticket_context
 from mailtickets.outbox.enqueue import enqueue
 from mailtickets.outbox.notices import notify_agents, reply_address
@@ -22,21 +22,19 @@ from mailtickets.pipeline.context import MessageContext
 from mailtickets.pipeline.steps.rules import automatic_answer
 from mailtickets.services.tickets import record
 
-ACKNOWLEDGED = "acknowledgement_queued"
-
 
 def enqueue_mail(ctx: MessageContext) -> None:
     if ctx.ticket is None:
         return
-    if ctx.outcome == "new_ticket" and ctx.automated is None:
+    if ctx.outcome == Outcome.NEW_TICKET and ctx.automated is None:
         # Built once: the customer's and the agents' mail show the same ticket.
         context = _context(ctx, ctx.ticket)
         if ctx.on_behalf_by is None:
             _acknowledge(ctx, ctx.ticket, context)
         _notify_agents(ctx, ctx.ticket, "agent/new_ticket", context)
-    elif ctx.outcome == "follow_up":
+    elif ctx.outcome == Outcome.FOLLOW_UP:
         _notify_agents(ctx, ctx.ticket, "agent/customer_replied", _context(ctx, ctx.ticket))
-    elif ctx.outcome == "bounce" and ctx.bounce is not None and ctx.bounce.permanent:
+    elif ctx.outcome == Outcome.BOUNCE and ctx.bounce is not None and ctx.bounce.permanent:
         failed = [f for f in ctx.bounce.failures if f.permanent]
         failure = {
             "recipient": ", ".join(f.recipient for f in failed),
@@ -67,7 +65,7 @@ def _acknowledge(ctx: MessageContext, ticket: Ticket, context: dict[str, Any]) -
         record(
             ctx.session,
             ticket,
-            "acknowledgement_withheld",
+            EventKind.ACKNOWLEDGEMENT_WITHHELD,
             ctx.now,
             customer.address,
             why=f"address suppressed: {customer.suppressed_reason}",
@@ -76,14 +74,16 @@ def _acknowledge(ctx: MessageContext, ticket: Ticket, context: dict[str, Any]) -
     since = ctx.now - timedelta(hours=1)
     recent = ctx.session.scalar(
         select(func.count(Event.id)).where(
-            Event.kind == ACKNOWLEDGED, Event.actor == customer.address, Event.at > since
+            Event.kind == EventKind.ACKNOWLEDGEMENT_QUEUED,
+            Event.actor == customer.address,
+            Event.at > since,
         )
     )
     if (recent or 0) >= ctx.config.max_acknowledgements_per_hour:
         record(
             ctx.session,
             ticket,
-            "acknowledgement_withheld",
+            EventKind.ACKNOWLEDGEMENT_WITHHELD,
             ctx.now,
             customer.address,
             why=f"more than {ctx.config.max_acknowledgements_per_hour} in an hour",
@@ -106,7 +106,7 @@ def _acknowledge(ctx: MessageContext, ticket: Ticket, context: dict[str, Any]) -
         in_reply_to=ctx.message_id,
         references=[*ctx.mail.references, ctx.message_id],
     )
-    record(ctx.session, ticket, ACKNOWLEDGED, ctx.now, customer.address)
+    record(ctx.session, ticket, EventKind.ACKNOWLEDGEMENT_QUEUED, ctx.now, customer.address)
 
 
 def _notify_agents(

@@ -14,7 +14,7 @@ from typing import Any
 from jinja2 import TemplateError
 from sqlalchemy import select
 
-from mailtickets.db.models import Agent, Priority, Ticket
+from mailtickets.db.models import Agent, EventKind, Priority, Ticket
 from mailtickets.mail.rules import Incoming, evaluate
 from mailtickets.outbound.render import render
 from mailtickets.pipeline.context import MessageContext
@@ -47,7 +47,9 @@ def apply_routing(ctx: MessageContext) -> None:
         agent = ctx.session.scalar(select(Agent).where(Agent.address == routing.assignee))
         if agent is not None and agent.active:
             tickets.assign(ctx.session, ticket, agent, ctx.now, actor)
-    tickets.record(ctx.session, ticket, "routed", ctx.now, actor, rules=list(routing.matched))
+    tickets.record(
+        ctx.session, ticket, EventKind.ROUTED, ctx.now, actor, rules=list(routing.matched)
+    )
 
 
 def automatic_answer(
@@ -62,7 +64,9 @@ def automatic_answer(
     except (TemplateError, ValueError) as exc:
         # The acknowledgement still goes out; the ticket's history says what was missing.
         log.warning("ticket #%s: macro %s cannot be rendered: %s", ticket.id, macro, exc)
-        tickets.record(ctx.session, ticket, "macro_failed", ctx.now, None, macro=macro)
+        tickets.record(ctx.session, ticket, EventKind.MACRO_FAILED, ctx.now, None, macro=macro)
         return None
-    tickets.record(ctx.session, ticket, "answered_automatically", ctx.now, None, macro=macro)
+    tickets.record(
+        ctx.session, ticket, EventKind.ANSWERED_AUTOMATICALLY, ctx.now, None, macro=macro
+    )
     return {"title": answer.subject, "text": answer.text.strip(), "html": answer.html or ""}

@@ -6,7 +6,7 @@ ordinary customer message, since a customer who writes there without a score wan
 
 from __future__ import annotations
 
-from mailtickets.db.models import MessageKind
+from mailtickets.db.models import EventKind, MessageKind, Outcome
 from mailtickets.mail.ratings import parse_rating
 from mailtickets.pipeline.context import MessageContext
 from mailtickets.pipeline.store import store_message
@@ -19,7 +19,7 @@ def record_satisfaction(ctx: MessageContext) -> bool:
     rating = parse_rating(ctx.new_text)
     if rating is None:
         tickets.record(
-            ctx.session, ctx.ticket, "satisfaction_unreadable", ctx.now, ctx.sender_address
+            ctx.session, ctx.ticket, EventKind.SATISFACTION_UNREADABLE, ctx.now, ctx.sender_address
         )
         return False
     sender = tickets.contact_for(ctx.session, ctx.sender_address, ctx.sender_name, ctx.now)
@@ -36,5 +36,5 @@ def record_satisfaction(ctx: MessageContext) -> bool:
             now=ctx.now,
             in_reply_to=ctx.message_id,
         )
-    ctx.outcome = "satisfaction"
+    ctx.outcome = Outcome.SATISFACTION
     return True

@@ -6,14 +6,14 @@ releases it (`quarantine retry`) has judged it: a released message is not checke
 
 from __future__ import annotations
 
+from mailtickets.db.models import Outcome
 from mailtickets.mail.addresses import normalise
 from mailtickets.mail.spam import verdict
 from mailtickets.pipeline.context import MessageContext, Quarantine
-from mailtickets.services.quarantine import RELEASED
 
 
 def hold_spam(ctx: MessageContext) -> None:
-    if ctx.intake.outcome == RELEASED or ctx.agent is not None:
+    if ctx.intake.outcome == Outcome.RELEASED or ctx.agent is not None:
         return
     spam = ctx.config.spam
     why = verdict(

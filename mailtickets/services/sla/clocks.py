@@ -8,7 +8,15 @@ from typing import Any
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from mailtickets.db.models import Event, Message, MessageKind, SlaNotification, Ticket, TicketStatus
+from mailtickets.db.models import (
+    Event,
+    EventKind,
+    Message,
+    MessageKind,
+    SlaNotification,
+    Ticket,
+    TicketStatus,
+)
 from mailtickets.services.sla.policy import SlaConfig
 from mailtickets.sla.deadlines import Due, Policy, Span, compute_due, humanize, remaining
 
@@ -54,11 +62,13 @@ def _pending_periods(session: Session, ticket: Ticket) -> list[Span]:
     since: datetime | None = None
     events = session.scalars(
         select(Event)
-        .where(Event.ticket_id == ticket.id, Event.kind.in_(("status", "reopened")))
+        .where(Event.ticket_id == ticket.id, Event.kind.in_((EventKind.STATUS, EventKind.REOPENED)))
         .order_by(Event.id)
     )
     for event in events:
-        pending = event.kind == "status" and event.data.get("status") == "pending"
+        pending = (
+            event.kind == EventKind.STATUS and event.data.get("status") == TicketStatus.PENDING
+        )
         if pending and since is None:
             since = event.at
         elif not pending and since is not None:

@@ -9,7 +9,7 @@ from typing import Any
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from mailtickets.db.models import Event, Ticket
+from mailtickets.db.models import Event, EventKind, Ticket
 from mailtickets.services.sla.policy import SlaConfig
 from mailtickets.sla.calendar import ALWAYS_OPEN, Calendar, business_time_between
 
@@ -32,7 +32,7 @@ def report(
     breaches = dict(
         session.execute(
             select(Event.ticket_id, func.count())
-            .where(Event.kind == "sla_breached")
+            .where(Event.kind == EventKind.SLA_BREACHED)
             .group_by(Event.ticket_id)
         ).all()
     )

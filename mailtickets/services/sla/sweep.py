@@ -13,7 +13,7 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
-from mailtickets.db.models import SlaNotification, Ticket
+from mailtickets.db.models import EventKind, SlaNotification, Ticket
 from mailtickets.outbox.context import ticket_context
 from mailtickets.outbox.notices import notify_agents
 from mailtickets.services.sla.clocks import next_check, refresh
@@ -85,7 +85,7 @@ def _notify(
     record(
         session,
         ticket,
-        "sla_breached" if breach else "sla_warning",
+        EventKind.SLA_BREACHED if breach else EventKind.SLA_WARNING,
         now,
         None,
         clock=kind,

@@ -9,10 +9,10 @@ from pathlib import Path
 from sqlalchemy import select, update
 
 from mailtickets.db.base import make_engine
-from mailtickets.db.models import InboundMessage, IntakeStatus
+from mailtickets.db.models import InboundMessage, IntakeStatus, Outcome
 from mailtickets.ingest.intake import Envelope, accept
 from mailtickets.services.mailfiles import maildir_files
-from mailtickets.services.retention import PURGED, purge_raw
+from mailtickets.services.retention import purge_raw
 from tests.support.cli import mailtickets
 from tests.support.daemon import READY_LINE, Daemon
 from tests.support.helpdesk import Helpdesk
@@ -63,7 +63,7 @@ def test_old_raw_mail_is_purged_and_recent_or_unfinished_mail_kept(any_helpdesk:
         assert rows[held.intake_id].raw == b""
         assert (rows[held.intake_id].status, rows[held.intake_id].outcome) == (
             IntakeStatus.DISCARDED,
-            PURGED,
+            Outcome.PURGED,
         )
         assert rows[waiting.id].raw and rows[waiting.id].status is IntakeStatus.PENDING
         assert rows[new.intake_id].raw
