@@ -17,13 +17,12 @@ from mailtickets.clock import Clock, SystemClock
 from mailtickets.config import Settings
 from mailtickets.db import migrate
 from mailtickets.db.base import make_engine, session_factory
-from mailtickets.db.models import InboundMessage, IntakeStatus, OutboundStatus, Outcome
+from mailtickets.db.models import InboundMessage, IntakeStatus, OutboundStatus
 from mailtickets.db.ownership import Duties
 from mailtickets.endpoint import StatusEndpoint
-from mailtickets.errors import ConfigError
+from mailtickets.errors import ConfigError, ImapError
 from mailtickets.health import Part
 from mailtickets.ingest.imap import ImapPoller
-from mailtickets.ingest.imap_connect import ImapError
 from mailtickets.ingest.imap_quarantine import move_to_quarantine
 from mailtickets.ingest.intake import Accepted, Envelope, GroupCommit
 from mailtickets.ingest.smtp import SmtpListener
@@ -32,6 +31,7 @@ from mailtickets.metrics import Metrics
 from mailtickets.outbound.render import environment
 from mailtickets.outbound.sender import Attempt, OutboxSender, SenderConfig
 from mailtickets.outbound.transport import transport_for
+from mailtickets.outcomes import Outcome
 from mailtickets.pipeline.context import PipelineConfig
 from mailtickets.pipeline.worker import IngestWorker, Processed
 from mailtickets.scheduler import Job, Scheduler

@@ -8,13 +8,23 @@ Library code raises these; only `mailtickets.cli` turns them into messages and e
     │   ├── DatabaseUnavailable  cannot connect or cannot commit (temporary for mail edges)
     │   └── SchemaOutOfDate      migrations must run before the daemon may start
     ├── NotFound                 a ticket, intake row or other record named by an operator
-    └── ImapError                a mailbox cannot be read, and at which stage (DNS, TCP, TLS,
-                                 authentication, folder); defined in ingest.imap_connect
+    ├── ImapError                a mailbox cannot be read, and at which stage (DNS, TCP, TLS,
+    │                            authentication, folder)
+    ├── DeliveryError            outgoing mail was not handed to the relay
+    │   ├── TemporaryFailure     the relay is away, busy or answered 4xx: try again later
+    │   └── PermanentFailure     the relay refused the message itself (5xx)
+    └── PipelineExit             a pipeline step ends the processing of a message early
+        ├── Stop                 finished, nothing more to do (a duplicate, an auto-reply)
+        └── Quarantine           no retry can help: keep the raw message aside with a reason
+
+Anything else that escapes a pipeline step is taken for a passing failure and retried.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
+
+from mailtickets.outcomes import Outcome
 
 
 class MailticketsError(Exception):
@@ -43,3 +53,41 @@ class SchemaOutOfDate(DatabaseError):
 
 class NotFound(MailticketsError):
     """A record an operator asked for does not exist."""
+
+
+class ImapError(MailticketsError):
+    """A mailbox cannot be read; `stage` says how far the conversation got."""
+
+    def __init__(self, mailbox: str, stage: str, detail: str) -> None:
+        self.mailbox = mailbox
+        self.stage = stage
+        self.detail = detail
+        super().__init__(f"mailbox {mailbox}: {stage}: {detail}")
+
+
+class DeliveryError(MailticketsError):
+    """Outgoing mail was not handed to the relay."""
+
+
+class TemporaryFailure(DeliveryError):
+    """Try again later: the relay is away, busy or answered 4xx."""
+
+
+class PermanentFailure(DeliveryError):
+    """The relay refused the message itself (5xx); retrying cannot help."""
+
+
+class PipelineExit(MailticketsError):
+    """A pipeline step ends the processing of one message early."""
+
+
+class Stop(PipelineExit):
+    """Processing ends here successfully with `outcome` (a duplicate, an auto-reply, …)."""
+
+    def __init__(self, outcome: Outcome, reason: str) -> None:
+        super().__init__(reason)
+        self.outcome, self.reason = outcome, reason
+
+
+class Quarantine(PipelineExit):
+    """The message cannot be processed, whatever the retries: keep it aside with `reason`."""

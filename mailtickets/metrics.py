@@ -18,11 +18,11 @@ from sqlalchemy.orm import Session, sessionmaker
 from mailtickets.db.models import (
     OutboundMessage,
     OutboundStatus,
-    Outcome,
     Queue,
     SlaNotification,
     Ticket,
 )
+from mailtickets.outcomes import Outcome
 
 LATENCY_BUCKETS = (0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 300)
 

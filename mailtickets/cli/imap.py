@@ -6,6 +6,7 @@ import click
 
 from mailtickets.cli import CliContext, fail
 from mailtickets.config.settings import ImapMailboxSettings
+from mailtickets.errors import ImapError
 from mailtickets.ingest.imap_connect import (
     AUTHENTICATION,
     DNS,
@@ -13,7 +14,6 @@ from mailtickets.ingest.imap_connect import (
     TCP,
     TLS,
     FolderStatus,
-    ImapError,
     probe,
 )
 

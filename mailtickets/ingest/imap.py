@@ -34,7 +34,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from mailtickets.clock import Clock
 from mailtickets.config.settings import ImapMailboxSettings, QueueSettings
 from mailtickets.db.ownership import Duties, SoleInstance, imap_folder
-from mailtickets.errors import DatabaseUnavailable
+from mailtickets.errors import DatabaseUnavailable, ImapError
 from mailtickets.health import Health
 from mailtickets.ingest import intake
 from mailtickets.ingest.imap_connect import (
@@ -43,7 +43,6 @@ from mailtickets.ingest.imap_connect import (
     MISSING_FOLDER,
     SESSION,
     TLS,
-    ImapError,
     SslContextFactory,
     check_folders,
     close,

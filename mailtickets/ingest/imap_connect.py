@@ -1,9 +1,10 @@
 """Reach one `[[imap]]` mailbox: resolve, connect, TLS, log in, check folders.
 
-Every failure is an `ImapError` naming the mailbox and the stage that failed (DNS, TCP
-connect, TLS, authentication, missing folder, or the session after login), so that the
-poller's log line and `mailtickets imap test` both say where to look. TLS is never
-downgraded: when `tls` asks for it and the handshake or STARTTLS fails, nothing else is tried.
+Every failure is an `ImapError` (in `mailtickets.errors`) naming the mailbox and the stage
+that failed (DNS, TCP connect, TLS, authentication, missing folder, or the session after
+login), so that the poller's log line and `mailtickets imap test` both say where to look. TLS
+is never downgraded: when `tls` asks for it and the handshake or STARTTLS fails, nothing else
+is tried.
 """
 
 from __future__ import annotations
@@ -20,7 +21,7 @@ from imapclient import IMAPClient
 from imapclient.exceptions import CapabilityError, LoginError
 
 from mailtickets.config.settings import ImapMailboxSettings
-from mailtickets.errors import MailticketsError
+from mailtickets.errors import ImapError
 
 log = logging.getLogger(__name__)
 
@@ -37,16 +38,6 @@ SslContextFactory = Callable[[], ssl.SSLContext]
 DEFAULT_TIMEOUT = 60.0
 
 _QUOTED_BYTES = re.compile(r"^b(['\"])(.*)\1$", re.DOTALL)
-
-
-class ImapError(MailticketsError):
-    """A mailbox cannot be read; `stage` says how far the conversation got."""
-
-    def __init__(self, mailbox: str, stage: str, detail: str) -> None:
-        self.mailbox = mailbox
-        self.stage = stage
-        self.detail = detail
-        super().__init__(f"mailbox {mailbox}: {stage}: {detail}")
 
 
 @dataclass(frozen=True)

@@ -6,8 +6,9 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from mailtickets.clock import Clock
 from mailtickets.config.settings import IngestSettings
-from mailtickets.db.models import InboundMessage, IntakeStatus, Outcome
+from mailtickets.db.models import InboundMessage, IntakeStatus
 from mailtickets.ingest.intake import Envelope, accept
+from mailtickets.outcomes import Outcome
 from mailtickets.pipeline.context import PipelineConfig
 from mailtickets.pipeline.worker import claim, process
 

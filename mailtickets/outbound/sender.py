@@ -26,15 +26,12 @@ from mailtickets.clock import Clock
 from mailtickets.config.settings import AgentSettings, OutgoingSettings, QueueSettings
 from mailtickets.db.lease import MAX_ERROR, lease_batch
 from mailtickets.db.models import EventKind, OutboundMessage, OutboundStatus, Ticket
+from mailtickets.errors import PermanentFailure, TemporaryFailure
 from mailtickets.mail.tokens import marker
 from mailtickets.outbound.charts import draw_all
 from mailtickets.outbound.compose import WIRE, address, compose
 from mailtickets.outbound.render import render
-from mailtickets.outbound.transport import (
-    PermanentFailure,
-    TemporaryFailure,
-    Transport,
-)
+from mailtickets.outbound.transport import Transport
 from mailtickets.outbox.context import ticket_context
 from mailtickets.outbox.notices import notify_agents
 from mailtickets.services import contacts

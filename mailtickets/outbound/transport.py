@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 from typing import Protocol
 
 from mailtickets.config.settings import OutgoingSettings
+from mailtickets.errors import PermanentFailure, TemporaryFailure
 
 log = logging.getLogger(__name__)
 
@@ -31,14 +32,6 @@ class Delivery:
     refused: dict[str, str] = field(default_factory=dict)
     #: Recipients the relay answered 4xx: they are tried again later.
     deferred: tuple[str, ...] = ()
-
-
-class TemporaryFailure(Exception):
-    """Try again later: the relay is away, busy or answered 4xx."""
-
-
-class PermanentFailure(Exception):
-    """The relay refused the message itself (5xx); retrying cannot help."""
 
 
 class Transport(Protocol):

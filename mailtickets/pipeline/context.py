@@ -14,25 +14,14 @@ from sqlalchemy.orm import Session
 
 from mailtickets.config import Settings
 from mailtickets.config.settings import AgentSettings, QueueSettings, SpamSettings
-from mailtickets.db.models import Contact, InboundMessage, Outcome, Ticket
+from mailtickets.db.models import Contact, InboundMessage, Ticket
 from mailtickets.mail.addresses import normalise, split_plus
 from mailtickets.mail.dsn import Bounce
 from mailtickets.mail.loops import Verdict
 from mailtickets.mail.parse import ParsedMail
 from mailtickets.mail.rules import Routing, Rule
+from mailtickets.outcomes import Outcome
 from mailtickets.services.sla.policy import SlaConfig
-
-
-class Stop(Exception):
-    """Processing ends here successfully with `outcome` (duplicate, auto_reply, …)."""
-
-    def __init__(self, outcome: Outcome, reason: str) -> None:
-        super().__init__(reason)
-        self.outcome, self.reason = outcome, reason
-
-
-class Quarantine(Exception):
-    """The message cannot be processed, whatever the retries: keep it aside with `reason`."""
 
 
 @dataclass(frozen=True)

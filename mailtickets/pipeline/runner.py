@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import logging
 
-from mailtickets.db.models import Outcome
-from mailtickets.pipeline.context import MessageContext, Stop
+from mailtickets.errors import Stop
+from mailtickets.outcomes import Outcome
+from mailtickets.pipeline.context import MessageContext
 from mailtickets.pipeline.steps.apply import apply_to_ticket
 from mailtickets.pipeline.steps.dedupe import drop_duplicates
 from mailtickets.pipeline.steps.loops import detect_automated

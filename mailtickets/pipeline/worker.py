@@ -19,8 +19,10 @@ from mailtickets.background import BackgroundLoop
 from mailtickets.clock import Clock
 from mailtickets.config.settings import IngestSettings
 from mailtickets.db.lease import MAX_ERROR, lease, lease_batch
-from mailtickets.db.models import InboundMessage, IntakeStatus, Outcome
-from mailtickets.pipeline.context import MessageContext, PipelineConfig, Quarantine
+from mailtickets.db.models import InboundMessage, IntakeStatus
+from mailtickets.errors import Quarantine
+from mailtickets.outcomes import Outcome
+from mailtickets.pipeline.context import MessageContext, PipelineConfig
 from mailtickets.pipeline.runner import run_pipeline
 
 log = logging.getLogger(__name__)

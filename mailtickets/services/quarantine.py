@@ -8,10 +8,11 @@ from datetime import datetime
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from mailtickets.db.models import InboundMessage, IntakeStatus, Outcome
+from mailtickets.db.models import InboundMessage, IntakeStatus
 from mailtickets.errors import NotFound
 from mailtickets.mail.parse import header
 from mailtickets.mail.parse import parse as parse_mail
+from mailtickets.outcomes import Outcome
 
 
 @dataclass(frozen=True)

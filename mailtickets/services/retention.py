@@ -24,8 +24,8 @@ from mailtickets.db.models import (
     IntakeStatus,
     OutboundMessage,
     OutboundStatus,
-    Outcome,
 )
+from mailtickets.outcomes import Outcome
 from mailtickets.services.mailfiles import remove_files
 
 log = logging.getLogger(__name__)

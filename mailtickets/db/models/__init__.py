@@ -1,7 +1,7 @@
 """Typed models, one module per aggregate; importing this package registers them all."""
 
 from mailtickets.db.models.directory import Agent, Contact, Queue
-from mailtickets.db.models.intake import InboundMessage, IntakeStatus, Outcome
+from mailtickets.db.models.intake import InboundMessage, IntakeStatus
 from mailtickets.db.models.mailbox import MailboxCursor
 from mailtickets.db.models.outbound import OutboundMessage, OutboundStatus
 from mailtickets.db.models.satisfaction import SatisfactionRating
@@ -32,7 +32,6 @@ __all__ = [
     "MessageKind",
     "OutboundMessage",
     "OutboundStatus",
-    "Outcome",
     "Participant",
     "Priority",
     "Queue",

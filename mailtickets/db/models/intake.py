@@ -24,32 +24,6 @@ class IntakeStatus(enum.StrEnum):
     DISCARDED = "discarded"
 
 
-class Outcome(enum.StrEnum):
-    """What became of an intake row (`InboundMessage.outcome`), named once for every writer."""
-
-    NEW_TICKET = "new_ticket"
-    FOLLOW_UP = "follow_up"
-    AGENT_REPLY = "agent_reply"
-    NOTE = "note"
-    COMMANDS = "commands"
-    COMMAND_ERROR = "command_error"
-    SATISFACTION = "satisfaction"
-    DUPLICATE = "duplicate"
-    AUTO_REPLY = "auto_reply"
-    BULK = "bulk"
-    BOUNCE = "bounce"
-    OWN_MAIL = "own_mail"
-    QUARANTINED = "quarantined"
-    #: Put back in line by an operator after being held (e.g. not spam after all).
-    RELEASED = "released"
-    #: Set aside by an operator (`quarantine discard`).
-    DISCARDED = "discarded"
-    #: Raw bytes removed by the retention purge.
-    PURGED = "purged"
-    #: Never stored: a message that failed and waits for its next attempt.
-    RETRY = "retry"
-
-
 class InboundMessage(Base):
     __tablename__ = "inbound_message"
     __table_args__ = (
@@ -74,5 +48,6 @@ class InboundMessage(Base):
     last_error: Mapped[str | None] = mapped_column(Text)
     processed_at: Mapped[datetime | None]
     #: What the pipeline made of it (new_ticket, follow_up, auto_reply, bounce, …).
+    #: A `mailtickets.outcomes.Outcome`, once processed.
     outcome: Mapped[str | None] = mapped_column(String(32))
     ticket_id: Mapped[int | None] = mapped_column(ForeignKey("ticket.id", ondelete="SET NULL"))

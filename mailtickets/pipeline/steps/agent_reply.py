@@ -18,7 +18,6 @@ from mailtickets.db.models import (
     EventKind,
     Message,
     MessageKind,
-    Outcome,
     Priority,
     Ticket,
     TicketStatus,
@@ -27,6 +26,7 @@ from mailtickets.mail.commands import HELP, Command, final_status, parse_command
 from mailtickets.outbox.context import ticket_context
 from mailtickets.outbox.enqueue import enqueue
 from mailtickets.outbox.notices import notify_agents, reply_address
+from mailtickets.outcomes import Outcome
 from mailtickets.pipeline.context import MessageContext
 from mailtickets.pipeline.store import store_message
 from mailtickets.services import satisfaction, tickets

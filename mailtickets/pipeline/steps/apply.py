@@ -10,15 +10,16 @@ from mailtickets.db.models import (
     EventKind,
     MessageKind,
     OutboundMessage,
-    Outcome,
     Queue,
     Ticket,
 )
+from mailtickets.errors import Stop
 from mailtickets.mail.addresses import normalise
 from mailtickets.mail.authresults import authenticated
 from mailtickets.mail.commands import parse_commands
 from mailtickets.mail.subjects import clean
-from mailtickets.pipeline.context import MessageContext, Stop
+from mailtickets.outcomes import Outcome
+from mailtickets.pipeline.context import MessageContext
 from mailtickets.pipeline.steps.agent_reply import record_agent_reply
 from mailtickets.pipeline.steps.loops import AUTOMATED_OUTCOMES
 from mailtickets.pipeline.steps.satisfaction import record_satisfaction

@@ -4,8 +4,10 @@ from __future__ import annotations
 
 from sqlalchemy import select
 
-from mailtickets.db.models import Message, Outcome
-from mailtickets.pipeline.context import MessageContext, Stop
+from mailtickets.db.models import Message
+from mailtickets.errors import Stop
+from mailtickets.outcomes import Outcome
+from mailtickets.pipeline.context import MessageContext
 
 
 def drop_duplicates(ctx: MessageContext) -> None:

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
-from mailtickets.db.models import Outcome
+from mailtickets.errors import Stop
 from mailtickets.mail.dsn import read_bounce
 from mailtickets.mail.loops import Automated, classify
-from mailtickets.pipeline.context import MessageContext, Stop
+from mailtickets.outcomes import Outcome
+from mailtickets.pipeline.context import MessageContext
 
 #: The outcome of a message that no person wrote, by what it is.
 AUTOMATED_OUTCOMES = {

@@ -14,10 +14,11 @@ from typing import Any
 
 from sqlalchemy import func, select
 
-from mailtickets.db.models import Event, EventKind, Outcome, Ticket
+from mailtickets.db.models import Event, EventKind, Ticket
 from mailtickets.outbox.context import ticket_context
 from mailtickets.outbox.enqueue import enqueue
 from mailtickets.outbox.notices import notify_agents, reply_address
+from mailtickets.outcomes import Outcome
 from mailtickets.pipeline.context import MessageContext
 from mailtickets.pipeline.steps.rules import automatic_answer
 from mailtickets.services.tickets import record

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+from mailtickets.errors import Quarantine
 from mailtickets.mail.parse import parse
-from mailtickets.pipeline.context import MessageContext, Quarantine
+from mailtickets.pipeline.context import MessageContext
 
 
 def parse_message(ctx: MessageContext) -> None:

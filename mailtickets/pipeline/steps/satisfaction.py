@@ -6,8 +6,9 @@ ordinary customer message, since a customer who writes there without a score wan
 
 from __future__ import annotations
 
-from mailtickets.db.models import EventKind, MessageKind, Outcome
+from mailtickets.db.models import EventKind, MessageKind
 from mailtickets.mail.ratings import parse_rating
+from mailtickets.outcomes import Outcome
 from mailtickets.pipeline.context import MessageContext
 from mailtickets.pipeline.store import store_message
 from mailtickets.services import contacts, satisfaction, tickets

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+from mailtickets.errors import Quarantine
 from mailtickets.mail.addresses import is_valid, normalise
-from mailtickets.pipeline.context import MessageContext, Quarantine
+from mailtickets.pipeline.context import MessageContext
 
 
 def identify_sender(ctx: MessageContext) -> None:

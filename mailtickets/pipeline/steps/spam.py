@@ -6,10 +6,11 @@ releases it (`quarantine retry`) has judged it: a released message is not checke
 
 from __future__ import annotations
 
-from mailtickets.db.models import Outcome
+from mailtickets.errors import Quarantine
 from mailtickets.mail.addresses import normalise
 from mailtickets.mail.spam import verdict
-from mailtickets.pipeline.context import MessageContext, Quarantine
+from mailtickets.outcomes import Outcome
+from mailtickets.pipeline.context import MessageContext
 
 
 def hold_spam(ctx: MessageContext) -> None:

@@ -20,9 +20,10 @@ from imapclient import SEEN
 from sqlalchemy.orm import Session, sessionmaker
 
 from mailtickets.db.models import MailboxCursor
+from mailtickets.errors import ImapError
 from mailtickets.ingest import intake
 from mailtickets.ingest.imap import Backoff, ImapPoller
-from mailtickets.ingest.imap_connect import MISSING_FOLDER, ImapError
+from mailtickets.ingest.imap_connect import MISSING_FOLDER
 from mailtickets.ingest.imap_quarantine import move_to_quarantine
 from mailtickets.ingest.intake import Accepted, Envelope
 from tests.support.clock import FrozenClock

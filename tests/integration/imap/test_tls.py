@@ -12,8 +12,9 @@ from pathlib import Path
 
 import pytest
 
+from mailtickets.errors import ImapError
 from mailtickets.ingest.imap import ImapPoller
-from mailtickets.ingest.imap_connect import TLS, ImapError, SslContextFactory
+from mailtickets.ingest.imap_connect import TLS, SslContextFactory
 from tests.support.cli import mailtickets
 from tests.support.clock import FrozenClock
 from tests.support.dovecot import Dovecot, User, config_file, message, running_dovecot

@@ -9,8 +9,9 @@ from pathlib import Path
 from sqlalchemy import select, update
 
 from mailtickets.db.base import make_engine
-from mailtickets.db.models import InboundMessage, IntakeStatus, Outcome
+from mailtickets.db.models import InboundMessage, IntakeStatus
 from mailtickets.ingest.intake import Envelope, accept
+from mailtickets.outcomes import Outcome
 from mailtickets.services.mailfiles import maildir_files
 from mailtickets.services.retention import purge_raw
 from tests.support.cli import mailtickets

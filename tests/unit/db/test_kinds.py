@@ -1,7 +1,8 @@
 """The stored names of events and outcomes: one enum each, and the strings the database keeps."""
 
-from mailtickets.db.models import EventKind, MessageKind, Outcome
+from mailtickets.db.models import EventKind, MessageKind
 from mailtickets.mail.loops import Automated
+from mailtickets.outcomes import Outcome
 from mailtickets.pipeline.steps.loops import AUTOMATED_OUTCOMES
 
 
