@@ -18,6 +18,7 @@ from mailtickets.db.models import Agent, Ticket, TicketStatus
 from mailtickets.errors import NotFound
 from mailtickets.services import tickets as service
 from mailtickets.services.sla import clocks, report
+from mailtickets.services.sla.policy import SlaConfig
 from mailtickets.services.views import list_tickets, show_ticket
 
 
@@ -102,16 +103,16 @@ def _actor() -> str:
 
 
 def _change(
-    cli: CliContext, ticket_id: int, change: Callable[[Session, Ticket, datetime], str]
+    cli: CliContext,
+    ticket_id: int,
+    change: Callable[[Session, Ticket, datetime, SlaConfig], str],
 ) -> None:
+    """Apply `change` to a ticket in one transaction and echo what it says it did."""
     app = cli.app()
     with app.sessions.begin() as session:
-        ticket = session.get(Ticket, ticket_id)
-        if ticket is None:
-            raise NotFound(f"no ticket #{ticket_id}")
+        ticket = service.find(session, ticket_id)
         now = app.clock.now()
-        click.echo(f"#{ticket_id}: {change(session, ticket, now)}")
-        clocks.refresh(session, ticket, app.sla, now)
+        click.echo(f"#{ticket_id}: {change(session, ticket, now, app.sla)}")
 
 
 @tickets.command()
@@ -124,7 +125,7 @@ def assign(cli: CliContext, ticket_id: int, agent: str | None, nobody: bool) -> 
     if (agent is None) == (not nobody):
         fail("give an agent address or --nobody")
 
-    def change(session: Session, ticket: Ticket, now: datetime) -> str:
+    def change(session: Session, ticket: Ticket, now: datetime, sla: SlaConfig) -> str:
         target = None
         if agent is not None:
             target = session.scalar(select(Agent).where(Agent.address == agent.lower()))
@@ -142,8 +143,8 @@ def assign(cli: CliContext, ticket_id: int, agent: str | None, nobody: bool) -> 
 def close(cli: CliContext, ticket_id: int) -> None:
     """Close a ticket (the customer is not mailed)."""
 
-    def change(session: Session, ticket: Ticket, now: datetime) -> str:
-        service.set_status(session, ticket, TicketStatus.CLOSED, now, _actor())
+    def change(session: Session, ticket: Ticket, now: datetime, sla: SlaConfig) -> str:
+        service.set_status(session, ticket, TicketStatus.CLOSED, now, _actor(), sla=sla)
         return "closed"
 
     _change(cli, ticket_id, change)
@@ -155,8 +156,8 @@ def close(cli: CliContext, ticket_id: int) -> None:
 def reopen(cli: CliContext, ticket_id: int) -> None:
     """Open a pending, resolved or closed ticket again."""
 
-    def change(session: Session, ticket: Ticket, now: datetime) -> str:
-        service.set_status(session, ticket, TicketStatus.OPEN, now, _actor())
+    def change(session: Session, ticket: Ticket, now: datetime, sla: SlaConfig) -> str:
+        service.set_status(session, ticket, TicketStatus.OPEN, now, _actor(), sla=sla)
         return "open"
 
     _change(cli, ticket_id, change)
@@ -170,7 +171,7 @@ def reopen(cli: CliContext, ticket_id: int) -> None:
 def note(cli: CliContext, ticket_id: int, text: str, author: str | None) -> None:
     """Add an internal note (agents see it, the customer never does)."""
 
-    def change(session: Session, ticket: Ticket, now: datetime) -> str:
+    def change(session: Session, ticket: Ticket, now: datetime, sla: SlaConfig) -> str:
         agent = None
         if author is not None:
             agent = session.scalar(select(Agent).where(Agent.address == author.lower()))
@@ -196,9 +197,7 @@ def sla_show(cli: CliContext, ticket_id: int, as_json: bool) -> None:
     app = cli.app()
     now = app.clock.now()
     with app.sessions() as session:
-        ticket = session.get(Ticket, ticket_id)
-        if ticket is None:
-            raise NotFound(f"no ticket #{ticket_id}")
+        ticket = service.find(session, ticket_id)
         state = clocks.describe(session, ticket, app.sla, now)
     if as_json:
         click.echo(json.dumps(state, indent=2))

@@ -1,7 +1,10 @@
 """What the pipeline steps share: the settings they need and the message being processed.
 
+The message goes through two phases, each with its own type. `Received` is a parsed message
+whose sender is not known yet (the screening steps); `identify_sender` turns it into a
+`MessageContext`, whose sender address and queue are always there (the steps that apply it).
 Steps read the context, add what they learn, and either return or raise `Stop` (finished early,
-e.g. a duplicate) or `Quarantine` (a message no retry can help).
+e.g. a duplicate) or `Quarantine` (a message no retry can help), from `mailtickets.errors`.
 """
 
 from __future__ import annotations
@@ -14,7 +17,7 @@ from sqlalchemy.orm import Session
 
 from mailtickets.config import Settings
 from mailtickets.config.settings import AgentSettings, QueueSettings, SpamSettings
-from mailtickets.db.models import Contact, InboundMessage, Ticket
+from mailtickets.db.models import Agent, Contact, InboundMessage, Ticket
 from mailtickets.mail.addresses import normalise, split_plus
 from mailtickets.mail.dsn import Bounce
 from mailtickets.mail.loops import Verdict
@@ -87,19 +90,51 @@ class PipelineConfig:
 
 
 @dataclass
-class MessageContext:
+class Received:
+    """A parsed message whose sender is not known yet."""
+
     intake: InboundMessage
     session: Session
     now: datetime
     config: PipelineConfig
-    mail: ParsedMail = field(init=False)
+    mail: ParsedMail
     message_id: str = ""
     automated: Verdict | None = None
     bounce: Bounce | None = None
-    sender_address: str = ""
-    sender_name: str | None = None
+
+    def recipients(self) -> list[str]:
+        """Every address the message was delivered or written to, envelope first."""
+        mail = self.mail
+        headers = [*mail.headers("Delivered-To"), *mail.headers("X-Original-To")]
+        return [*self.intake.rcpt_to, *headers, *mail.to, *mail.cc]
+
+    def queue_of_recipients(self) -> QueueSettings:
+        """The first queue the message was sent to; the first queue when none was named."""
+        for address in self.recipients():
+            queue = self.config.queue_for(address)
+            if queue is not None:
+                return queue
+        return self.config.queues[0]
+
+
+@dataclass(frozen=True)
+class ProvenAgent:
+    """An agent who proved to be the sender: by their signed reply address and From."""
+
+    settings: AgentSettings
+    row: Agent
+
+
+@dataclass(kw_only=True)
+class MessageContext(Received):
+    """A message whose sender and queue are known: what the steps that apply it share."""
+
+    sender_address: str
+    sender_name: str | None
+    #: The queue of the ticket it belongs to, or of its recipients; a rule may change it.
+    queue: QueueSettings
     sender: Contact | None = None
-    agent: AgentSettings | None = None  # set only when the sender proved to be this agent
+    agent: ProvenAgent | None = None
     #: The agent who opened this ticket for a customer with `#customer <address>`.
     on_behalf_by: str | None = None
     ticket: Ticket | None = None
@@ -107,10 +142,33 @@ class MessageContext:
     #: The mail came on a satisfaction reply address: an answer to be read as a rating.
     survey: bool = False
     ignored_reference: dict[str, object] | None = None
-    queue: QueueSettings | None = None
     new_text: str = ""
     outcome: Outcome | None = None
     created: bool = False
     omitted_attachments: list[str] = field(default_factory=list)
     #: What the `[[rule]]`s matched and set (steps.rules); None when none were evaluated.
     routing: Routing | None = None
+
+    @classmethod
+    def known(
+        cls,
+        received: Received,
+        *,
+        sender_address: str,
+        sender_name: str | None,
+        queue: QueueSettings,
+    ) -> MessageContext:
+        """`received`, now that its sender and queue are known."""
+        return cls(
+            intake=received.intake,
+            session=received.session,
+            now=received.now,
+            config=received.config,
+            mail=received.mail,
+            message_id=received.message_id,
+            automated=received.automated,
+            bounce=received.bounce,
+            sender_address=sender_address,
+            sender_name=sender_name,
+            queue=queue,
+        )

@@ -1,12 +1,22 @@
-"""Run the steps, in order, on one message: a plain tuple, like Mailman's pipelines."""
+"""Run the steps, in order, on one message: plain tuples, like Mailman's pipelines.
+
+Parsing makes the `Received` message the screening steps share; `identify_sender` turns it
+into the `MessageContext` of the steps that apply it to a ticket.
+"""
 
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime
 
+from sqlalchemy.orm import Session
+
+from mailtickets.db.models import InboundMessage, Ticket
 from mailtickets.errors import Stop
 from mailtickets.outcomes import Outcome
-from mailtickets.pipeline.context import MessageContext
+from mailtickets.pipeline.context import MessageContext, PipelineConfig, Received
 from mailtickets.pipeline.steps.apply import apply_to_ticket
 from mailtickets.pipeline.steps.dedupe import drop_duplicates
 from mailtickets.pipeline.steps.loops import detect_automated
@@ -21,11 +31,10 @@ from mailtickets.pipeline.steps.text import extract_new_text
 
 log = logging.getLogger(__name__)
 
-STEPS = (
-    parse_message,
-    detect_automated,
-    drop_duplicates,
-    identify_sender,
+#: Before the sender is known: robots, loops and duplicates end here.
+SCREENING: tuple[Callable[[Received], None], ...] = (detect_automated, drop_duplicates)
+#: After it: find the ticket, read the new text, route, change the ticket, queue the mail.
+APPLYING: tuple[Callable[[MessageContext], None], ...] = (
     match_ticket,
     extract_new_text,
     evaluate_rules,
@@ -37,28 +46,40 @@ STEPS = (
 )
 
 
-def run_pipeline(ctx: MessageContext) -> Outcome:
-    """Process `ctx.intake`; return the outcome (new_ticket, follow_up, duplicate, …).
+@dataclass(frozen=True)
+class Result:
+    outcome: Outcome
+    #: The ticket the message ended on; None when it was dropped before reaching one.
+    ticket: Ticket | None
+
+
+def run_pipeline(
+    intake: InboundMessage, session: Session, now: datetime, config: PipelineConfig
+) -> Result:
+    """Process `intake`; return how it ended (new_ticket, follow_up, duplicate, …).
 
     Raises `Quarantine` for a message no retry can help, anything else for a failure that a
     retry might.
     """
+    received = Received(intake, session, now, config, parse_message(intake))
+    ctx: MessageContext | None = None
     try:
-        for step in STEPS:
+        for screen in SCREENING:
+            screen(received)
+        ctx = identify_sender(received)
+        for step in APPLYING:
             step(ctx)
     except Stop as stop:
-        log.info("intake #%s: %s (%s)", ctx.intake.id, stop.outcome, stop.reason)
-        ctx.outcome = stop.outcome
-        return stop.outcome
+        log.info("intake #%s: %s (%s)", intake.id, stop.outcome, stop.reason)
+        return Result(stop.outcome, ctx.ticket if ctx else None)
     if ctx.outcome is None:
-        raise RuntimeError(f"intake #{ctx.intake.id}: the pipeline ended without an outcome")
-    ticket = ctx.ticket.id if ctx.ticket else None
+        raise RuntimeError(f"intake #{intake.id}: the pipeline ended without an outcome")
     log.info(
         "intake #%s: %s, ticket #%s, message-id %s%s",
-        ctx.intake.id,
+        intake.id,
         ctx.outcome,
-        ticket,
+        ctx.ticket.id if ctx.ticket else None,
         ctx.message_id,
         f", matched by {ctx.matched_by}" if ctx.matched_by else "",
     )
-    return ctx.outcome
+    return Result(ctx.outcome, ctx.ticket)

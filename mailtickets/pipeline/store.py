@@ -1,21 +1,45 @@
-"""Store the message being processed on its ticket, with its attachments."""
+"""What a handler writes: a new ticket for the message, and the message on its ticket."""
 
 from __future__ import annotations
 
 import hashlib
 
-from mailtickets.db.models import Attachment, Message, MessageKind
+from sqlalchemy import select
+
+from mailtickets.db.models import Attachment, Contact, Message, MessageKind, Queue, Ticket
+from mailtickets.mail.addresses import normalise
+from mailtickets.mail.subjects import clean
+from mailtickets.outcomes import Outcome
 from mailtickets.pipeline.context import MessageContext
 from mailtickets.services import tickets
 
 
+def open_ticket(ctx: MessageContext, sender: Contact, linked_to: Ticket | None = None) -> Ticket:
+    """A new ticket in the message's queue for `sender`; the message is its first."""
+    queue = ctx.session.scalar(select(Queue).where(Queue.address == normalise(ctx.queue.address)))
+    if queue is None:
+        raise LookupError(f"queue {ctx.queue.address} is not in the database; restart to sync")
+    ticket = tickets.open_ticket(
+        ctx.session,
+        queue,
+        sender,
+        clean(ctx.mail.subject),
+        ctx.now,
+        linked_to=linked_to,
+        why=dict(ctx.ignored_reference or {}),
+    )
+    ctx.sender, ctx.ticket = sender, ticket
+    ctx.created, ctx.outcome = True, Outcome.NEW_TICKET
+    return ticket
+
+
 def store_message(
     ctx: MessageContext,
+    ticket: Ticket,
     kind: MessageKind,
     author_contact_id: int | None = None,
     author_agent_id: int | None = None,
 ) -> None:
-    assert ctx.ticket is not None
     mail = ctx.mail
     message = Message(
         message_id=ctx.message_id,
@@ -32,7 +56,7 @@ def store_message(
         new_text=ctx.new_text,
         inbound_id=ctx.intake.id,
     )
-    tickets.add_message(ctx.session, ctx.ticket, message, ctx.now)
+    tickets.add_message(ctx.session, ticket, message, ctx.now)
     for part in mail.attachments:
         too_big = len(part.content) > ctx.config.max_attachment_size
         if too_big and not part.inline:
@@ -50,4 +74,4 @@ def store_message(
                 omitted=f"larger than {ctx.config.max_attachment_size} bytes" if too_big else None,
             )
         )
-    ctx.intake.ticket_id = ctx.ticket.id
+    ctx.intake.ticket_id = ticket.id

@@ -22,8 +22,8 @@ from mailtickets.db.lease import MAX_ERROR, lease, lease_batch
 from mailtickets.db.models import InboundMessage, IntakeStatus
 from mailtickets.errors import Quarantine
 from mailtickets.outcomes import Outcome
-from mailtickets.pipeline.context import MessageContext, PipelineConfig
-from mailtickets.pipeline.runner import run_pipeline
+from mailtickets.pipeline.context import PipelineConfig
+from mailtickets.pipeline.runner import Result, run_pipeline
 
 log = logging.getLogger(__name__)
 
@@ -80,10 +80,9 @@ def process(
                 now,
             )
             return Processed(row.id, row.status, row.outcome, None, row.last_error, row.received_at)
-        ctx = MessageContext(row, session, now, config)
         try:
             with session.begin_nested():
-                outcome = run_pipeline(ctx)
+                result = run_pipeline(row, session, now, config)
         except Quarantine as verdict:
             _quarantine(row, str(verdict), now)
         except Exception as exc:  # one bad message must never stop the worker
@@ -92,17 +91,17 @@ def process(
             if row.attempts >= max_attempts:
                 _quarantine(row, f"failed {row.attempts} times; last: {row.last_error}", now)
         else:
-            row.outcome, row.processed_at, row.last_error = outcome, now, None
-            row.status = _status(outcome, ctx)
+            row.outcome, row.processed_at, row.last_error = result.outcome, now, None
+            row.status = _status(result)
         return Processed(
             row.id, row.status, row.outcome, row.ticket_id, row.last_error, row.received_at
         )
 
 
-def _status(outcome: Outcome, ctx: MessageContext) -> IntakeStatus:
-    if outcome == Outcome.DUPLICATE:
+def _status(result: Result) -> IntakeStatus:
+    if result.outcome == Outcome.DUPLICATE:
         return IntakeStatus.DUPLICATE
-    if outcome in _DISCARDED and ctx.ticket is None:
+    if result.outcome in _DISCARDED and result.ticket is None:
         return IntakeStatus.DISCARDED
     return IntakeStatus.DONE
 

@@ -10,7 +10,6 @@ from sqlalchemy.orm import Session, sessionmaker
 from mailtickets.db.models import EventKind, Ticket, TicketStatus
 from mailtickets.outbox.context import ticket_context
 from mailtickets.outbox.enqueue import enqueue
-from mailtickets.services.sla.clocks import refresh
 from mailtickets.services.sla.policy import SlaConfig
 from mailtickets.services.sla.sweep import SWEEP_BATCH
 from mailtickets.services.tickets import record, set_status
@@ -34,7 +33,7 @@ def auto_close(
             .with_for_update(skip_locked=True)
         )
         for ticket in session.scalars(query).all():
-            set_status(session, ticket, TicketStatus.CLOSED, now, None)
+            set_status(session, ticket, TicketStatus.CLOSED, now, None, sla=config)
             record(session, ticket, EventKind.AUTO_CLOSED, now, None, silent_for=str(after))
             context = ticket_context(
                 session, ticket, config.subject_prefix, auto_close_after=humanize(after)
@@ -49,6 +48,5 @@ def auto_close(
                 now=now,
                 secret=config.secret,
             )
-            refresh(session, ticket, config, now)
             closed += 1
     return closed

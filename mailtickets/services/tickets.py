@@ -1,5 +1,9 @@
-"""The tickets service: the only code that creates or changes tickets. Every change writes an
-`Event`, so a ticket's history says what happened, who did it and why."""
+"""The tickets service: the only code that creates or changes tickets.
+
+Every change writes an `Event`, so a ticket's history says what happened, who did it and why.
+A change of status or priority, and a merge, recompute the SLA clocks here, so that no caller
+can forget to; an agent's first answer stamps the first response.
+"""
 
 from __future__ import annotations
 
@@ -25,7 +29,10 @@ from mailtickets.db.models import (
     Ticket,
     TicketStatus,
 )
+from mailtickets.errors import NotFound
 from mailtickets.mail.parse import MAX_NAME
+from mailtickets.services.sla.clocks import refresh
+from mailtickets.services.sla.policy import SlaConfig
 
 
 def record(
@@ -39,6 +46,14 @@ def record(
     event = Event(ticket_id=ticket.id, at=now, kind=kind, actor=actor, data=data)
     session.add(event)
     return event
+
+
+def find(session: Session, ticket_id: int) -> Ticket:
+    """The ticket numbered `ticket_id`; `NotFound` names it when there is none."""
+    ticket = session.get(Ticket, ticket_id)
+    if ticket is None:
+        raise NotFound(f"no ticket #{ticket_id}")
+    return ticket
 
 
 def contact_for(session: Session, address: str, name: str | None, now: datetime) -> Contact:
@@ -131,6 +146,8 @@ def add_message(session: Session, ticket: Ticket, message: Message, now: datetim
     session.add(message)
     session.flush()
     ticket.updated_at = now
+    if message.kind is MessageKind.AGENT and ticket.first_response_at is None:
+        ticket.first_response_at = now
     record(
         session,
         ticket,
@@ -149,7 +166,9 @@ def closed_too_long(ticket: Ticket, now: datetime, grace: timedelta) -> bool:
     return closed and ticket.closed_at is not None and now - ticket.closed_at > grace
 
 
-def customer_wrote(session: Session, ticket: Ticket, now: datetime, actor: str) -> None:
+def customer_wrote(
+    session: Session, ticket: Ticket, now: datetime, actor: str, *, sla: SlaConfig
+) -> None:
     """A customer's message puts a waiting, resolved or recently closed ticket back to open."""
     if ticket.status is TicketStatus.OPEN:
         return
@@ -157,11 +176,19 @@ def customer_wrote(session: Session, ticket: Ticket, now: datetime, actor: str) 
     ticket.status, ticket.updated_at = TicketStatus.OPEN, now
     ticket.resolved_at = ticket.closed_at = None
     record(session, ticket, EventKind.REOPENED, now, actor, previous=previous.value)
+    refresh(session, ticket, sla, now)
 
 
 def set_status(
-    session: Session, ticket: Ticket, status: TicketStatus, now: datetime, actor: str | None
+    session: Session,
+    ticket: Ticket,
+    status: TicketStatus,
+    now: datetime,
+    actor: str | None,
+    *,
+    sla: SlaConfig,
 ) -> None:
+    """Change the status; the SLA clocks follow (waiting on the customer pauses them)."""
     if ticket.status is status:
         return
     previous = ticket.status
@@ -175,11 +202,19 @@ def set_status(
     record(
         session, ticket, EventKind.STATUS, now, actor, status=status.value, previous=previous.value
     )
+    refresh(session, ticket, sla, now)
 
 
 def set_priority(
-    session: Session, ticket: Ticket, priority: Priority, now: datetime, actor: str | None
+    session: Session,
+    ticket: Ticket,
+    priority: Priority,
+    now: datetime,
+    actor: str | None,
+    *,
+    sla: SlaConfig,
 ) -> None:
+    """Change the priority; the due times follow its SLA budgets."""
     if ticket.priority is priority:
         return
     previous = ticket.priority
@@ -193,6 +228,7 @@ def set_priority(
         priority=priority.value,
         previous=previous.value,
     )
+    refresh(session, ticket, sla, now)
 
 
 def assign(
@@ -229,7 +265,13 @@ def remove_participant(
 
 
 def merge(
-    session: Session, source: Ticket, target: Ticket, now: datetime, actor: str | None
+    session: Session,
+    source: Ticket,
+    target: Ticket,
+    now: datetime,
+    actor: str | None,
+    *,
+    sla: SlaConfig,
 ) -> None:
     """Move `source`'s conversation and participants to `target`, and close `source`.
 
@@ -242,10 +284,12 @@ def merge(
     for participant in list(source.participants):
         add_participant(session, target, participant.contact, participant.role, now)
     source.merged_into_id = target.id
-    set_status(session, source, TicketStatus.CLOSED, now, actor)
+    set_status(session, source, TicketStatus.CLOSED, now, actor, sla=sla)
     record(session, source, EventKind.MERGED, now, actor, into=target.id)
     record(session, target, EventKind.MERGED_FROM, now, actor, source=source.id)
     target.updated_at = now
+    session.flush()  # the target's clocks are read from the messages it now holds
+    refresh(session, target, sla, now)
 
 
 def follow_merges(session: Session, ticket: Ticket) -> Ticket:

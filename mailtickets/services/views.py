@@ -18,7 +18,7 @@ from mailtickets.db.models import (
     Ticket,
     TicketStatus,
 )
-from mailtickets.errors import NotFound
+from mailtickets.services.tickets import find
 
 
 def _iso(value: datetime | None) -> str | None:
@@ -78,9 +78,7 @@ def list_tickets(
 
 
 def show_ticket(session: Session, ticket_id: int) -> dict[str, Any]:
-    ticket = session.get(Ticket, ticket_id)
-    if ticket is None:
-        raise NotFound(f"no ticket #{ticket_id}")
+    ticket = find(session, ticket_id)
     participants = session.execute(
         select(Participant.role, Contact.name, Contact.address)
         .join(Contact, Participant.contact_id == Contact.id)

@@ -1,4 +1,4 @@
-"""Step 3: a message already stored (by Message-ID) is not stored again."""
+"""A message already stored (by Message-ID) is not stored again."""
 
 from __future__ import annotations
 
@@ -7,10 +7,10 @@ from sqlalchemy import select
 from mailtickets.db.models import Message
 from mailtickets.errors import Stop
 from mailtickets.outcomes import Outcome
-from mailtickets.pipeline.context import MessageContext
+from mailtickets.pipeline.context import Received
 
 
-def drop_duplicates(ctx: MessageContext) -> None:
+def drop_duplicates(ctx: Received) -> None:
     # A message without Message-ID gets one from its content, stable across redeliveries.
     ctx.message_id = ctx.mail.message_id or f"synthetic.{ctx.intake.sha256[:40]}@mailtickets"
     stored = ctx.session.scalar(

@@ -1,4 +1,4 @@
-"""Step 2: recognise auto-replies, bulk and list mail, bounces and our own mail."""
+"""Recognise auto-replies, bulk and list mail, bounces and our own mail."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ from mailtickets.errors import Stop
 from mailtickets.mail.dsn import read_bounce
 from mailtickets.mail.loops import Automated, classify
 from mailtickets.outcomes import Outcome
-from mailtickets.pipeline.context import MessageContext
+from mailtickets.pipeline.context import Received
 
 #: The outcome of a message that no person wrote, by what it is.
 AUTOMATED_OUTCOMES = {
@@ -17,7 +17,7 @@ AUTOMATED_OUTCOMES = {
 }
 
 
-def detect_automated(ctx: MessageContext) -> None:
+def detect_automated(ctx: Received) -> None:
     verdict = classify(
         ctx.mail, ctx.intake.mail_from, ctx.config.own_addresses, ctx.config.own_domains
     )

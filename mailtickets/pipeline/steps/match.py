@@ -1,4 +1,4 @@
-"""Step 5: find the ticket a message belongs to, in the order of DESIGN.md.
+"""Find the ticket a message belongs to, in the order of DESIGN.md.
 
 1. a signed token in a recipient address (plus-addressing, also Delivered-To), among them
    the satisfaction survey's, whose answers are ratings;
@@ -13,7 +13,6 @@ from __future__ import annotations
 
 from sqlalchemy import select
 
-from mailtickets.config.settings import QueueSettings
 from mailtickets.db.models import Agent, Message, OutboundMessage, Ticket
 from mailtickets.mail.addresses import split_plus
 from mailtickets.mail.authresults import authenticated
@@ -24,7 +23,7 @@ from mailtickets.mail.tokens import (
     ticket_of_message_id,
     tickets_in_markers,
 )
-from mailtickets.pipeline.context import MessageContext
+from mailtickets.pipeline.context import MessageContext, ProvenAgent
 from mailtickets.services.tickets import follow_merges, is_participant
 
 
@@ -33,21 +32,15 @@ def match_ticket(ctx: MessageContext) -> None:
     ctx.ticket, ctx.matched_by = found if found else (None, None)
     if ctx.ticket is not None:
         ctx.ticket = follow_merges(ctx.session, ctx.ticket)
-    if ctx.ticket is not None:
+        ticket_queue = ctx.ticket.queue.address
+        # A ticket's mail stays in its queue, while that queue is still configured.
         ctx.queue = next(
-            (q for q in ctx.config.queues if q.address.lower() == ctx.ticket.queue.address), None
+            (q for q in ctx.config.queues if q.address.lower() == ticket_queue), ctx.queue
         )
-    ctx.queue = ctx.queue or _queue_of_recipients(ctx)
-
-
-def recipients(ctx: MessageContext) -> list[str]:
-    """Every address the message was delivered or written to, envelope first."""
-    headers = [*ctx.mail.headers("Delivered-To"), *ctx.mail.headers("X-Original-To")]
-    return [*ctx.intake.rcpt_to, *headers, *ctx.mail.to, *ctx.mail.cc]
 
 
 def _by_token(ctx: MessageContext) -> tuple[Ticket, str] | None:
-    for address in recipients(ctx):
+    for address in ctx.recipients():
         base, tag = split_plus(address)
         if tag is None or ctx.config.queue_for(base) is None:
             continue
@@ -66,7 +59,8 @@ def _by_token(ctx: MessageContext) -> tuple[Ticket, str] | None:
             ctx.mail.headers("Authentication-Results"), trusted
         )
         if agent is not None and agent.active and agent.address == ctx.sender_address and vouched:
-            ctx.agent = ctx.config.agent(agent.address)
+            settings = ctx.config.agent(agent.address)
+            ctx.agent = ProvenAgent(settings, agent) if settings is not None else None
             return ticket, "agent reply address"
         why = (
             "the sender is not the agent the reply address was made for"
@@ -135,11 +129,3 @@ def _by_marker_or_tag(ctx: MessageContext) -> tuple[Ticket, str] | None:
             "why": f"{how} of a ticket whose participants do not include the sender",
         }
     return None
-
-
-def _queue_of_recipients(ctx: MessageContext) -> QueueSettings:
-    for address in recipients(ctx):
-        queue = ctx.config.queue_for(address)
-        if queue is not None:
-            return queue
-    return ctx.config.queues[0]

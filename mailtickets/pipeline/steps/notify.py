@@ -1,4 +1,4 @@
-"""Step 8: enqueue the mail the change causes, in the same transaction.
+"""Enqueue the mail the change causes, in the same transaction.
 
 A new ticket is acknowledged to the customer (never for automated mail, never to a suppressed
 address, at most `max_acknowledgements_per_hour` per sender), with the canned answer a rule

@@ -18,7 +18,6 @@ from mailtickets.db.models import Agent, EventKind, Priority, Ticket
 from mailtickets.mail.rules import Incoming, evaluate
 from mailtickets.outbound.render import render
 from mailtickets.pipeline.context import MessageContext
-from mailtickets.pipeline.steps.match import recipients
 from mailtickets.services import tickets
 
 log = logging.getLogger(__name__)
@@ -28,7 +27,7 @@ def evaluate_rules(ctx: MessageContext) -> None:
     # An agent proved by their signed address is answering, not writing in.
     if not ctx.config.rules or ctx.agent is not None or ctx.bounce is not None:
         return
-    incoming = Incoming(ctx.mail, ctx.sender_address, tuple(recipients(ctx)))
+    incoming = Incoming(ctx.mail, ctx.sender_address, tuple(ctx.recipients()))
     ctx.routing = evaluate(ctx.config.rules, incoming)
     if ctx.routing.queue and ctx.ticket is None:
         ctx.queue = ctx.config.queue_for(ctx.routing.queue) or ctx.queue
@@ -40,7 +39,8 @@ def apply_routing(ctx: MessageContext) -> None:
         return
     actor = f"rules: {', '.join(routing.matched)}"[:320]
     if routing.priority:
-        tickets.set_priority(ctx.session, ticket, Priority(routing.priority), ctx.now, actor)
+        priority = Priority(routing.priority)
+        tickets.set_priority(ctx.session, ticket, priority, ctx.now, actor, sla=ctx.config.sla)
     for tag in routing.tags:
         tickets.add_tag(ctx.session, ticket, tag, ctx.now, actor)
     if routing.assignee:

@@ -1,4 +1,4 @@
-"""Step 9: keep the ticket's SLA due times current after whatever changed it."""
+"""Keep the ticket's SLA due times current after whatever changed it."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Step 6: the new text of the message, without quoted history and signature."""
+"""The new text of the message, without quoted history and signature."""
 
 from __future__ import annotations
 

@@ -47,7 +47,7 @@ def _week(desk: Helpdesk) -> None:
         for ticket_id, score in zip(ids[:2], (5, 2), strict=True):
             ticket = session.get_one(Ticket, ticket_id)
             ticket.first_response_at = now + timedelta(minutes=20)
-            tickets.set_status(session, ticket, TicketStatus.RESOLVED, now, None)
+            tickets.set_status(session, ticket, TicketStatus.RESOLVED, now, None, sla=desk.app.sla)
             satisfaction.request(session, ticket, secret=desk.app.secret, prefix="ACME", now=now)
             satisfaction.rate(session, ticket, ticket.contact, Rating(score, None), now)
     desk.clock.advance(timedelta(hours=2))

@@ -114,8 +114,7 @@ def test_time_stops_while_pending_and_resumes_on_the_customers_reply(desk: Helpd
     with desk.app.sessions.begin() as session:
         ticket = session.get(Ticket, ticket_id)
         assert ticket is not None
-        tickets.set_status(session, ticket, TicketStatus.PENDING, start, None)
-        clocks.refresh(session, ticket, desk.app.sla, start)
+        tickets.set_status(session, ticket, TicketStatus.PENDING, start, None, sla=desk.app.sla)
     assert _ticket(desk, ticket_id).sla_check_at is None  # nothing runs while we wait
     desk.clock.advance(timedelta(hours=5))
     assert _sweep(desk) == 0
@@ -133,8 +132,7 @@ def test_a_priority_change_recomputes_the_due_times(desk: Helpdesk) -> None:
     with desk.app.sessions.begin() as session:
         ticket = session.get(Ticket, ticket_id)
         assert ticket is not None
-        tickets.set_priority(session, ticket, Priority.URGENT, start, None)
-        clocks.refresh(session, ticket, desk.app.sla, start)
+        tickets.set_priority(session, ticket, Priority.URGENT, start, None, sla=desk.app.sla)
     assert _ticket(desk, ticket_id).first_response_due == start + timedelta(minutes=10)
 
 
@@ -144,7 +142,9 @@ def test_silent_resolved_tickets_are_closed_and_the_customer_told_once(desk: Hel
     with desk.app.sessions.begin() as session:
         ticket = session.get(Ticket, ticket_id)
         assert ticket is not None
-        tickets.set_status(session, ticket, TicketStatus.RESOLVED, desk.clock.now(), None)
+        tickets.set_status(
+            session, ticket, TicketStatus.RESOLVED, desk.clock.now(), None, sla=desk.app.sla
+        )
     after = desk.app.settings.scheduler.auto_close_after
     assert after == timedelta(days=7)
     desk.clock.advance(timedelta(days=6))
@@ -197,8 +197,9 @@ def test_the_daily_digest_tells_managers_where_the_queues_stand(desk: Helpdesk) 
     with desk.app.sessions.begin() as session:
         ticket = session.get(Ticket, first)
         assert ticket is not None
-        tickets.set_status(session, ticket, TicketStatus.PENDING, desk.clock.now(), None)
-        clocks.refresh(session, ticket, desk.app.sla, desk.clock.now())
+        tickets.set_status(
+            session, ticket, TicketStatus.PENDING, desk.clock.now(), None, sla=desk.app.sla
+        )
     desk.clock.advance(timedelta(hours=2))
     assert digest.digest(desk.app.sessions, desk.app.sla, desk.clock.now()) == 1
     (row,) = [o for o in desk.outbox() if o.template == "agent/daily_digest"]

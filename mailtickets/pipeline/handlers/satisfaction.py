@@ -1,4 +1,4 @@
-"""Part of step 7: a customer's answer on a satisfaction reply address becomes a rating.
+"""A customer's answer on a satisfaction reply address becomes a rating.
 
 The ticket keeps its status whatever it is; a mail with no rating in it goes on as an
 ordinary customer message, since a customer who writes there without a score wants help.
@@ -6,7 +6,7 @@ ordinary customer message, since a customer who writes there without a score wan
 
 from __future__ import annotations
 
-from mailtickets.db.models import EventKind, MessageKind
+from mailtickets.db.models import EventKind, MessageKind, Ticket
 from mailtickets.mail.ratings import parse_rating
 from mailtickets.outcomes import Outcome
 from mailtickets.pipeline.context import MessageContext
@@ -14,23 +14,22 @@ from mailtickets.pipeline.store import store_message
 from mailtickets.services import contacts, satisfaction, tickets
 
 
-def record_satisfaction(ctx: MessageContext) -> bool:
+def record_satisfaction(ctx: MessageContext, ticket: Ticket) -> bool:
     """Record the rating in a satisfaction answer; False when the mail holds none."""
-    assert ctx.ticket is not None
     rating = parse_rating(ctx.new_text)
     if rating is None:
         tickets.record(
-            ctx.session, ctx.ticket, EventKind.SATISFACTION_UNREADABLE, ctx.now, ctx.sender_address
+            ctx.session, ticket, EventKind.SATISFACTION_UNREADABLE, ctx.now, ctx.sender_address
         )
         return False
     sender = tickets.contact_for(ctx.session, ctx.sender_address, ctx.sender_name, ctx.now)
     ctx.sender = sender
     contacts.heard_from(sender)
-    store_message(ctx, MessageKind.CUSTOMER, author_contact_id=sender.id)
-    if satisfaction.rate(ctx.session, ctx.ticket, sender, rating, ctx.now):
+    store_message(ctx, ticket, MessageKind.CUSTOMER, author_contact_id=sender.id)
+    if satisfaction.rate(ctx.session, ticket, sender, rating, ctx.now):
         satisfaction.thank(
             ctx.session,
-            ctx.ticket,
+            ticket,
             sender,
             secret=ctx.config.secret,
             prefix=ctx.config.subject_prefix,

@@ -27,7 +27,7 @@ from mailtickets.outbox.context import ticket_context
 from mailtickets.outbox.enqueue import enqueue
 from mailtickets.outbox.notices import notify_agents, reply_address
 from mailtickets.outcomes import Outcome
-from mailtickets.pipeline.context import MessageContext
+from mailtickets.pipeline.context import MessageContext, ProvenAgent
 from mailtickets.pipeline.store import store_message
 from mailtickets.services import satisfaction, tickets
 
@@ -47,41 +47,41 @@ _HERE = {
 }
 
 
-def record_agent_reply(ctx: MessageContext) -> None:
+def record_agent_reply(ctx: MessageContext, ticket: Ticket, proven: ProvenAgent) -> None:
     """Apply the agent's commands, then relay their text or keep it as a note."""
-    assert ctx.ticket is not None
-    agent = ctx.session.scalar(select(Agent).where(Agent.address == ctx.sender_address))
-    assert agent is not None
-    ctx.intake.ticket_id = ctx.ticket.id
+    agent = proven.row
+    ctx.intake.ticket_id = ticket.id
     parsed = parse_commands(ctx.new_text)
     errors = [f"{e.line}: {e.reason}" for e in parsed.errors]
-    errors += _check(ctx, agent, parsed.commands)
+    errors += _check(ctx, ticket, parsed.commands)
     if errors:
-        _reject(ctx, ctx.ticket, agent, errors)
+        _reject(ctx, ticket, agent, errors)
         return
-    macro_text = [_macro(ctx, ctx.ticket, c.argument) for c in parsed.commands if c.name == "macro"]
+    macro_text = [_macro(ctx, ticket, c.argument) for c in parsed.commands if c.name == "macro"]
     text = "\n\n".join(t for t in [parsed.text, *macro_text] if t)
     ctx.new_text = text
     is_note = any(c.name == "note" for c in parsed.commands)
-    ticket = ctx.ticket  # status commands are about this one, even when it is merged away
+    # Commands are about `ticket`, even once it is merged away; the conversation goes on in
+    # the ticket it was merged into.
+    conversation = ticket
     for command in parsed.commands:
-        _apply(ctx, ticket, agent, command)
+        conversation = _apply(ctx, ticket, agent, command) or conversation
+    ctx.ticket = conversation
     if is_note:
-        store_message(ctx, MessageKind.NOTE, author_agent_id=agent.id)
-        _tell_other_agents(ctx, ctx.ticket, agent, text)
+        store_message(ctx, conversation, MessageKind.NOTE, author_agent_id=agent.id)
+        _tell_other_agents(ctx, conversation, agent, text)
         ctx.outcome = Outcome.NOTE
     elif text:
-        store_message(ctx, MessageKind.AGENT, author_agent_id=agent.id)
-        _relay(ctx, ctx.ticket, agent, text)
+        store_message(ctx, conversation, MessageKind.AGENT, author_agent_id=agent.id)
+        _relay(ctx, conversation, proven, text)
         ctx.outcome = Outcome.AGENT_REPLY
     else:
         ctx.outcome = Outcome.COMMANDS
     _finish_status(ctx, ticket, agent, parsed.commands, answered=bool(text) and not is_note)
 
 
-def _check(ctx: MessageContext, agent: Agent, commands: tuple[Command, ...]) -> list[str]:
+def _check(ctx: MessageContext, ticket: Ticket, commands: tuple[Command, ...]) -> list[str]:
     """What would go wrong applying `commands`; checked before anything changes."""
-    assert ctx.ticket is not None
     problems = []
     for command in commands:
         if command.name not in _HERE:
@@ -96,17 +96,18 @@ def _check(ctx: MessageContext, agent: Agent, commands: tuple[Command, ...]) -> 
             into = tickets.follow_merges(ctx.session, into) if into is not None else None
             if into is None:
                 problems.append(f"{command.line}: there is no ticket #{command.argument}")
-            elif into.id == ctx.ticket.id:
+            elif into.id == ticket.id:
                 problems.append(f"{command.line}: a ticket cannot be merged into itself")
-        elif command.name == "macro" and _macro(ctx, ctx.ticket, command.argument) is None:
+        elif command.name == "macro" and _macro(ctx, ticket, command.argument) is None:
             problems.append(f"{command.line}: there is no macro named {command.argument}")
-        elif command.name == "uncc" and command.argument == ctx.ticket.contact.address:
+        elif command.name == "uncc" and command.argument == ticket.contact.address:
             problems.append(f"{command.line}: the customer who opened the ticket stays on it")
     return problems
 
 
-def _apply(ctx: MessageContext, ticket: Ticket, agent: Agent, command: Command) -> None:
-    actor, now, session = agent.address, ctx.now, ctx.session
+def _apply(ctx: MessageContext, ticket: Ticket, agent: Agent, command: Command) -> Ticket | None:
+    """Apply one checked command; return the ticket a merge moved the conversation to."""
+    actor, now, session, sla = agent.address, ctx.now, ctx.session, ctx.config.sla
     if command.name == "assign":
         target = (
             agent
@@ -115,7 +116,7 @@ def _apply(ctx: MessageContext, ticket: Ticket, agent: Agent, command: Command) 
         )
         tickets.assign(session, ticket, target, now, actor)
     elif command.name == "priority":
-        tickets.set_priority(session, ticket, Priority(command.argument), now, actor)
+        tickets.set_priority(session, ticket, Priority(command.argument), now, actor, sla=sla)
     elif command.name == "cc":
         contact = tickets.contact_for(session, command.argument, None, now)
         tickets.add_participant(session, ticket, contact, "cc", now)
@@ -124,11 +125,10 @@ def _apply(ctx: MessageContext, ticket: Ticket, agent: Agent, command: Command) 
     elif command.name == "tag":
         tickets.add_tag(session, ticket, command.argument, now, actor)
     elif command.name == "merge":
-        into = session.get(Ticket, int(command.argument))
-        assert into is not None
-        into = tickets.follow_merges(session, into)
-        tickets.merge(session, ticket, into, now, actor)
-        ctx.ticket = into
+        into = tickets.follow_merges(session, tickets.find(session, int(command.argument)))
+        tickets.merge(session, ticket, into, now, actor, sla=sla)
+        return into
+    return None
 
 
 def _finish_status(
@@ -140,19 +140,22 @@ def _finish_status(
     answered: bool,
 ) -> None:
     """An answer waits on the customer unless the agent said otherwise."""
-    if answered and ticket.first_response_at is None:
-        ticket.first_response_at = ctx.now
+    sla = ctx.config.sla
     status = final_status(commands)
     if status is not None and ticket.merged_into_id is None:
         was_resolved = ticket.status is TicketStatus.RESOLVED
-        tickets.set_status(ctx.session, ticket, TicketStatus(status), ctx.now, agent.address)
+        tickets.set_status(
+            ctx.session, ticket, TicketStatus(status), ctx.now, agent.address, sla=sla
+        )
         if status == TicketStatus.RESOLVED and not was_resolved:
             if not answered:
                 context = ticket_context(ctx.session, ticket, ctx.config.subject_prefix)
                 _tell_customer(ctx, ticket, "customer/resolved", context)
             _ask_for_rating(ctx, ticket)
     elif answered and ticket.status is TicketStatus.OPEN:
-        tickets.set_status(ctx.session, ticket, TicketStatus.PENDING, ctx.now, agent.address)
+        tickets.set_status(
+            ctx.session, ticket, TicketStatus.PENDING, ctx.now, agent.address, sla=sla
+        )
 
 
 def _ask_for_rating(ctx: MessageContext, ticket: Ticket) -> None:
@@ -187,16 +190,14 @@ def _conversation_ids(ctx: MessageContext, ticket: Ticket) -> list[str]:
     return list(found)
 
 
-def _relay(ctx: MessageContext, ticket: Ticket, agent: Agent, text: str) -> None:
+def _relay(ctx: MessageContext, ticket: Ticket, proven: ProvenAgent, text: str) -> None:
     """The agent's answer to the customer and every other participant, threaded."""
-    settings = ctx.config.agent(agent.address)
-    signature = settings.signature if settings else ""
-    author = {"name": agent.name, "signature": signature}
+    author = {"name": proven.row.name, "signature": proven.settings.signature}
     context = ticket_context(
         ctx.session,
         ticket,
         ctx.config.subject_prefix,
-        author=agent.name,
+        author=proven.row.name,
         new_text=text,
         agent=author,
     )
