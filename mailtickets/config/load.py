@@ -19,6 +19,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from dotenv import dotenv_values
 
 from mailtickets.config import reader as r
+from mailtickets.config.crosscheck import cross_check
 from mailtickets.config.rules import read_rules
 from mailtickets.config.settings import (
     LOCALES,
@@ -164,7 +165,7 @@ def _settings(root: r.Table, path: Path | None, env: Mapping[str, str]) -> Setti
         retention=_retention(root.table("retention")),
     )
     root.finish()
-    _cross_check(root.problems, settings)
+    cross_check(root.problems, settings)
     return settings
 
 
@@ -467,43 +468,3 @@ def _retention(t: r.Table) -> RetentionSettings:
 
 def _path(value: str | None) -> Path | None:
     return Path(value) if value is not None else None
-
-
-def _cross_check(problems: r.Problems, s: Settings) -> None:
-    """Checks that span sections: references must name things that exist."""
-    if not s.queues:
-        problems.add("", "queue", "at least one [[queue]] is required")
-    if s.tickets.secret is None and not s.database.url.startswith("sqlite"):
-        # A generated key lives on one host; instances sharing a database must share it, or
-        # one's reply addresses and Message-IDs are forgeries to the other.
-        problems.add(
-            "tickets",
-            "secret_env",
-            f"environment variable {s.tickets.secret_env} must be set with a shared database",
-        )
-    addresses = [q.address.lower() for q in s.queues] + [
-        a.lower() for q in s.queues for a in q.aliases
-    ]
-    for dup in sorted({a for a in addresses if addresses.count(a) > 1}):
-        problems.add("queue", "address", f"{dup} is used by more than one queue")
-    queue_refs = {q.address.lower() for q in s.queues} | {q.name for q in s.queues}
-    sla_names = {p.name for p in s.slas}
-    for q in s.queues:
-        if q.sla is not None and q.sla not in sla_names:
-            problems.add(f"queue.{q.address}", "sla", f'no [[sla]] is named "{q.sla}"')
-    for box in s.imap:
-        if box.queue is not None and box.queue.lower() not in queue_refs:
-            problems.add(f"imap.{box.name}", "queue", f"{box.queue} is not a [[queue]] address")
-    for agent in s.agents:
-        for ref in agent.queues:
-            if ref.lower() not in queue_refs and ref not in queue_refs:
-                problems.add(f"agent.{agent.address}", "queues", f'no [[queue]] "{ref}"')
-    calendars = {c.name for c in s.calendars} | {"24/7"}
-    for policy in s.slas:
-        if policy.calendar not in calendars:
-            problems.add(
-                f"sla.{policy.name}", "calendar", f'no [[calendar]] is named "{policy.calendar}"'
-            )
-    names = [box.name for box in s.imap]
-    for dup in sorted({n for n in names if names.count(n) > 1}):
-        problems.add("imap", "name", f'"{dup}" is used by more than one mailbox')

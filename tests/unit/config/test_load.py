@@ -139,6 +139,44 @@ def test_references_between_sections_are_checked() -> None:
     ]
 
 
+def test_every_cross_section_check_names_its_problems_in_a_fixed_order() -> None:
+    text = """
+[database]
+url = "postgresql://db.example/mailtickets"
+[[queue]]
+address = "s@a.example"
+name = "Sales"
+aliases = ["S@A.example", "h@a.example"]
+[[queue]]
+address = "h@a.example"
+[[imap]]
+name = "m"
+host = "imap.example"
+username = "u"
+password_env = "PW"
+queue = "nope@a.example"
+[[imap]]
+name = "m"
+host = "imap.example"
+username = "u"
+password_env = "PW"
+queue = "S@A.EXAMPLE"
+[[agent]]
+address = "a@a.example"
+name = "A"
+queues = ["sales", "Sales", "H@A.example"]
+"""
+    assert _problems(text, {"PW": "x"}) == [
+        "[tickets] secret_env: environment variable MAILTICKETS_SECRET must be set with a "
+        "shared database (site.toml)",
+        "[queue] address: h@a.example is used by more than one queue (site.toml)",
+        "[queue] address: s@a.example is used by more than one queue (site.toml)",
+        "[imap.m] queue: nope@a.example is not a [[queue]] address (site.toml)",
+        '[agent.a@a.example] queues: no [[queue]] "sales" (site.toml)',
+        '[imap] name: "m" is used by more than one mailbox (site.toml)',
+    ]
+
+
 def test_a_config_without_queue_is_refused() -> None:
     assert _problems('[tickets]\nsubject_prefix = "X"\n') == [
         "queue: at least one [[queue]] is required (site.toml)"
