@@ -12,9 +12,8 @@ from __future__ import annotations
 import os
 import tomllib
 from collections.abc import Mapping
-from datetime import date, datetime, time, timedelta
+from datetime import time
 from pathlib import Path
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from dotenv import dotenv_values
 
@@ -23,10 +22,8 @@ from mailtickets.config.crosscheck import cross_check
 from mailtickets.config.rules import read_rules
 from mailtickets.config.settings import (
     LOCALES,
-    PRIORITIES,
     AgentSettings,
     AuthenticationSettings,
-    CalendarSettings,
     DaemonSettings,
     DatabaseSettings,
     ImapMailboxSettings,
@@ -37,16 +34,14 @@ from mailtickets.config.settings import (
     RetentionSettings,
     SchedulerSettings,
     Settings,
-    SlaSettings,
-    SlaTimes,
     SmtpListenerSettings,
     SpamSettings,
     StorageSettings,
     TemplateSettings,
     TicketSettings,
 )
+from mailtickets.config.sla import read_calendar, read_sla
 from mailtickets.errors import ConfigError
-from mailtickets.sla.calendar import ALWAYS_OPEN, Calendar, parse_hours
 
 CONFIG_ENV = "MAILTICKETS_CONFIG"
 SEARCH_PATH = (Path("mailtickets.toml"), Path("/etc/mailtickets/config.toml"))
@@ -156,8 +151,8 @@ def _settings(root: r.Table, path: Path | None, env: Mapping[str, str]) -> Setti
         templates=templates,
         agents=agents,
         authentication=_authentication(root.table("authentication")),
-        slas=tuple(_sla(t) for t in root.tables("sla", "name")),
-        calendars=tuple(_calendar(t) for t in root.tables("calendar", "name")),
+        slas=tuple(read_sla(t) for t in root.tables("sla", "name")),
+        calendars=tuple(read_calendar(t) for t in root.tables("calendar", "name")),
         scheduler=_scheduler(root.table("scheduler")),
         metrics=_metrics(root.table("metrics")),
         rules=read_rules(root.tables("rule", "name"), queues, agents, templates.dir),
@@ -336,83 +331,6 @@ def _authentication(t: r.Table) -> AuthenticationSettings:
         t.problems.add(t.label, "trusted_authserv_id", "is required by require_for_agents")
     t.finish()
     return settings
-
-
-_UNTRACKED = SlaTimes(None, None, None)
-
-
-def _sla_times(t: r.Table, base: SlaTimes = _UNTRACKED) -> SlaTimes:
-    """Budgets read from `t`; a key it does not set keeps `base`'s value."""
-
-    def budget(key: str, inherited: timedelta | None) -> timedelta | None:
-        value = t.optional(key, r.duration)
-        return inherited if value is None else value
-
-    return SlaTimes(
-        first_response=budget("first_response", base.first_response),
-        next_response=budget("next_response", base.next_response),
-        resolution=budget("resolution", base.resolution),
-    )
-
-
-def _sla(t: r.Table) -> SlaSettings:
-    times = _sla_times(t)
-    priorities = {}
-    overrides = t.table("priority")
-    for priority in PRIORITIES:
-        if overrides.has(priority):
-            table = overrides.table(priority)
-            priorities[priority] = _sla_times(table, times)
-            table.finish()
-    overrides.finish()
-    settings = SlaSettings(
-        name=t.get("name", r.nonempty, "", required=True),
-        calendar=t.get("calendar", r.nonempty, "24/7"),
-        times=times,
-        warn_at=t.get("warn_at", r.fraction, 0.8),
-        priorities=priorities,
-    )
-    t.finish()
-    return settings
-
-
-def _calendar(t: r.Table) -> CalendarSettings:
-    name = t.get("name", r.nonempty, "", required=True)
-    zone = t.get("timezone", _zone, ZoneInfo("UTC"), required=True)
-    no_hours: dict[int, tuple[tuple[time, time], ...]] = {}
-    hours = t.get("hours", _hours, no_hours, required=True)
-    no_holidays: tuple[date, ...] = ()
-    holidays = t.get("holidays", r.list_of(_date), no_holidays)
-    country = t.optional("country", r.nonempty)
-    t.finish()
-    try:
-        calendar = Calendar(name, zone, hours, frozenset(holidays), country)
-    except ValueError as exc:
-        t.problems.add(t.label, "hours" if "country" not in str(exc) else "country", str(exc))
-        calendar = ALWAYS_OPEN
-    return CalendarSettings(name, calendar)
-
-
-def _zone(value: object) -> ZoneInfo:
-    try:
-        return ZoneInfo(r.nonempty(value))
-    except (ZoneInfoNotFoundError, ValueError) as exc:
-        raise ValueError('must be a time zone such as "America/Sao_Paulo"') from exc
-
-
-def _hours(value: object) -> dict[int, tuple[tuple[time, time], ...]]:
-    if not isinstance(value, dict):
-        raise ValueError('must be a table such as { "mon-fri" = "09:00-18:00" }')
-    return parse_hours({str(k): v for k, v in value.items()})
-
-
-def _date(value: object) -> date:
-    if isinstance(value, date) and not isinstance(value, datetime):
-        return value
-    try:
-        return date.fromisoformat(r.string(value))
-    except ValueError as exc:
-        raise ValueError('must be dates such as "2026-12-25"') from exc
 
 
 def _clock_time(value: object) -> str:
