@@ -1,8 +1,10 @@
 """Find, read and validate the configuration: TOML for settings, the environment for secrets.
 
-Search order: `--config FILE`, `$MAILTICKETS_CONFIG`, `./mailtickets.toml`,
-`/etc/mailtickets/config.toml`, else the embedded default (SQLite under `./var/`, an SMTP
-listener on 127.0.0.1:2525 for support@localhost, outgoing mail into a local maildir).
+Search order: `--config FILE`, `$MAILTICKETS_CONFIG`, the first file of the search path that
+exists, else the embedded default (SQLite under `./var/`, an SMTP listener on 127.0.0.1:2525
+for support@localhost, outgoing mail into a local maildir). The search path is a parameter:
+the CLI passes `$MAILTICKETS_CONFIG_PATH` when set, else `./mailtickets.toml` and
+`/etc/mailtickets/config.toml`; library callers search nothing unless they say so.
 Secrets never sit in the TOML: `*_env` keys name environment variables, which may come from a
 `.env` file beside the config file (or `--env-file`).
 """
@@ -11,7 +13,7 @@ from __future__ import annotations
 
 import os
 import tomllib
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from datetime import time
 from pathlib import Path
 
@@ -42,7 +44,10 @@ from mailtickets.config.transport import read_imap, read_outgoing, read_smtp
 from mailtickets.errors import ConfigError
 
 CONFIG_ENV = "MAILTICKETS_CONFIG"
-SEARCH_PATH = (Path("mailtickets.toml"), Path("/etc/mailtickets/config.toml"))
+#: Replaces the default search path: files separated by ":" (os.pathsep); empty searches none,
+#: which is how tests keep a host's /etc/mailtickets/config.toml out of their runs.
+SEARCH_PATH_ENV = "MAILTICKETS_CONFIG_PATH"
+DEFAULT_SEARCH_PATH = (Path("mailtickets.toml"), Path("/etc/mailtickets/config.toml"))
 
 EMBEDDED_DEFAULT = """
 [database]
@@ -60,23 +65,37 @@ port = 2525
 _ENV_NAME = r.nonempty
 
 
-def find_config(explicit: Path | None, environ: Mapping[str, str]) -> Path | None:
+def search_path_from(environ: Mapping[str, str]) -> tuple[Path, ...]:
+    """The files to look for: `$MAILTICKETS_CONFIG_PATH` when set, else the default."""
+    if SEARCH_PATH_ENV not in environ:
+        return DEFAULT_SEARCH_PATH
+    return tuple(Path(entry) for entry in environ[SEARCH_PATH_ENV].split(os.pathsep) if entry)
+
+
+def find_config(
+    explicit: Path | None, environ: Mapping[str, str], search_path: Sequence[Path]
+) -> Path | None:
     """The config file to read, or None for the embedded default."""
     if explicit is not None:
         return explicit
     if environ.get(CONFIG_ENV):
         return Path(environ[CONFIG_ENV])
-    return next((path for path in SEARCH_PATH if path.is_file()), None)
+    return next((path for path in search_path if path.is_file()), None)
 
 
 def load_settings(
     config: Path | None = None,
     env_file: Path | None = None,
     environ: Mapping[str, str] | None = None,
+    search_path: Sequence[Path] = (),
 ) -> Settings:
-    """Load and validate all settings; raise `ConfigError` listing every problem."""
+    """Load and validate all settings; raise `ConfigError` listing every problem.
+
+    `search_path` is tried when neither `config` nor `$MAILTICKETS_CONFIG` names a file; it is
+    empty unless given, so that only a caller that asks (the CLI) ever reads a host's files.
+    """
     environ = os.environ if environ is None else environ
-    path = find_config(config, environ)
+    path = find_config(config, environ, search_path)
     if path is None:
         text, source = EMBEDDED_DEFAULT, "the embedded default"
     else:
