@@ -106,8 +106,12 @@ def load_settings(
 
 def parse_settings(
     text: str, source: str, path: Path | None, env: Mapping[str, str]
-) -> tuple[Settings, frozenset[str]]:
-    """Settings from TOML text, and every key path the loader knows (for documentation)."""
+) -> tuple[Settings, Mapping[str, object]]:
+    """Settings from TOML text, and every key path the loader knows with its default.
+
+    The defaults are the ones `text` led to (an `[[imap]]` port follows its `tls`); they and
+    the key paths exist for the documentation tests.
+    """
     try:
         data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
@@ -116,7 +120,7 @@ def parse_settings(
     settings = _settings(r.Table(data, "", problems), path, env)
     if problems.items:
         raise ConfigError(problems.items)
-    return settings, frozenset(problems.asked)
+    return settings, dict(problems.asked)
 
 
 def _read(path: Path) -> str:
