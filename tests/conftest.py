@@ -7,8 +7,17 @@ from pathlib import Path
 
 import pytest
 
+from tests.support.cli import ISOLATED
 from tests.support.helpdesk import Helpdesk, make_helpdesk
 from tests.support.postgres import fresh_database
+
+
+@pytest.fixture(autouse=True)
+def _no_config_file_but_the_tests_own(monkeypatch: pytest.MonkeyPatch) -> None:
+    """In-process code (CliRunner, `load_settings()`) reads no config file a test did not name."""
+    monkeypatch.delenv("MAILTICKETS_CONFIG", raising=False)
+    for name, value in ISOLATED.items():
+        monkeypatch.setenv(name, value)
 
 
 @pytest.fixture

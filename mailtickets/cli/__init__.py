@@ -6,6 +6,8 @@ is only ever shown for a bug.
 
 from __future__ import annotations
 
+import os
+from collections.abc import Sequence
 from dataclasses import dataclass
 from importlib import import_module
 from pathlib import Path
@@ -16,7 +18,7 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from mailtickets import __version__
 from mailtickets.app import App, build_app
-from mailtickets.config import Settings, load_settings
+from mailtickets.config import Settings, load_settings, search_path_from
 from mailtickets.errors import ConfigError, MailticketsError, NotFound
 from mailtickets.logs import configure_logging
 
@@ -28,11 +30,13 @@ EXIT_CONFIG = 2
 class CliContext:
     config: Path | None
     env_file: Path | None
+    #: Files looked for when neither --config nor $MAILTICKETS_CONFIG names one.
+    search_path: Sequence[Path]
     _settings: Settings | None = None
 
     def settings(self) -> Settings:
         if self._settings is None:
-            self._settings = load_settings(self.config, self.env_file)
+            self._settings = self.reload_settings()
         return self._settings
 
     def app(self) -> App:
@@ -40,7 +44,7 @@ class CliContext:
 
     def reload_settings(self) -> Settings:
         """The settings read afresh from the same file and environment."""
-        return load_settings(self.config, self.env_file)
+        return load_settings(self.config, self.env_file, search_path=self.search_path)
 
 
 def fail(message: str, code: int = EXIT_ERROR) -> NoReturn:
@@ -76,8 +80,9 @@ def _first_line(exc: SQLAlchemyError) -> str:
 @click.option(
     "--config",
     type=click.Path(dir_okay=False, path_type=Path),
-    help="Config file (default: $MAILTICKETS_CONFIG, ./mailtickets.toml, "
-    "/etc/mailtickets/config.toml, else the embedded default).",
+    help="Config file (default: $MAILTICKETS_CONFIG, else the first of "
+    "$MAILTICKETS_CONFIG_PATH or ./mailtickets.toml:/etc/mailtickets/config.toml that exists, "
+    "else the embedded default).",
 )
 @click.option(
     "--env-file",
@@ -94,7 +99,7 @@ def _first_line(exc: SQLAlchemyError) -> str:
 def main(ctx: click.Context, config: Path | None, env_file: Path | None, log_level: str) -> None:
     """Email-driven support tickets."""
     configure_logging(log_level)
-    ctx.obj = CliContext(config, env_file)
+    ctx.obj = CliContext(config, env_file, search_path_from(os.environ))
 
 
 #: The modules of the command line, each with its `COMMANDS`.

@@ -1,8 +1,10 @@
 """Find, read and validate the configuration: TOML for settings, the environment for secrets.
 
-Search order: `--config FILE`, `$MAILTICKETS_CONFIG`, `./mailtickets.toml`,
-`/etc/mailtickets/config.toml`, else the embedded default (SQLite under `./var/`, an SMTP
-listener on 127.0.0.1:2525 for support@localhost, outgoing mail into a local maildir).
+Search order: `--config FILE`, `$MAILTICKETS_CONFIG`, the first file of the search path that
+exists, else the embedded default (SQLite under `./var/`, an SMTP listener on 127.0.0.1:2525
+for support@localhost, outgoing mail into a local maildir). The search path is a parameter:
+the CLI passes `$MAILTICKETS_CONFIG_PATH` when set, else `./mailtickets.toml` and
+`/etc/mailtickets/config.toml`; library callers search nothing unless they say so.
 Secrets never sit in the TOML: `*_env` keys name environment variables, which may come from a
 `.env` file beside the config file (or `--env-file`).
 """
@@ -11,44 +13,41 @@ from __future__ import annotations
 
 import os
 import tomllib
-from collections.abc import Mapping
-from datetime import date, datetime, time, timedelta
+from collections.abc import Mapping, Sequence
+from datetime import time
 from pathlib import Path
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from dotenv import dotenv_values
 
 from mailtickets.config import reader as r
+from mailtickets.config.crosscheck import cross_check
 from mailtickets.config.rules import read_rules
 from mailtickets.config.settings import (
     LOCALES,
-    PRIORITIES,
     AgentSettings,
     AuthenticationSettings,
-    CalendarSettings,
     DaemonSettings,
     DatabaseSettings,
-    ImapMailboxSettings,
     IngestSettings,
     MetricsSettings,
-    OutgoingSettings,
     QueueSettings,
     RetentionSettings,
     SchedulerSettings,
     Settings,
-    SlaSettings,
-    SlaTimes,
-    SmtpListenerSettings,
     SpamSettings,
     StorageSettings,
     TemplateSettings,
     TicketSettings,
 )
+from mailtickets.config.sla import read_calendar, read_sla
+from mailtickets.config.transport import read_imap, read_outgoing, read_smtp
 from mailtickets.errors import ConfigError
-from mailtickets.sla.calendar import ALWAYS_OPEN, Calendar, parse_hours
 
 CONFIG_ENV = "MAILTICKETS_CONFIG"
-SEARCH_PATH = (Path("mailtickets.toml"), Path("/etc/mailtickets/config.toml"))
+#: Replaces the default search path: files separated by ":" (os.pathsep); empty searches none,
+#: which is how tests keep a host's /etc/mailtickets/config.toml out of their runs.
+SEARCH_PATH_ENV = "MAILTICKETS_CONFIG_PATH"
+DEFAULT_SEARCH_PATH = (Path("mailtickets.toml"), Path("/etc/mailtickets/config.toml"))
 
 EMBEDDED_DEFAULT = """
 [database]
@@ -66,23 +65,37 @@ port = 2525
 _ENV_NAME = r.nonempty
 
 
-def find_config(explicit: Path | None, environ: Mapping[str, str]) -> Path | None:
+def search_path_from(environ: Mapping[str, str]) -> tuple[Path, ...]:
+    """The files to look for: `$MAILTICKETS_CONFIG_PATH` when set, else the default."""
+    if SEARCH_PATH_ENV not in environ:
+        return DEFAULT_SEARCH_PATH
+    return tuple(Path(entry) for entry in environ[SEARCH_PATH_ENV].split(os.pathsep) if entry)
+
+
+def find_config(
+    explicit: Path | None, environ: Mapping[str, str], search_path: Sequence[Path]
+) -> Path | None:
     """The config file to read, or None for the embedded default."""
     if explicit is not None:
         return explicit
     if environ.get(CONFIG_ENV):
         return Path(environ[CONFIG_ENV])
-    return next((path for path in SEARCH_PATH if path.is_file()), None)
+    return next((path for path in search_path if path.is_file()), None)
 
 
 def load_settings(
     config: Path | None = None,
     env_file: Path | None = None,
     environ: Mapping[str, str] | None = None,
+    search_path: Sequence[Path] = (),
 ) -> Settings:
-    """Load and validate all settings; raise `ConfigError` listing every problem."""
+    """Load and validate all settings; raise `ConfigError` listing every problem.
+
+    `search_path` is tried when neither `config` nor `$MAILTICKETS_CONFIG` names a file; it is
+    empty unless given, so that only a caller that asks (the CLI) ever reads a host's files.
+    """
     environ = os.environ if environ is None else environ
-    path = find_config(config, environ)
+    path = find_config(config, environ, search_path)
     if path is None:
         text, source = EMBEDDED_DEFAULT, "the embedded default"
     else:
@@ -93,8 +106,12 @@ def load_settings(
 
 def parse_settings(
     text: str, source: str, path: Path | None, env: Mapping[str, str]
-) -> tuple[Settings, frozenset[str]]:
-    """Settings from TOML text, and every key path the loader knows (for documentation)."""
+) -> tuple[Settings, Mapping[str, object]]:
+    """Settings from TOML text, and every key path the loader knows with its default.
+
+    The defaults are the ones `text` led to (an `[[imap]]` port follows its `tls`); they and
+    the key paths exist for the documentation tests.
+    """
     try:
         data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
@@ -103,7 +120,7 @@ def parse_settings(
     settings = _settings(r.Table(data, "", problems), path, env)
     if problems.items:
         raise ConfigError(problems.items)
-    return settings, frozenset(problems.asked)
+    return settings, dict(problems.asked)
 
 
 def _read(path: Path) -> str:
@@ -125,17 +142,6 @@ def _environment(
     return values | dict(environ)
 
 
-def _secret(table: r.Table, key: str, env: Mapping[str, str]) -> str | None:
-    """The secret named by the variable in `key`; a named but unset variable is a problem."""
-    name = table.optional(key, _ENV_NAME)
-    if name is None:
-        return None
-    if not env.get(name):
-        table.problems.add(table.label, key, f"environment variable {name} is not set")
-        return None
-    return env[name]
-
-
 def _settings(root: r.Table, path: Path | None, env: Mapping[str, str]) -> Settings:
     storage = _storage(root.table("storage"))
     queues = tuple(_queue(t) for t in root.tables("queue", "address"))
@@ -149,14 +155,14 @@ def _settings(root: r.Table, path: Path | None, env: Mapping[str, str]) -> Setti
         tickets=_tickets(root.table("tickets"), env, explicit=path is not None),
         ingest=_ingest(root.table("ingest")),
         queues=queues,
-        smtp=tuple(_smtp(t) for t in root.tables("smtp")),
-        imap=tuple(_imap(t, env) for t in root.tables("imap", "name")),
-        outgoing=_outgoing(root.table("outgoing"), storage, env),
+        smtp=tuple(read_smtp(t) for t in root.tables("smtp")),
+        imap=tuple(read_imap(t, env) for t in root.tables("imap", "name")),
+        outgoing=read_outgoing(root.table("outgoing"), storage, env),
         templates=templates,
         agents=agents,
         authentication=_authentication(root.table("authentication")),
-        slas=tuple(_sla(t) for t in root.tables("sla", "name")),
-        calendars=tuple(_calendar(t) for t in root.tables("calendar", "name")),
+        slas=tuple(read_sla(t) for t in root.tables("sla", "name")),
+        calendars=tuple(read_calendar(t) for t in root.tables("calendar", "name")),
         scheduler=_scheduler(root.table("scheduler")),
         metrics=_metrics(root.table("metrics")),
         rules=read_rules(root.tables("rule", "name"), queues, agents, templates.dir),
@@ -164,7 +170,7 @@ def _settings(root: r.Table, path: Path | None, env: Mapping[str, str]) -> Setti
         retention=_retention(root.table("retention")),
     )
     root.finish()
-    _cross_check(root.problems, settings)
+    cross_check(root.problems, settings)
     return settings
 
 
@@ -236,75 +242,6 @@ def _queue(t: r.Table) -> QueueSettings:
     return settings
 
 
-def _smtp(t: r.Table) -> SmtpListenerSettings:
-    settings = SmtpListenerSettings(
-        host=t.get("host", r.nonempty, "127.0.0.1"),
-        port=t.get("port", r.integer(1, 65535), 2525),
-        protocol=t.get("protocol", r.choice("smtp", "lmtp"), "smtp"),
-        tls_cert=_path(t.optional("tls_cert", r.nonempty)),
-        tls_key=_path(t.optional("tls_key", r.nonempty)),
-        require_tls=t.get("require_tls", r.boolean, False),
-        implicit_tls=t.get("implicit_tls", r.boolean, False),
-        max_message_size=t.get("max_message_size", r.size, 25 * 1024 * 1024),
-        max_recipients=t.get("max_recipients", r.integer(1, 10000), 100),
-        max_connections=t.get("max_connections", r.integer(1, 100000), 100),
-        idle_timeout=t.get("idle_timeout", r.positive_duration, r.duration("5m")),
-    )
-    if (settings.tls_cert is None) != (settings.tls_key is None):
-        t.problems.add(t.label, "tls_cert", "tls_cert and tls_key must be given together")
-    if (settings.require_tls or settings.implicit_tls) and settings.tls_cert is None:
-        t.problems.add(t.label, "tls_cert", "is required by require_tls or implicit_tls")
-    t.finish()
-    return settings
-
-
-def _imap(t: r.Table, env: Mapping[str, str]) -> ImapMailboxSettings:
-    tls = t.get("tls", r.choice("implicit", "starttls", "none"), "implicit")
-    settings = ImapMailboxSettings(
-        name=t.get("name", r.nonempty, "", required=True),
-        host=t.get("host", r.nonempty, "", required=True),
-        port=t.get("port", r.integer(1, 65535), 993 if tls == "implicit" else 143),
-        tls=tls,
-        username=t.get("username", r.nonempty, "", required=True),
-        password=_secret(t, "password_env", env),
-        oauth2_token=_secret(t, "oauth2_token_env", env),
-        folders=t.get("folders", r.list_of(r.nonempty), ("INBOX",)),
-        queue=t.optional("queue", r.address),
-        poll_interval=t.get("poll_interval", r.positive_duration, r.duration("60s")),
-        after=t.get("after", _after, "seen"),
-        quarantine_folder=t.optional("quarantine_folder", r.nonempty),
-    )
-    if not t.has("password_env") and not t.has("oauth2_token_env"):
-        t.problems.add(t.label, "password_env", "password_env or oauth2_token_env is required")
-    t.finish()
-    return settings
-
-
-def _after(value: object) -> str:
-    text = r.string(value)
-    if text in ("seen", "delete") or (text.startswith("move:") and len(text) > 5):
-        return text
-    raise ValueError('must be "seen", "delete" or "move:<folder>"')
-
-
-def _outgoing(t: r.Table, storage: StorageSettings, env: Mapping[str, str]) -> OutgoingSettings:
-    tls = t.get("tls", r.choice("starttls", "implicit", "none"), "starttls")
-    settings = OutgoingSettings(
-        host=t.optional("host", r.nonempty),
-        port=t.get("port", r.integer(1, 65535), 465 if tls == "implicit" else 25),
-        tls=tls,
-        username=t.optional("username", r.nonempty),
-        password=_secret(t, "password_env", env),
-        maildir=Path(t.get("maildir", r.nonempty, str(storage.dir / "outbox"))),
-        redirect_all_to=t.optional("redirect_all_to", r.address),
-        retry_delay=t.get("retry_delay", r.positive_duration, r.duration("1m")),
-        give_up_after=t.get("give_up_after", r.duration, r.duration("2d")),
-        timeout=t.get("timeout", r.positive_duration, r.duration("30s")),
-    )
-    t.finish()
-    return settings
-
-
 def _templates(t: r.Table) -> TemplateSettings:
     directory = t.optional("dir", r.nonempty)
     settings = TemplateSettings(dir=Path(directory) if directory else None)
@@ -335,83 +272,6 @@ def _authentication(t: r.Table) -> AuthenticationSettings:
         t.problems.add(t.label, "trusted_authserv_id", "is required by require_for_agents")
     t.finish()
     return settings
-
-
-_UNTRACKED = SlaTimes(None, None, None)
-
-
-def _sla_times(t: r.Table, base: SlaTimes = _UNTRACKED) -> SlaTimes:
-    """Budgets read from `t`; a key it does not set keeps `base`'s value."""
-
-    def budget(key: str, inherited: timedelta | None) -> timedelta | None:
-        value = t.optional(key, r.duration)
-        return inherited if value is None else value
-
-    return SlaTimes(
-        first_response=budget("first_response", base.first_response),
-        next_response=budget("next_response", base.next_response),
-        resolution=budget("resolution", base.resolution),
-    )
-
-
-def _sla(t: r.Table) -> SlaSettings:
-    times = _sla_times(t)
-    priorities = {}
-    overrides = t.table("priority")
-    for priority in PRIORITIES:
-        if overrides.has(priority):
-            table = overrides.table(priority)
-            priorities[priority] = _sla_times(table, times)
-            table.finish()
-    overrides.finish()
-    settings = SlaSettings(
-        name=t.get("name", r.nonempty, "", required=True),
-        calendar=t.get("calendar", r.nonempty, "24/7"),
-        times=times,
-        warn_at=t.get("warn_at", r.fraction, 0.8),
-        priorities=priorities,
-    )
-    t.finish()
-    return settings
-
-
-def _calendar(t: r.Table) -> CalendarSettings:
-    name = t.get("name", r.nonempty, "", required=True)
-    zone = t.get("timezone", _zone, ZoneInfo("UTC"), required=True)
-    no_hours: dict[int, tuple[tuple[time, time], ...]] = {}
-    hours = t.get("hours", _hours, no_hours, required=True)
-    no_holidays: tuple[date, ...] = ()
-    holidays = t.get("holidays", r.list_of(_date), no_holidays)
-    country = t.optional("country", r.nonempty)
-    t.finish()
-    try:
-        calendar = Calendar(name, zone, hours, frozenset(holidays), country)
-    except ValueError as exc:
-        t.problems.add(t.label, "hours" if "country" not in str(exc) else "country", str(exc))
-        calendar = ALWAYS_OPEN
-    return CalendarSettings(name, calendar)
-
-
-def _zone(value: object) -> ZoneInfo:
-    try:
-        return ZoneInfo(r.nonempty(value))
-    except (ZoneInfoNotFoundError, ValueError) as exc:
-        raise ValueError('must be a time zone such as "America/Sao_Paulo"') from exc
-
-
-def _hours(value: object) -> dict[int, tuple[tuple[time, time], ...]]:
-    if not isinstance(value, dict):
-        raise ValueError('must be a table such as { "mon-fri" = "09:00-18:00" }')
-    return parse_hours({str(k): v for k, v in value.items()})
-
-
-def _date(value: object) -> date:
-    if isinstance(value, date) and not isinstance(value, datetime):
-        return value
-    try:
-        return date.fromisoformat(r.string(value))
-    except ValueError as exc:
-        raise ValueError('must be dates such as "2026-12-25"') from exc
 
 
 def _clock_time(value: object) -> str:
@@ -463,47 +323,3 @@ def _retention(t: r.Table) -> RetentionSettings:
     settings = RetentionSettings(raw_messages=t.optional("raw_messages", r.positive_duration))
     t.finish()
     return settings
-
-
-def _path(value: str | None) -> Path | None:
-    return Path(value) if value is not None else None
-
-
-def _cross_check(problems: r.Problems, s: Settings) -> None:
-    """Checks that span sections: references must name things that exist."""
-    if not s.queues:
-        problems.add("", "queue", "at least one [[queue]] is required")
-    if s.tickets.secret is None and not s.database.url.startswith("sqlite"):
-        # A generated key lives on one host; instances sharing a database must share it, or
-        # one's reply addresses and Message-IDs are forgeries to the other.
-        problems.add(
-            "tickets",
-            "secret_env",
-            f"environment variable {s.tickets.secret_env} must be set with a shared database",
-        )
-    addresses = [q.address.lower() for q in s.queues] + [
-        a.lower() for q in s.queues for a in q.aliases
-    ]
-    for dup in sorted({a for a in addresses if addresses.count(a) > 1}):
-        problems.add("queue", "address", f"{dup} is used by more than one queue")
-    queue_refs = {q.address.lower() for q in s.queues} | {q.name for q in s.queues}
-    sla_names = {p.name for p in s.slas}
-    for q in s.queues:
-        if q.sla is not None and q.sla not in sla_names:
-            problems.add(f"queue.{q.address}", "sla", f'no [[sla]] is named "{q.sla}"')
-    for box in s.imap:
-        if box.queue is not None and box.queue.lower() not in queue_refs:
-            problems.add(f"imap.{box.name}", "queue", f"{box.queue} is not a [[queue]] address")
-    for agent in s.agents:
-        for ref in agent.queues:
-            if ref.lower() not in queue_refs and ref not in queue_refs:
-                problems.add(f"agent.{agent.address}", "queues", f'no [[queue]] "{ref}"')
-    calendars = {c.name for c in s.calendars} | {"24/7"}
-    for policy in s.slas:
-        if policy.calendar not in calendars:
-            problems.add(
-                f"sla.{policy.name}", "calendar", f'no [[calendar]] is named "{policy.calendar}"'
-            )
-    names = [box.name for box in s.imap]
-    for dup in sorted({n for n in names if names.count(n) > 1}):
-        problems.add("imap", "name", f'"{dup}" is used by more than one mailbox')

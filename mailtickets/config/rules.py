@@ -68,8 +68,7 @@ def _conditions(t: r.Table) -> tuple[tuple[str, Pattern], ...]:
         pattern = t.optional(what, kind)
         if pattern is not None:
             found.append((what, pattern))
-    headers: dict[str, Pattern] = {}
-    for header, pattern in t.get("headers", _headers, headers).items():
+    for header, pattern in (t.optional("headers", _headers) or {}).items():
         found.append((f"header:{header}", pattern))
     t.finish()
     return tuple(found)

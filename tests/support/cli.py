@@ -10,6 +10,16 @@ from pathlib import Path
 
 COMMAND = [sys.executable, "-m", "mailtickets"]
 
+#: Every test starts from these variables: an empty config search path, so that only a file the
+#: test names is read, never a ./mailtickets.toml or the host's /etc/mailtickets/config.toml.
+ISOLATED = {"MAILTICKETS_CONFIG_PATH": ""}
+
+
+def environment(env: Mapping[str, str]) -> dict[str, str]:
+    """This process's environment without our variables, then `ISOLATED`, then `env`."""
+    inherited = {k: v for k, v in os.environ.items() if not k.startswith("MAILTICKETS_")}
+    return inherited | ISOLATED | dict(env)
+
 
 def mailtickets(
     *args: str,
@@ -19,12 +29,10 @@ def mailtickets(
     timeout: float = 60,
 ) -> subprocess.CompletedProcess[str]:
     """`mailtickets ARGS` in `cwd`, with `env` over a copy of the environment."""
-    environ = {k: v for k, v in os.environ.items() if not k.startswith("MAILTICKETS_")}
-    environ.update(env or {})
     return subprocess.run(
         [*COMMAND, *args],
         cwd=cwd,
-        env=environ,
+        env=environment(env or {}),
         input=stdin.decode() if stdin is not None else None,
         capture_output=True,
         text=True,

@@ -13,9 +13,8 @@ from mailtickets.cli import main
 from mailtickets.config import load_settings
 from mailtickets.config.load import EMBEDDED_DEFAULT, parse_settings
 from mailtickets.errors import ConfigError
+from tests.unit.config.example import EXAMPLE, documented_defaults
 
-ROOT = Path(__file__).parents[3]
-EXAMPLE = ROOT / "config.example.toml"
 EXAMPLE_ENV = {
     "MAILTICKETS_SECRET": "s3cret",
     "IMAP_PASSWORD": "imap-pw",
@@ -52,7 +51,9 @@ def test_example_parses_and_documents_every_key_the_loader_reads(tmp_path: Path)
     # The example's site template directory must exist for the file to be valid.
     text = EXAMPLE.read_text().replace("/etc/mailtickets/templates", str(tmp_path))
     settings, asked = parse_settings(text, str(EXAMPLE), EXAMPLE, EXAMPLE_ENV)
-    assert _documented_keys(tomllib.loads(text)) == set(asked)
+    # A key is documented by a setting or by its `# key = value` default line.
+    documented = _documented_keys(tomllib.loads(text)) | set(documented_defaults(text))
+    assert documented == set(asked)
     assert settings.tickets.subject_prefix == "ACME"
     assert settings.tickets.secret == b"s3cret"
     assert settings.imap[0].password == "imap-pw"
@@ -136,6 +137,44 @@ def test_references_between_sections_are_checked() -> None:
     assert _problems(text) == [
         '[queue.s@a.example] sla: no [[sla]] is named "gold" (site.toml)',
         '[agent.a@a.example] queues: no [[queue]] "sales" (site.toml)',
+    ]
+
+
+def test_every_cross_section_check_names_its_problems_in_a_fixed_order() -> None:
+    text = """
+[database]
+url = "postgresql://db.example/mailtickets"
+[[queue]]
+address = "s@a.example"
+name = "Sales"
+aliases = ["S@A.example", "h@a.example"]
+[[queue]]
+address = "h@a.example"
+[[imap]]
+name = "m"
+host = "imap.example"
+username = "u"
+password_env = "PW"
+queue = "nope@a.example"
+[[imap]]
+name = "m"
+host = "imap.example"
+username = "u"
+password_env = "PW"
+queue = "S@A.EXAMPLE"
+[[agent]]
+address = "a@a.example"
+name = "A"
+queues = ["sales", "Sales", "H@A.example"]
+"""
+    assert _problems(text, {"PW": "x"}) == [
+        "[tickets] secret_env: environment variable MAILTICKETS_SECRET must be set with a "
+        "shared database (site.toml)",
+        "[queue] address: h@a.example is used by more than one queue (site.toml)",
+        "[queue] address: s@a.example is used by more than one queue (site.toml)",
+        "[imap.m] queue: nope@a.example is not a [[queue]] address (site.toml)",
+        '[agent.a@a.example] queues: no [[queue]] "sales" (site.toml)',
+        '[imap] name: "m" is used by more than one mailbox (site.toml)',
     ]
 
 
