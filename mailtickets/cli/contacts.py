@@ -9,8 +9,11 @@ from typing import Any
 import click
 
 from mailtickets.cli import CliContext, fail
-from mailtickets.services import contacts, privacy
+from mailtickets.services import contacts
 from mailtickets.services.history import contact_history
+from mailtickets.services.privacy import erase as erasure
+from mailtickets.services.privacy import export as exporting
+from mailtickets.services.privacy.person import find_person
 
 
 @click.group("contacts")
@@ -89,7 +92,7 @@ def export(cli: CliContext, address: str, output: Path | None) -> None:
         fail(f"{target} exists; choose another --output")
     app = cli.app()
     with app.sessions() as session:
-        done = privacy.export(session, address, target)
+        done = exporting.export(session, address, target)
     click.echo(
         f"{target}: {done.tickets} ticket(s), {done.messages} message(s), "
         f"{done.raw_mails} raw mail(s), {done.attachments} attachment(s)"
@@ -104,7 +107,7 @@ def erase(cli: CliContext, address: str, yes: bool) -> None:
     """Remove ADDRESS's personal data, messages and raw mails; tickets stay as counts."""
     app = cli.app()
     with app.sessions() as session:
-        privacy.find_person(session, address)  # a typo is said before the question
+        find_person(session, address)  # a typo is said before the question
     if not yes:
         click.confirm(
             f"Erase everything about {address}? Their tickets stay only as anonymous counts; "
@@ -112,8 +115,8 @@ def erase(cli: CliContext, address: str, yes: bool) -> None:
             abort=True,
         )
     with app.sessions.begin() as session:
-        done = privacy.erase(session, address, app.clock.now(), app.settings.outgoing.maildir)
-    privacy.release_freed_pages(app.engine)
+        done = erasure.erase(session, address, app.clock.now(), app.settings.outgoing.maildir)
+    erasure.release_freed_pages(app.engine)
     click.echo(
         f"{address}: erased from {done.tickets} ticket(s) opened, {done.messages} message(s), "
         f"{done.raw_mails} raw mail(s), {done.files} outbox file(s)"
