@@ -9,6 +9,18 @@ from collections.abc import Mapping
 from pathlib import Path
 
 COMMAND = [sys.executable, "-m", "mailtickets"]
+#: The source tree these tests belong to. A venv's editable install may point at another
+#: checkout (a second git worktree); the command must run the code under test, not that one.
+SOURCE = Path(__file__).resolve().parents[2]
+
+
+def environment(env: Mapping[str, str] | None = None) -> dict[str, str]:
+    """The environment for a `mailtickets` process: ours without MAILTICKETS_* settings,
+    `env` over it, and this source tree first on the module path."""
+    environ = {k: v for k, v in os.environ.items() if not k.startswith("MAILTICKETS_")}
+    environ.update(env or {})
+    environ["PYTHONPATH"] = os.pathsep.join(filter(None, [str(SOURCE), environ.get("PYTHONPATH")]))
+    return environ
 
 
 def mailtickets(
@@ -19,12 +31,10 @@ def mailtickets(
     timeout: float = 60,
 ) -> subprocess.CompletedProcess[str]:
     """`mailtickets ARGS` in `cwd`, with `env` over a copy of the environment."""
-    environ = {k: v for k, v in os.environ.items() if not k.startswith("MAILTICKETS_")}
-    environ.update(env or {})
     return subprocess.run(
         [*COMMAND, *args],
         cwd=cwd,
-        env=environ,
+        env=environment(env),
         input=stdin.decode() if stdin is not None else None,
         capture_output=True,
         text=True,

@@ -10,7 +10,7 @@ import time
 from collections.abc import Mapping
 from pathlib import Path
 
-from tests.support.cli import COMMAND
+from tests.support.cli import COMMAND, environment
 
 READY_LINE = "Stop with Ctrl-C"
 
@@ -19,13 +19,11 @@ class Daemon:
     """A running `mailtickets run`; its stderr is collected in `output`."""
 
     def __init__(self, cwd: Path, args: tuple[str, ...] = (), env: Mapping[str, str] = {}):
-        environ = {k: v for k, v in os.environ.items() if not k.startswith("MAILTICKETS_")}
-        environ.update(env)
         self.output = ""
         self.process = subprocess.Popen(
             [*COMMAND, *args, "run"],
             cwd=cwd,
-            env=environ,
+            env=environment(env),
             stdout=subprocess.DEVNULL,
             stderr=subprocess.PIPE,
         )
