@@ -482,6 +482,34 @@ def test_an_encoded_display_name_cannot_become_the_sender() -> None:
     assert "\n" not in (mail.from_name or "")
 
 
+ENCODED = "=?utf-8?Q?x=40evil.example?="
+
+
+@pytest.mark.parametrize(
+    ("sender", "address", "name"),
+    [
+        # RFC 2047 allows encoded words in display names only: inside an address it is plain
+        # text (here a valid local part), never decoded into one.
+        (f"Eve <{ENCODED}@customer.example>", f"{ENCODED.lower()}@customer.example", "Eve"),
+        (f"<{ENCODED}>", None, None),  # no domain as written: no sender
+        # In the display name it is decoded as ever.
+        ("=?utf-8?Q?Jos=C3=A9?= <jose@example.com>", "jose@example.com", "José"),
+        ("=?utf-8?Q?Ana?= <ana@example.com>, Bia <bia@example.com>", "ana@example.com", "Ana"),
+    ],
+)
+def test_an_encoded_word_inside_an_address_is_not_decoded(
+    sender: str, address: str | None, name: str | None
+) -> None:
+    mail = parse(f"From: {sender}\r\nSubject: words\r\n\r\nhello\r\n".encode())
+    assert (mail.from_address, mail.from_name) == (address, name)
+
+
+def test_a_comment_may_stand_between_the_parts_of_an_address() -> None:
+    # RFC 5322 allows comments wherever white space may stand: "0 (a comment) @..." is 0@...
+    mail = parse(b"From: 0( <)@customer.example\r\nSubject: comment\r\n\r\nhello\r\n")
+    assert mail.from_address == "0@customer.example"
+
+
 def test_an_address_is_checked_as_it_will_be_stored() -> None:
     # "<0@\x00>": valid-looking until the NUL byte is dropped, leaving a domainless "0@".
     mail = parse(b"From: <0(@customer.example>)@\x00\r\nSubject: nul\r\n\r\nhello\r\n")
