@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import functools
 import json
-import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -22,7 +21,6 @@ BOUNCES = [name for name in NAMES if MANIFEST[name]["kind"] == "bounce"]
 # The machine-readable parts of a delivery report: kept as attachments under generated names,
 # but the corpus counts only real attachments (see tests/data/corpus/README.md).
 REPORT_PARTS = {"message/delivery-status", "text/rfc822-headers", "message/rfc822"}
-LOOSE_SECONDS = 2.0
 
 
 @functools.cache
@@ -361,10 +359,9 @@ BIG = 1 << 20
     ],
 )
 def test_one_megabyte_header_line(header_name: str, raw: bytes) -> None:
+    # How long this takes is measured by the benchmarks (`bench/hostile_parse.py`).
     assert len(raw) > BIG
-    started = time.perf_counter()
     mail = parse(raw)
-    assert time.perf_counter() - started < LOOSE_SECONDS
     assert mail.from_address == "pat@example.org"
     assert mail.text == "body\n"
     assert len(mail.subject) <= 998
