@@ -215,7 +215,7 @@ def test_while_idling_on_inbox_the_other_folders_are_polled(dovecot: Dovecot, st
     with records.capturing(), started(poller(store, box, on_accepted=arrivals)):
         assert records.wait_for(lambda r: r.getMessage().endswith("IDLE on INBOX"), 1, 10)
         append(dovecot, user, [1], folder="Escalations")
-        assert arrivals.wait_for(1, timeout=5)
+        assert arrivals.wait_for(1, timeout=30)
     assert [row.source_key.split("/")[1] for row in store.rows()] == ["Escalations"]
 
 
@@ -263,7 +263,7 @@ def test_without_idle_new_mail_is_found_by_polling(plain_dovecot: Dovecot, store
     with records.capturing(), started(poller(store, box, on_accepted=arrivals)):
         assert arrivals.wait_for(1, timeout=10)
         append(plain_dovecot, user, [2])
-        assert arrivals.wait_for(2, timeout=5)
+        assert arrivals.wait_for(2, timeout=30)
     assert records.matching(lambda r: r.getMessage().endswith("no IDLE, polling"))
     assert stored(store) == [mid(1), mid(2)]
 
