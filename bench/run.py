@@ -23,15 +23,26 @@ from datetime import UTC, datetime
 from importlib import metadata
 from pathlib import Path
 
-from bench import ceiling, imap_backlog, ingest, latency, scaleout, sla_sweep
+from bench import (
+    ceiling,
+    hostile_parse,
+    imap_backlog,
+    imap_poller,
+    ingest,
+    latency,
+    scaleout,
+    sla_sweep,
+)
 from bench.figures import Figure, Part, Scale
 
 #: In the order they run; the ceiling first, so that ratios to it can be shown.
 PARTS: dict[str, Part] = {
     "ceiling": ceiling.measure,
+    "hostile-parse": hostile_parse.measure,
     "smtp": ingest.smtp_sqlite,
     "import": ingest.import_mbox,
     "imap": imap_backlog.measure,
+    "imap-poller": imap_poller.measure,
     "latency": latency.measure,
     "sla": sla_sweep.measure_sqlite,
     "memory": ingest.big_attachment,

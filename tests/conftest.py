@@ -2,14 +2,39 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from hypothesis import HealthCheck, settings
+from hypothesis.database import DirectoryBasedExampleDatabase
 
 from tests.support.cli import ISOLATED
 from tests.support.helpdesk import Helpdesk, make_helpdesk
 from tests.support.postgres import fresh_database
+
+# Hypothesis on a developer's machine: what it finds is kept and tried first on every later
+# run, wherever pytest is started from (the repository's .hypothesis/, git-ignored: the store
+# is opaque, tied to hypothesis' version and rewritten by each run). CI starts from a fresh
+# clone, where nothing would be kept: there every run tries the same examples, derived from
+# the tests' source, so a failure is the same failure on a rerun, and `CI=true pytest ...` or
+# the blob it prints reproduces it anywhere. A failure worth keeping becomes an @example(...)
+# in the test, where it is reviewed and runs everywhere, CI included.
+settings.register_profile(
+    "dev",
+    database=DirectoryBasedExampleDatabase(Path(__file__).parents[1] / ".hypothesis" / "examples"),
+)
+settings.register_profile(
+    "ci",
+    derandomize=True,
+    database=None,
+    # A shared CI machine is slow at times: that is no failure of the code under test.
+    deadline=None,
+    suppress_health_check=[HealthCheck.too_slow],
+    print_blob=True,
+)
+settings.load_profile("ci" if os.environ.get("CI") == "true" else "dev")
 
 
 @pytest.fixture(autouse=True)

@@ -207,16 +207,22 @@ def _ids(value: str | None) -> tuple[str, ...]:
 
 
 def _pairs(message: Message, name: str) -> list[tuple[str, str]]:
-    try:
-        addresses = getattr(message[name], "addresses", None)
-    except Exception:  # noqa: BLE001  (the lenient parser below reads what it can)
-        addresses = None
+    raw = _raw_headers(message, name)
+    addresses = None
+    # Encoded words belong in display names only (RFC 2047, section 5), but the stdlib's header
+    # parser decodes them inside an address too: "<=?utf-8?Q?x=40evil.example?=>" would give
+    # "x@evil.example". A header holding one is read by the raw path below.
+    if not any("=?" in value for value in raw):
+        try:
+            addresses = getattr(message[name], "addresses", None)
+        except Exception:  # noqa: BLE001  (the lenient parser below reads what it can)
+            addresses = None
     if addresses is not None:
         return [(a.display_name, a.addr_spec) for a in addresses]
     # Addresses are read from the raw header and only display names are decoded: decoded text
     # can look like addresses ("=?utf-8?Q?Eve=0D=0ABcc:_x=40evil.example?=" would make
     # x@evil.example the sender).
-    pairs = getaddresses(_raw_headers(message, name))
+    pairs = getaddresses(raw)
     return [(_decode_words(display), address) for display, address in pairs]
 
 

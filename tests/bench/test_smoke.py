@@ -23,9 +23,14 @@ ROW = re.compile(
 )
 EXPECTED = (
     "Ceiling: stdlib parse only",
+    "Parse of a message with a 1 MiB Subject line",
+    "Parse of a message with a References line of 60,000 ids",
     "Ingest through SMTP, end to end (sqlite",
     "Ingest through `mailtickets import`",
     "IMAP backlog of 12 messages",
+    "IMAP poller alone: a backlog of 12 messages",
+    "IMAP IDLE: APPEND → row in the intake, median of 12",
+    "Stopping a poller in the middle of an hour-long IDLE",
     "Receive → acknowledgement at 50 msg/s offered, p99",
     "SLA sweep, 1,000 open tickets, 100 due (sqlite)",
     "Daemon peak RSS with a 1 MB attachment",

@@ -9,16 +9,21 @@ from collections.abc import Mapping
 from pathlib import Path
 
 COMMAND = [sys.executable, "-m", "mailtickets"]
-
+#: The source tree these tests belong to. A venv's editable install may point at another
+#: checkout (a second git worktree); the command must run the code under test, not that one.
+SOURCE = Path(__file__).resolve().parents[2]
 #: Every test starts from these variables: an empty config search path, so that only a file the
 #: test names is read, never a ./mailtickets.toml or the host's /etc/mailtickets/config.toml.
 ISOLATED = {"MAILTICKETS_CONFIG_PATH": ""}
 
 
-def environment(env: Mapping[str, str]) -> dict[str, str]:
-    """This process's environment without our variables, then `ISOLATED`, then `env`."""
-    inherited = {k: v for k, v in os.environ.items() if not k.startswith("MAILTICKETS_")}
-    return inherited | ISOLATED | dict(env)
+def environment(env: Mapping[str, str] | None = None) -> dict[str, str]:
+    """The environment for a `mailtickets` process: ours without MAILTICKETS_* settings, then
+    `ISOLATED`, `env` over them, and this source tree first on the module path."""
+    environ = {k: v for k, v in os.environ.items() if not k.startswith("MAILTICKETS_")}
+    environ |= ISOLATED | dict(env or {})
+    environ["PYTHONPATH"] = os.pathsep.join(filter(None, [str(SOURCE), environ.get("PYTHONPATH")]))
+    return environ
 
 
 def mailtickets(
@@ -32,7 +37,7 @@ def mailtickets(
     return subprocess.run(
         [*COMMAND, *args],
         cwd=cwd,
-        env=environment(env or {}),
+        env=environment(env),
         input=stdin.decode() if stdin is not None else None,
         capture_output=True,
         text=True,

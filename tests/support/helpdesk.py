@@ -21,6 +21,7 @@ from mailtickets.outbound.transport import transport_for
 from mailtickets.pipeline.worker import Processed, claim, process
 from mailtickets.services.views import show_ticket
 from tests.support.clock import FrozenClock
+from tests.support.mail import compose
 
 CONFIG = """
 [database]
@@ -122,6 +123,26 @@ class Helpdesk:
         finally:
             sender.close()
         return len(tried)
+
+    def reply_address(self, ticket_id: int, recipient: str, template: str | None = None) -> str:
+        """The Reply-To of the first mail queued to `recipient` about ticket `ticket_id` (of
+        `template`, if given): where that person's mail client sends an answer."""
+        addresses = [
+            str(row.context["reply_to"])
+            for row in self.outbox(ticket_id)
+            if row.recipients == [recipient]
+            and row.context.get("reply_to")
+            and template in (None, row.template)
+        ]
+        assert addresses, f"no mail to {recipient} about ticket #{ticket_id} to answer"
+        return addresses[0]
+
+    def agent_says(self, ticket_id: int, body: str, agent: str = "alice@acme.example") -> Processed:
+        """`agent` answers their notice about ticket `ticket_id` with `body` (commands, text or
+        both), as any agent does: by mail to the signed address the notice gave them."""
+        address = self.reply_address(ticket_id, agent)
+        mail = compose(sender=agent, to=address, subject="Re: your ticket", body=body)
+        return self.deliver(mail, rcpt=(address,), mail_from=agent)
 
     def ticket(self, ticket_id: int) -> dict[str, Any]:
         with self.app.sessions() as session:

@@ -28,13 +28,11 @@ _LABELS = {
 
 
 def due_of(session: Session, ticket: Ticket, policy: Policy, now: datetime) -> Due:
-    """The ticket's due times from its messages and status history."""
-    # Reads only: flushing the ticket's pending changes first would cost a write each time.
-    with session.no_autoflush:
-        return _due_of(session, ticket, policy, now)
+    """The ticket's due times from its messages and status history.
 
-
-def _due_of(session: Session, ticket: Ticket, policy: Policy, now: datetime) -> Due:
+    The queries flush what the caller has not written yet: a status event or a message added
+    in the same transaction must count (an agent's `#status pending` stops the clocks now).
+    """
     last = dict(
         session.execute(
             select(Message.kind, func.max(Message.received_at))

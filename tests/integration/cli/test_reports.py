@@ -14,9 +14,6 @@ from typing import Any
 
 import pytest
 
-from mailtickets.db.models import Agent, Ticket
-from mailtickets.outbox.notices import reply_address
-from mailtickets.services.satisfaction import survey_address
 from tests.support.cli import mailtickets
 from tests.support.helpdesk import CONFIG, Helpdesk, make_helpdesk
 from tests.support.mail import compose
@@ -36,18 +33,13 @@ def desk(database_url: str, tmp_path: Path) -> Iterator[Helpdesk]:
     helpdesk.app.engine.dispose()
 
 
-def _agent_says(desk: Helpdesk, ticket_id: int, agent: str, body: str) -> str:
-    with desk.app.sessions() as session:
-        ticket = session.get_one(Ticket, ticket_id)
-        agent_id = session.query(Agent.id).filter(Agent.address == agent).scalar()
-        address = reply_address(desk.app.secret, ticket, agent_id, desk.clock.now())
-    mail = compose(sender=agent, to=address, subject="Re: x", body=body)
-    return desk.deliver(mail, rcpt=(address,)).outcome
+def _agent_says(desk: Helpdesk, ticket_id: int, agent: str, body: str) -> str | None:
+    return desk.agent_says(ticket_id, body, agent).outcome
 
 
-def _customer_rates(desk: Helpdesk, ticket_id: int, customer: str, body: str) -> str:
-    with desk.app.sessions() as session:
-        address = survey_address(desk.app.secret, session.get_one(Ticket, ticket_id))
+def _customer_rates(desk: Helpdesk, ticket_id: int, customer: str, body: str) -> str | None:
+    """`customer` answers the rating request they were sent, from their mail client."""
+    address = desk.reply_address(ticket_id, customer, "customer/satisfaction_request")
     return desk.deliver(compose(sender=customer, to=address, body=body), rcpt=(address,)).outcome
 
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import time
+import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import datetime, timedelta
@@ -30,6 +30,7 @@ from tests.support.clock import FrozenClock
 from tests.support.dovecot import Counter, Dovecot, Records, User, message, running_dovecot
 from tests.support.smtp import NOW, QUEUES, Store
 
+HOUR = timedelta(hours=1)
 FAST = Backoff(
     first=timedelta(milliseconds=50),
     limit=timedelta(milliseconds=200),
@@ -140,11 +141,10 @@ def test_a_backlog_of_300_is_stored_exactly_once_and_marked_seen(
         imap.multiappend("INBOX", [message(n) for n in range(1, 301)])
     arrivals = Counter()
     part = poller(store, dovecot.mailbox(user), on_accepted=arrivals)
-    began = time.monotonic()
+    # A bound against hanging only; how fast a backlog is read is the benchmarks' business
+    # (`bench/imap_poller.py`).
     with started(part):
-        assert arrivals.wait_for(300, timeout=60)
-        took = time.monotonic() - began
-    assert took < 20, f"300 messages took {took:.1f}s"
+        assert arrivals.wait_for(300, timeout=120)
     assert stored(store) == sorted(mid(n) for n in range(1, 301))
     assert len({row.source_key for row in store.rows()}) == 300
     assert all(row.rcpt_to == [] and row.mail_from is None for row in store.rows())
@@ -154,32 +154,52 @@ def test_a_backlog_of_300_is_stored_exactly_once_and_marked_seen(
     assert len(store.rows()) == 300
 
 
-@pytest.mark.parametrize(("refresh", "idles"), [(0.2, 3), (60, 1)], ids=["reissued", "one IDLE"])
-def test_mail_arriving_while_idling_is_stored_within_a_second_or_two(
+def stop_within(part: ImapPoller, seconds: float) -> None:
+    """Stop `part`, failing (not hanging) if that takes longer than `seconds`."""
+    stopper = threading.Thread(target=asyncio.run, args=(part.stop(),), daemon=True)
+    stopper.start()
+    stopper.join(seconds)
+    assert not stopper.is_alive(), f"the poller did not stop within {seconds:.0f} s"
+
+
+@pytest.mark.parametrize(
+    ("refresh", "idles"), [(0.2, 3), (HOUR.total_seconds(), 1)], ids=["reissued", "one IDLE"]
+)
+def test_mail_arriving_while_idling_is_stored_without_waiting_for_a_poll(
     dovecot: Dovecot, store: Store, refresh: float, idles: int
 ) -> None:
     user = dovecot.add_user()
     append(dovecot, user, [1])
     arrivals = Counter()
     records = Records()
-    # Polling only every minute: IDLE alone can be this quick, re-issued often or not.
+    # Polling once an hour: within the test only IDLE can bring new mail in, whether it is
+    # re-issued often or one IDLE waits all along. The timeouts below are far shorter than
+    # that hour and only keep a broken poller from hanging the suite; how quickly IDLE
+    # brings mail in, and how quickly a poller stops, is measured by the benchmarks
+    # (`bench/imap_poller.py`).
     part = poller(
         store,
-        dovecot.mailbox(user, queue="Support"),
+        dovecot.mailbox(user, queue="Support", poll_interval=HOUR),
         queues=QUEUES,
         on_accepted=arrivals,
         idle_refresh=timedelta(seconds=refresh),
     )
-    with records.capturing(), started(part):
-        assert arrivals.wait_for(1, timeout=10)
-        assert records.wait_for(lambda r: r.getMessage().endswith("IDLE on INBOX"), idles, 10)
-        sent = time.monotonic()
-        append(dovecot, user, [2])
-        assert arrivals.wait_for(2, timeout=3)
-        latency = time.monotonic() - sent
-        stopping = time.monotonic()
-    assert time.monotonic() - stopping < 2, "stopping an idling poller should be quick"
-    assert latency < 2
+    # The server's "+ idling" (imapclient logs each line of the conversation): from then on
+    # it announces new mail by itself. The poller's own "IDLE on INBOX" comes just before it
+    # sends IDLE; mail appended in between is announced in the same packet as "+ idling" and
+    # waits for the next poll, an hour away here.
+    lines = Records()
+    with records.capturing(), lines.capturing("imapclient.imaplib"):
+        asyncio.run(part.start())
+        try:
+            assert arrivals.wait_for(1, timeout=30)
+            assert records.wait_for(lambda r: r.getMessage().endswith("IDLE on INBOX"), idles, 30)
+            assert lines.wait_for(lambda r: "+ idling" in r.getMessage(), idles, 30)
+            append(dovecot, user, [2])
+            assert arrivals.wait_for(2, timeout=60)
+        finally:
+            # Stopping interrupts the IDLE (an hour long in one variant), not waits it out.
+            stop_within(part, 60)
     assert stored(store) == [mid(1), mid(2)]
     assert all(row.rcpt_to == ["support@acme.example"] for row in store.rows())
     assert contents(dovecot, user) == {mid(1): True, mid(2): True}
@@ -196,7 +216,7 @@ def test_while_idling_on_inbox_the_other_folders_are_polled(dovecot: Dovecot, st
     with records.capturing(), started(poller(store, box, on_accepted=arrivals)):
         assert records.wait_for(lambda r: r.getMessage().endswith("IDLE on INBOX"), 1, 10)
         append(dovecot, user, [1], folder="Escalations")
-        assert arrivals.wait_for(1, timeout=5)
+        assert arrivals.wait_for(1, timeout=30)
     assert [row.source_key.split("/")[1] for row in store.rows()] == ["Escalations"]
 
 
@@ -207,11 +227,28 @@ def test_stopping_in_a_backlog_flags_exactly_what_was_stored(
     with dovecot.session(user) as imap:
         imap.multiappend("INBOX", [message(n) for n in range(1, 301)])
     arrivals = Counter()
-    part = poller(store, dovecot.mailbox(user), on_accepted=arrivals)
-    with started(part):
-        assert arrivals.wait_for(30, timeout=30)
+    asked_to_stop = threading.Event()
+
+    def accepted() -> None:
+        arrivals()
+        if arrivals.count == 30:
+            # Held after the 30th message until the stop is asked for, so that it lands in
+            # the middle of the backlog however fast this machine reads (bounded, not hung).
+            asked_to_stop.wait(60)
+
+    part = poller(store, dovecot.mailbox(user), on_accepted=accepted)
+
+    async def stop() -> None:
+        stopping = asyncio.ensure_future(part.stop())
+        await asyncio.sleep(0)  # one turn of the loop: stop() has flagged the thread
+        asked_to_stop.set()
+        await stopping
+
+    asyncio.run(part.start())
+    assert arrivals.wait_for(30, timeout=60)
+    asyncio.run(stop())
     taken = stored(store)
-    assert 30 <= len(taken) < 300
+    assert taken == sorted(mid(n) for n in range(1, 31))
     seen = contents(dovecot, user)
     assert sorted(key for key, flagged in seen.items() if flagged) == taken
     assert part.poll_once() == 300 - len(taken)
@@ -227,7 +264,7 @@ def test_without_idle_new_mail_is_found_by_polling(plain_dovecot: Dovecot, store
     with records.capturing(), started(poller(store, box, on_accepted=arrivals)):
         assert arrivals.wait_for(1, timeout=10)
         append(plain_dovecot, user, [2])
-        assert arrivals.wait_for(2, timeout=5)
+        assert arrivals.wait_for(2, timeout=30)
     assert records.matching(lambda r: r.getMessage().endswith("no IDLE, polling"))
     assert stored(store) == [mid(1), mid(2)]
 

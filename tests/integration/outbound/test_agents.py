@@ -159,9 +159,10 @@ def test_commands_need_the_agents_own_address_and_from(
 ) -> None:
     ticket_id, address = _open(relayed, relay)
     result = _agent_mail(relayed, address, "#status closed\n#priority urgent", sender=sender)
-    assert result.outcome != "commands", why
+    assert result.outcome not in ("commands", "agent_reply", "note"), why
+    # Neither command ran: the pair differing from (closed, urgent) is not enough.
     ticket = relayed.ticket(ticket_id)
-    assert (ticket["status"], ticket["priority"]) != ("closed", "urgent"), why
+    assert (ticket["status"], ticket["priority"]) == ("open", "normal"), why
 
 
 def test_a_forged_agent_from_without_the_token_runs_nothing(

@@ -10,9 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from mailtickets.db.models import Ticket, TicketStatus
-from mailtickets.mail.ratings import Rating
-from mailtickets.services import digest, reports, satisfaction, tickets
+from mailtickets.services import digest, reports
 from mailtickets.services.sla import sweep
 from tests.support.helpdesk import CONFIG, Helpdesk, make_helpdesk
 from tests.support.mail import compose
@@ -39,17 +37,18 @@ def desk(relay: Relay, tmp_path: Path) -> Iterator[Helpdesk]:
 
 
 def _week(desk: Helpdesk) -> None:
-    """Four tickets on Monday 2 November; two answered in time and resolved, rated 5 and 2;
-    one answered late; one never."""
-    ids = [desk.deliver(compose(sender=f"c{n}@example.com")).ticket_id for n in range(4)]
-    with desk.app.sessions.begin() as session:
-        now = desk.clock.now()
-        for ticket_id, score in zip(ids[:2], (5, 2), strict=True):
-            ticket = session.get_one(Ticket, ticket_id)
-            ticket.first_response_at = now + timedelta(minutes=20)
-            tickets.set_status(session, ticket, TicketStatus.RESOLVED, now, None, sla=desk.app.sla)
-            satisfaction.request(session, ticket, secret=desk.app.secret, prefix="ACME", now=now)
-            satisfaction.rate(session, ticket, ticket.contact, Rating(score, None), now)
+    """Four tickets on Monday 2 November; two answered in time and resolved, rated 5 and 2
+    by their customers; two never answered."""
+    customers = [f"c{n}@example.com" for n in range(4)]
+    ids = [desk.deliver(compose(sender=customer)).ticket_id for customer in customers]
+    desk.clock.advance(timedelta(minutes=20))
+    for ticket_id, customer, score in zip(ids[:2], customers[:2], ("5", "2"), strict=True):
+        assert ticket_id is not None
+        assert desk.agent_says(ticket_id, "#resolve\nFixed.").outcome == "agent_reply"
+        # The customer answers the rating request from their mail client.
+        survey = desk.reply_address(ticket_id, customer, "customer/satisfaction_request")
+        rated = desk.deliver(compose(sender=customer, to=survey, body=score), rcpt=(survey,))
+        assert rated.outcome == "satisfaction"
     desk.clock.advance(timedelta(hours=2))
     assert sweep.sweep(desk.app.sessions, desk.app.sla, desk.clock.now()) == 2
     desk.clock.advance(timedelta(days=1))

@@ -41,7 +41,7 @@ def test_no_input_kills_the_worker_or_is_lost(database_url: str, tmp_path: Path)
     helpdesk = make_helpdesk(database_url, tmp_path)
     examples = 120 if database_url.startswith("sqlite") else 60
 
-    @settings(max_examples=examples, deadline=None, database=None)
+    @settings(max_examples=examples, deadline=None)
     @given(raw=st.one_of(mutated(), st.binary(max_size=2000)))
     def check(raw: bytes) -> None:
         before = len(helpdesk.intake())

@@ -3,15 +3,18 @@ restarts, and auto-close."""
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 import pytest
 
-from mailtickets.db.models import Priority, Ticket, TicketStatus
-from mailtickets.services import autoclose, digest, tickets
-from mailtickets.services.sla import clocks, report, sweep
+from mailtickets.db.models import Ticket, TicketStatus
+from mailtickets.services import autoclose, digest
+from mailtickets.services.sla import report, sweep
+from tests.support.cli import mailtickets
 from tests.support.helpdesk import CONFIG, Helpdesk, make_helpdesk
 from tests.support.mail import compose
 
@@ -111,11 +114,8 @@ def test_time_stops_while_pending_and_resumes_on_the_customers_reply(desk: Helpd
     start = desk.clock.now()
     ticket_id = desk.deliver(compose()).ticket_id
     assert ticket_id is not None
-    with desk.app.sessions.begin() as session:
-        ticket = session.get(Ticket, ticket_id)
-        assert ticket is not None
-        tickets.set_status(session, ticket, TicketStatus.PENDING, start, None, sla=desk.app.sla)
-    assert _ticket(desk, ticket_id).sla_check_at is None  # nothing runs while we wait
+    # Alice needs something from the customer first: the ticket waits on the customer.
+    assert desk.agent_says(ticket_id, "#status pending").outcome == "commands"
     desk.clock.advance(timedelta(hours=5))
     assert _sweep(desk) == 0
     desk.deliver(compose(subject=f"Re: [ACME #{ticket_id}] x", body="Back"))
@@ -125,26 +125,68 @@ def test_time_stops_while_pending_and_resumes_on_the_customers_reply(desk: Helpd
     assert ticket.resolution_due == start + timedelta(days=1, hours=5)
 
 
-def test_a_priority_change_recomputes_the_due_times(desk: Helpdesk) -> None:
+def test_an_agent_setting_a_ticket_pending_by_mail_stops_its_clocks_at_once(
+    desk: Helpdesk,
+) -> None:
+    ticket_id = desk.deliver(compose()).ticket_id
+    assert ticket_id is not None
+    assert desk.agent_says(ticket_id, "#status pending").outcome == "commands"
+    ticket = _ticket(desk, ticket_id)
+    assert ticket.status is TicketStatus.PENDING
+    # Nothing is due while we wait, and the sweep has nothing to look at.
+    assert (ticket.first_response_due, ticket.resolution_due, ticket.sla_check_at) == (
+        None,
+        None,
+        None,
+    )
+
+
+def _cli(desk: Helpdesk, *args: str) -> Any:
+    """What `mailtickets ARGS --json` shows an operator about this helpdesk."""
+    site = Path(desk.app.settings.storage.dir)
+    config = site / "site.toml"
+    if not config.exists():
+        url = desk.app.settings.database.url
+        config.write_text(SLA_CONFIG.format(url=url, directory=site) + EXTRA)
+    done = mailtickets("--config", str(config), *args, "--json", cwd=site, env={"SECRET": "k"})
+    assert done.returncode == 0, done.stderr
+    return json.loads(done.stdout)
+
+
+def _due_shown(desk: Helpdesk, ticket_id: int) -> dict[str, datetime]:
+    shown = _cli(desk, "sla", "show", str(ticket_id))
+    return {clock["kind"]: datetime.fromisoformat(clock["due"]) for clock in shown["clocks"]}
+
+
+def test_an_agents_priority_change_moves_the_due_times_everyone_sees(desk: Helpdesk) -> None:
+    # The command line reads the wall clock; the helpdesk's starts there too, so that "due
+    # within 30 minutes" means the same moment to both.
+    desk.clock.advance(datetime.now(UTC).replace(microsecond=0) - desk.clock.now())
     start = desk.clock.now()
     ticket_id = desk.deliver(compose()).ticket_id
     assert ticket_id is not None
-    with desk.app.sessions.begin() as session:
-        ticket = session.get(Ticket, ticket_id)
-        assert ticket is not None
-        tickets.set_priority(session, ticket, Priority.URGENT, start, None, sla=desk.app.sla)
-    assert _ticket(desk, ticket_id).first_response_due == start + timedelta(minutes=10)
+    assert _due_shown(desk, ticket_id) == {
+        "first response": start + timedelta(hours=1),
+        "resolution": start + timedelta(days=1),
+    }
+    assert _cli(desk, "tickets", "list", "--due-within", "30m") == []
+
+    desk.clock.advance(timedelta(minutes=2))
+    assert desk.agent_says(ticket_id, "#priority urgent").outcome == "commands"
+    assert _cli(desk, "tickets", "show", str(ticket_id))["priority"] == "urgent"
+    # Urgent replaces only the first-response budget; the clock still runs from the mail.
+    assert _due_shown(desk, ticket_id) == {
+        "first response": start + timedelta(minutes=10),
+        "resolution": start + timedelta(days=1),
+    }
+    # The stored due times moved too: the ticket now shows up as due within half an hour.
+    assert [t["id"] for t in _cli(desk, "tickets", "list", "--due-within", "30m")] == [ticket_id]
 
 
 def test_silent_resolved_tickets_are_closed_and_the_customer_told_once(desk: Helpdesk) -> None:
     ticket_id = desk.deliver(compose()).ticket_id
     assert ticket_id is not None
-    with desk.app.sessions.begin() as session:
-        ticket = session.get(Ticket, ticket_id)
-        assert ticket is not None
-        tickets.set_status(
-            session, ticket, TicketStatus.RESOLVED, desk.clock.now(), None, sla=desk.app.sla
-        )
+    assert desk.agent_says(ticket_id, "#resolve").outcome == "commands"
     after = desk.app.settings.scheduler.auto_close_after
     assert after == timedelta(days=7)
     desk.clock.advance(timedelta(days=6))
@@ -161,21 +203,22 @@ def test_silent_resolved_tickets_are_closed_and_the_customer_told_once(desk: Hel
 def test_the_report_on_a_known_history_gives_known_numbers(desk: Helpdesk) -> None:
     start = desk.clock.now()
     ids = [desk.deliver(compose(sender=f"c{n}@example.com")).ticket_id for n in range(3)]
+    assert None not in ids
 
-    def answer(ticket_id: int | None, after: timedelta, resolved: timedelta | None) -> None:
-        with desk.app.sessions.begin() as session:
-            ticket = session.get(Ticket, ticket_id)
-            assert ticket is not None
-            ticket.first_response_at = start + after
-            if resolved is not None:
-                ticket.status, ticket.resolved_at = TicketStatus.RESOLVED, start + resolved
-            clocks.refresh(session, ticket, desk.app.sla, desk.clock.now())
+    def at(after: timedelta, ticket_id: int | None, body: str) -> None:
+        desk.clock.advance(start + after - desk.clock.now())
+        assert ticket_id is not None
+        expected = "commands" if body.startswith("#") else "agent_reply"
+        assert desk.agent_says(ticket_id, body).outcome == expected
 
-    answer(ids[0], timedelta(minutes=10), timedelta(hours=1))
-    answer(ids[1], timedelta(minutes=30), timedelta(hours=3))
-    desk.clock.advance(timedelta(minutes=61))
+    # Answered after 10 and 30 minutes and 2 hours; resolved after 1 and 3 hours.
+    at(timedelta(minutes=10), ids[0], "Unplug it, please.")
+    at(timedelta(minutes=30), ids[1], "Which model is it?")
+    at(timedelta(hours=1), ids[0], "#resolve")
+    desk.clock.advance(timedelta(minutes=1))
     assert _sweep(desk) == 1  # the third waited past its hour
-    answer(ids[2], timedelta(hours=2), None)
+    at(timedelta(hours=2), ids[2], "Sorry for the wait: on it.")
+    at(timedelta(hours=3), ids[1], "#resolve")
     with desk.app.sessions() as session:
         (row,) = report.report(
             session, desk.app.sla, start - timedelta(days=1), start + timedelta(hours=4)
@@ -194,13 +237,11 @@ def test_the_report_on_a_known_history_gives_known_numbers(desk: Helpdesk) -> No
 def test_the_daily_digest_tells_managers_where_the_queues_stand(desk: Helpdesk) -> None:
     first = desk.deliver(compose(sender="a@example.com")).ticket_id
     desk.deliver(compose(sender="b@example.com"))
-    with desk.app.sessions.begin() as session:
-        ticket = session.get(Ticket, first)
-        assert ticket is not None
-        tickets.set_status(
-            session, ticket, TicketStatus.PENDING, desk.clock.now(), None, sla=desk.app.sla
-        )
+    assert first is not None
+    assert desk.agent_says(first, "#status pending").outcome == "commands"
     desk.clock.advance(timedelta(hours=2))
+    # The scheduler's minute sweep has run by now: the open ticket breached.
+    assert _sweep(desk) == 1
     assert digest.digest(desk.app.sessions, desk.app.sla, desk.clock.now()) == 1
     (row,) = [o for o in desk.outbox() if o.template == "agent/daily_digest"]
     assert row.recipients == ["carla@acme.example"]

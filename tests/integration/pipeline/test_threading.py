@@ -6,7 +6,7 @@ from datetime import timedelta
 
 from sqlalchemy import select
 
-from mailtickets.db.models import Agent, Contact, IntakeStatus, Ticket, TicketStatus
+from mailtickets.db.models import Agent, Contact, IntakeStatus, TicketStatus
 from mailtickets.mail.tokens import marker, reply_token
 from tests.support.helpdesk import Helpdesk
 from tests.support.mail import compose
@@ -22,12 +22,10 @@ def _open_ticket(helpdesk: Helpdesk, **kwargs: object) -> int:
 
 
 def _set_status(helpdesk: Helpdesk, ticket_id: int, status: TicketStatus) -> None:
-    with helpdesk.app.sessions.begin() as session:
-        ticket = session.get(Ticket, ticket_id)
-        assert ticket is not None
-        ticket.status = status
-        if status is TicketStatus.CLOSED:
-            ticket.closed_at = helpdesk.clock.now()
+    """Alice sets the status by mail, as agents do."""
+    result = helpdesk.agent_says(ticket_id, f"#status {status.value}")
+    assert result.outcome == "commands", result
+    assert helpdesk.ticket(ticket_id)["status"] == status.value
 
 
 def test_new_mail_opens_a_ticket_with_a_clean_subject(helpdesk: Helpdesk) -> None:
@@ -106,7 +104,8 @@ def test_a_stranger_copying_a_marker_opens_their_own_ticket(helpdesk: Helpdesk) 
 def test_a_forged_marker_is_ignored(helpdesk: Helpdesk) -> None:
     ticket_id = _open_ticket(helpdesk)
     forged = compose(subject="hello", body=f"[ref:{ticket_id}.000000000000]")
-    assert helpdesk.deliver(forged).ticket_id != ticket_id
+    result = helpdesk.deliver(forged)
+    assert result.outcome == "new_ticket" and result.ticket_id != ticket_id
 
 
 def test_a_forwarded_thread_opens_a_ticket_and_keeps_the_forwarded_text(helpdesk: Helpdesk) -> None:
@@ -310,7 +309,12 @@ def test_acknowledgements_are_rate_limited_per_sender(helpdesk: Helpdesk) -> Non
     assert len(helpdesk.intake(IntakeStatus.DONE)) == 5  # every message still became a ticket
     other = helpdesk.deliver(compose(sender="zoe@example.org"))
     assert other.ticket_id is not None
-    assert len(helpdesk.outbox(other.ticket_id)) >= 1
+    # The limit is Ana's alone: Zoe is acknowledged (agents' notices are no acknowledgement).
+    assert [
+        o.recipients
+        for o in helpdesk.outbox(other.ticket_id)
+        if o.template == "customer/acknowledgement"
+    ] == [["zoe@example.org"]]
     helpdesk.clock.advance(timedelta(hours=1, seconds=1))
     helpdesk.deliver(compose(subject="an hour later"))
     acks = [o for o in helpdesk.outbox() if o.template == "customer/acknowledgement"]

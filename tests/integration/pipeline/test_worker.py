@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import json
 from datetime import timedelta
+from pathlib import Path
 
-from sqlalchemy import delete, select
+from sqlalchemy import delete
 
 from mailtickets.db.lease import backoff
 from mailtickets.db.models import InboundMessage, IntakeStatus, Queue
@@ -12,8 +14,11 @@ from mailtickets.ingest.intake import Envelope, accept
 from mailtickets.pipeline.worker import IngestWorker
 from mailtickets.services import quarantine
 from mailtickets.services.directory import sync_directory
-from tests.support.helpdesk import Helpdesk
+from tests.support.cli import mailtickets
+from tests.support.helpdesk import CONFIG, Helpdesk
 from tests.support.mail import compose
+
+CORPUS = Path(__file__).parents[2] / "data" / "corpus"
 
 
 def _worker(helpdesk: Helpdesk) -> IngestWorker:
@@ -100,14 +105,50 @@ def test_a_row_left_by_a_crash_is_processed_on_the_next_run(helpdesk: Helpdesk) 
     assert _row(helpdesk, intake_id).status is IntakeStatus.DONE
 
 
-def test_discarding_keeps_the_raw_message(helpdesk: Helpdesk) -> None:
-    intake_id = _accept(helpdesk, b"")
-    _worker(helpdesk).work_once()
-    with helpdesk.app.sessions.begin() as session:
-        quarantine.discard(session, intake_id, helpdesk.clock.now())
-    with helpdesk.app.sessions() as session:
-        row = session.scalar(select(InboundMessage).where(InboundMessage.id == intake_id))
-        assert row is not None and row.status is IntakeStatus.DISCARDED
+def test_an_operator_discarding_a_held_message_keeps_its_raw_bytes(
+    helpdesk: Helpdesk, tmp_path: Path
+) -> None:
+    # A real client's message, stamped as spam by the MTA in front of us: 8-bit ISO-8859-1
+    # text that any decoding and re-encoding on the way to the database would change.
+    raw = b"X-Spam-Flag: YES\n" + (CORPUS / "mutt-iso-8859-1-8bit.eml").read_bytes()
+    assert b"\xe3" in raw and b"\r\n" not in raw
+    intake_id = _accept(helpdesk, raw)
+    assert _worker(helpdesk).work_once()
+    assert _row(helpdesk, intake_id).status is IntakeStatus.QUARANTINED
+
+    config = tmp_path / "site.toml"
+    url = helpdesk.app.settings.database.url
+    config.write_text(CONFIG.format(url=url, directory=tmp_path))
+
+    def operator(*args: str) -> str:
+        done = mailtickets("--config", str(config), *args, cwd=tmp_path, env={"SECRET": "k"})
+        assert done.returncode == 0, done.stderr
+        return done.stdout
+
+    listed = operator("quarantine", "list")
+    assert f"#{intake_id:<6}" in listed and "'Pedido de cancelamento da assinatura'" in listed
+    assert "spam: X-Spam-Flag: YES" in listed
+    assert operator("quarantine", "discard", str(intake_id)) == f"message #{intake_id} discarded\n"
+
+    # Out of the operator's way ...
+    assert operator("quarantine", "list").strip() == "0 quarantined message(s)"
+    intake = json.loads(operator("status", "--json"))["intake"]
+    assert (intake["quarantined"], intake["discarded"]) == (0, 1)
+    # ... and on record, exactly as it arrived.
+    row = _row(helpdesk, intake_id)
+    assert (row.status, row.outcome) == (IntakeStatus.DISCARDED, "discarded")
+    assert row.raw == raw
+
+
+def test_automated_mail_discarded_by_the_pipeline_keeps_its_raw_bytes(helpdesk: Helpdesk) -> None:
+    # A mailing list's post that belongs to no ticket: never a ticket, never answered.
+    raw = (CORPUS / "mailman-list-post.eml").read_bytes().replace(b"\n", b"\r\n")
+    intake_id = _accept(helpdesk, raw)
+    assert _worker(helpdesk).work_once()
+    row = _row(helpdesk, intake_id)
+    assert (row.status, row.outcome, row.ticket_id) == (IntakeStatus.DISCARDED, "bulk", None)
+    assert row.raw == raw
+    assert helpdesk.outbox() == []
 
 
 def test_a_message_that_kept_killing_the_process_is_quarantined(helpdesk: Helpdesk) -> None:

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import functools
 import json
-import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -22,7 +21,6 @@ BOUNCES = [name for name in NAMES if MANIFEST[name]["kind"] == "bounce"]
 # The machine-readable parts of a delivery report: kept as attachments under generated names,
 # but the corpus counts only real attachments (see tests/data/corpus/README.md).
 REPORT_PARTS = {"message/delivery-status", "text/rfc822-headers", "message/rfc822"}
-LOOSE_SECONDS = 2.0
 
 
 @functools.cache
@@ -361,10 +359,9 @@ BIG = 1 << 20
     ],
 )
 def test_one_megabyte_header_line(header_name: str, raw: bytes) -> None:
+    # How long this takes is measured by the benchmarks (`bench/hostile_parse.py`).
     assert len(raw) > BIG
-    started = time.perf_counter()
     mail = parse(raw)
-    assert time.perf_counter() - started < LOOSE_SECONDS
     assert mail.from_address == "pat@example.org"
     assert mail.text == "body\n"
     assert len(mail.subject) <= 998
@@ -480,6 +477,34 @@ def test_an_encoded_display_name_cannot_become_the_sender() -> None:
     mail = parse(raw)
     assert mail.from_address == "eve@attacker.example"
     assert "\n" not in (mail.from_name or "")
+
+
+ENCODED = "=?utf-8?Q?x=40evil.example?="
+
+
+@pytest.mark.parametrize(
+    ("sender", "address", "name"),
+    [
+        # RFC 2047 allows encoded words in display names only: inside an address it is plain
+        # text (here a valid local part), never decoded into one.
+        (f"Eve <{ENCODED}@customer.example>", f"{ENCODED.lower()}@customer.example", "Eve"),
+        (f"<{ENCODED}>", None, None),  # no domain as written: no sender
+        # In the display name it is decoded as ever.
+        ("=?utf-8?Q?Jos=C3=A9?= <jose@example.com>", "jose@example.com", "José"),
+        ("=?utf-8?Q?Ana?= <ana@example.com>, Bia <bia@example.com>", "ana@example.com", "Ana"),
+    ],
+)
+def test_an_encoded_word_inside_an_address_is_not_decoded(
+    sender: str, address: str | None, name: str | None
+) -> None:
+    mail = parse(f"From: {sender}\r\nSubject: words\r\n\r\nhello\r\n".encode())
+    assert (mail.from_address, mail.from_name) == (address, name)
+
+
+def test_a_comment_may_stand_between_the_parts_of_an_address() -> None:
+    # RFC 5322 allows comments wherever white space may stand: "0 (a comment) @..." is 0@...
+    mail = parse(b"From: 0( <)@customer.example\r\nSubject: comment\r\n\r\nhello\r\n")
+    assert mail.from_address == "0@customer.example"
 
 
 def test_an_address_is_checked_as_it_will_be_stored() -> None:

@@ -410,7 +410,7 @@ PROPERTY_CALENDARS = [
 EPOCH = utc(2025, 10, 1)
 starts = st.integers(0, 2 * 365 * 86400).map(lambda s: EPOCH + timedelta(seconds=s))
 durations = st.integers(0, 20 * 86400).map(lambda s: timedelta(seconds=s))
-PROPERTY_SETTINGS = settings(max_examples=300, deadline=None, database=None)
+PROPERTY_SETTINGS = settings(max_examples=300, deadline=None)
 
 
 @PROPERTY_SETTINGS

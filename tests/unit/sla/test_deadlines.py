@@ -430,7 +430,7 @@ EPOCH = datetime(2026, 1, 1, tzinfo=UTC)
 minutes = st.integers(0, 60 * 24 * 40)
 
 
-@settings(max_examples=200, deadline=None, database=None)
+@settings(max_examples=200, deadline=None)
 @given(
     st.integers(0, 60 * 24 * 300),
     st.integers(0, 60 * 40),
