@@ -5,6 +5,7 @@ from __future__ import annotations
 import itertools
 from datetime import UTC, datetime
 from email.message import EmailMessage
+from email.policy import SMTPUTF8
 from email.utils import format_datetime
 
 _SEQUENCE = itertools.count(1)
@@ -42,4 +43,9 @@ def compose(
     # After set_content, which drops any Content-* header set before it.
     for name, value in (headers or {}).items():
         message[name] = value
-    return message.as_bytes()
+    # An address that is not ASCII can only be written as UTF-8 (RFC 6532), as SMTPUTF8
+    # clients do; the default policy would put an encoded word inside the address instead,
+    # which no client sends and which is not that address.
+    addresses = [sender, to, cc or ""]
+    utf8 = any(not part.rpartition("<")[2].isascii() for part in addresses)
+    return message.as_bytes(policy=SMTPUTF8) if utf8 else message.as_bytes()
