@@ -11,7 +11,8 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from mailtickets.config import reader as r
 from mailtickets.config.settings import PRIORITIES, CalendarSettings, SlaSettings, SlaTimes
-from mailtickets.sla.calendar import ALWAYS_OPEN, Calendar, parse_hours
+from mailtickets.sla.calendar import ALWAYS_OPEN, Calendar
+from mailtickets.sla.hours import parse_hours
 
 _UNTRACKED = SlaTimes(None, None, None)
 

@@ -6,22 +6,18 @@ address, an alias or a plus-address of one is refused at RCPT (nothing is ever r
 DATA is answered after `accept` returned from a worker thread: 250 when stored, 451 on any
 failure so that the sending MTA retries. Our `Received:` line travels as the intake trace,
 stored but not hashed, so a retried delivery is still recognised as the same message.
+The sessions' limits live in `smtp_session`, the trace line in `trace`.
 """
 
 from __future__ import annotations
 
 import asyncio
-import ipaddress
 import logging
-import re
 import socket
 import ssl
 from collections.abc import Callable, Iterable, Sequence
-from datetime import datetime
-from email.utils import format_datetime
-from typing import Any, AnyStr
+from typing import Any
 
-from aiosmtpd.lmtp import LMTP
 from aiosmtpd.smtp import SMTP
 from aiosmtpd.smtp import Envelope as SmtpEnvelope
 from aiosmtpd.smtp import Session as SmtpSession
@@ -31,6 +27,13 @@ from mailtickets.config.settings import QueueSettings, SmtpListenerSettings
 from mailtickets.errors import DatabaseUnavailable, MailticketsError
 from mailtickets.health import Health
 from mailtickets.ingest.intake import Accepted, Envelope, header_message_id
+from mailtickets.ingest.smtp_session import (
+    SHUTTING_DOWN,
+    LimitedLmtp,
+    LimitedSmtp,
+    Sessions,
+)
+from mailtickets.ingest.trace import received_header, with_protocol
 from mailtickets.mail.addresses import normalise, split_plus
 
 log = logging.getLogger(__name__)
@@ -40,24 +43,8 @@ AcceptFn = Callable[[bytes, Envelope, bytes], Accepted]
 
 TEMPORARY_FAILURE = "451 4.3.0 Cannot store the message now, try again later"
 UNKNOWN_RECIPIENT = "550 5.1.1 Recipient address rejected: not a mailbox of this server"
-SOURCE_ROUTE = "550 5.7.1 Source routes are not accepted"
 TOO_MANY_RECIPIENTS = "452 4.5.3 Too many recipients"
 TLS_REQUIRED = "530 5.7.0 Must issue a STARTTLS command first"
-SHUTTING_DOWN = "421 4.3.2 Service shutting down, try again later"
-TOO_MANY_CONNECTIONS = "421 4.7.0 Too many connections, try again later"
-
-# aiosmtpd answers an oversized message (SIZE= or DATA) itself; these add the enhanced code.
-_ENHANCED = {
-    "552 Error: message size exceeds fixed maximum message size": (
-        "552 5.3.4 Message size exceeds fixed maximum message size"
-    ),
-    "552 Error: Too much mail data": "552 5.3.4 Message size exceeds fixed maximum message size",
-}
-_SOURCE_ROUTE = re.compile(r"TO:\s*<\s*@", re.IGNORECASE)
-# Client-chosen text in our trace line: atext, dots, "@" and address-literal brackets only,
-# so no space, ";" or comment can change what the header says.
-_UNSAFE_TRACE_TEXT = re.compile(r"[^A-Za-z0-9!#$%&'*+/=?^_`{|}~.@:\[\]-]")
-_MAX_TRACE_TEXT = 255
 
 
 class Recipients:
@@ -79,47 +66,6 @@ class Recipients:
             return False
         base, _tag = split_plus(address)
         return base in self._addresses
-
-
-def received_header(
-    *,
-    helo: str | None,
-    peer_ip: str,
-    by: str,
-    protocol: str,
-    recipient: str | None,
-    now: datetime,
-) -> bytes:
-    """Our `Received:` trace line (RFC 5321 4.4), folded, ending in CRLF."""
-    lines = [
-        f"Received: from {_trace_text(helo or 'unknown')} ({_address_literal(peer_ip)})",
-        f"\tby {_trace_text(by)} (mailtickets) with {protocol}",
-    ]
-    if recipient is not None:
-        lines.append(f"\tfor <{_trace_text(recipient)}>")
-    lines[-1] += f"; {format_datetime(now)}"
-    return ("\r\n".join(lines) + "\r\n").encode("ascii")
-
-
-def _trace_text(text: str) -> str:
-    return _UNSAFE_TRACE_TEXT.sub("?", text)[:_MAX_TRACE_TEXT]
-
-
-def _address_literal(peer_ip: str) -> str:
-    try:
-        address = ipaddress.ip_address(peer_ip)
-    except ValueError:
-        return _trace_text(peer_ip)
-    return f"[IPv6:{address}]" if address.version == 6 else f"[{address}]"
-
-
-def _with_protocol(source: str, extended: bool, tls: bool) -> str:
-    """The RFC 3848 `with` keyword: SMTP, ESMTP, ESMTPS, LMTP or LMTPS."""
-    if source == "lmtp":
-        return "LMTPS" if tls else "LMTP"
-    if tls:
-        return "ESMTPS"
-    return "ESMTP" if extended else "SMTP"
 
 
 def _uses_tls(server: SMTP) -> bool:
@@ -252,7 +198,7 @@ class IntakeHandler:
             helo=session.host_name,
             peer_ip=_peer_ip(session),
             by=self._hostname,
-            protocol=_with_protocol(self._source, session.extended_smtp, _uses_tls(server)),
+            protocol=with_protocol(self._source, session.extended_smtp, _uses_tls(server)),
             recipient=recipients[0] if len(recipients) == 1 else None,
             now=self._clock.now(),
         )
@@ -275,97 +221,6 @@ def _reverse_path(mail_from: str | None) -> str | None:
     return "" if mail_from in ("", "<>") else mail_from
 
 
-class _Sessions:
-    """The live sessions of one listener, at most `limit` at a time."""
-
-    def __init__(self, limit: int) -> None:
-        self.limit = limit
-        self.live: set[_SmtpSession] = set()
-        self._empty = asyncio.Event()
-        self._empty.set()
-
-    def admit(self, session: _SmtpSession) -> bool:
-        if len(self.live) >= self.limit:
-            return False
-        self.live.add(session)
-        self._empty.clear()
-        return True
-
-    def leave(self, session: _SmtpSession) -> None:
-        self.live.discard(session)
-        if not self.live:
-            self._empty.set()
-
-    def hang_up_all(self) -> None:
-        for session in list(self.live):
-            session.hang_up()
-
-    async def wait_closed(self) -> None:
-        await self._empty.wait()
-
-
-def _say_and_close(transport: asyncio.BaseTransport, reply: str) -> None:
-    if transport.is_closing():
-        return
-    if isinstance(transport, asyncio.WriteTransport):
-        transport.write(reply.encode("ascii") + b"\r\n")
-    transport.close()
-
-
-class _SmtpSession(SMTP):
-    """aiosmtpd's SMTP with our connection limit, source-route refusal and enhanced codes."""
-
-    def __init__(self, handler: IntakeHandler, sessions: _Sessions, **options: Any) -> None:
-        super().__init__(handler, **options)
-        self._sessions = sessions
-        self._admitted = False
-
-    def connection_made(self, transport: asyncio.BaseTransport) -> None:
-        # Counted here, not when the protocol is created: a failed implicit-TLS handshake
-        # never reaches this method and so never leaves a count behind. STARTTLS calls it
-        # again with the TLS transport; the session is admitted once.
-        if not self._admitted:
-            if not self._sessions.admit(self):
-                _say_and_close(transport, TOO_MANY_CONNECTIONS)
-                return
-            self._admitted = True
-        super().connection_made(transport)
-
-    def connection_lost(self, error: Exception | None) -> None:
-        if not self._admitted:
-            return
-        self._sessions.leave(self)
-        super().connection_lost(error)
-
-    def data_received(self, data: bytes) -> None:
-        # aiosmtpd restarts its idle timer only between commands, so a slow but steady
-        # upload of a large message would be cut off mid-DATA; any bytes count as activity.
-        if self.transport is not None and not self.transport.is_closing():
-            self._reset_timeout()
-        super().data_received(data)
-
-    def hang_up(self) -> None:
-        if self.transport is not None:
-            _say_and_close(self.transport, SHUTTING_DOWN)
-
-    async def smtp_RCPT(self, arg: str | None) -> None:
-        # aiosmtpd drops a source route (<@relay:user@domain>) and reports only user@domain,
-        # which would make a route through us look like mail for one of our queues.
-        if arg is not None and _SOURCE_ROUTE.match(arg):
-            await self.push(SOURCE_ROUTE)
-            return
-        await super().smtp_RCPT(arg)
-
-    async def push(self, status: AnyStr) -> None:
-        if isinstance(status, str):
-            status = _ENHANCED.get(status, status)
-        await super().push(status)
-
-
-class _LmtpSession(_SmtpSession, LMTP):
-    """The same session speaking LMTP: LHLO, and one DATA reply per recipient."""
-
-
 class SmtpListener:
     """A daemon part serving one `[[smtp]]` listener; `port` is the port actually bound."""
 
@@ -386,7 +241,7 @@ class SmtpListener:
         self._clock = clock
         self._on_accepted = on_accepted
         self._hostname = hostname
-        self._sessions = _Sessions(settings.max_connections)
+        self._sessions = Sessions(settings.max_connections)
         self._server: asyncio.Server | None = None
         self._handler: IntakeHandler | None = None
 
@@ -414,7 +269,7 @@ class SmtpListener:
             on_accepted=self._on_accepted,
         )
         loop = asyncio.get_running_loop()
-        session_class = _LmtpSession if settings.protocol == "lmtp" else _SmtpSession
+        session_class = LimitedLmtp if settings.protocol == "lmtp" else LimitedSmtp
         options: dict[str, Any] = {
             "hostname": hostname,
             "ident": f"{'LMTP' if settings.protocol == 'lmtp' else 'ESMTP'} mailtickets",

@@ -33,31 +33,25 @@ The functions walk open intervals day by day, never minute by minute.
 
 from __future__ import annotations
 
-import re
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
 from functools import lru_cache
-from itertools import pairwise
 from types import MappingProxyType
 from zoneinfo import ZoneInfo
 
 import holidays as holidays_lib
 
+from mailtickets.sla.hours import END_OF_DAY, WEEKDAY_NAMES, interval_text
+
 Hours = Mapping[int, tuple[tuple[time, time], ...]]
 
-END_OF_DAY = time.max
-"""As the close of an interval: midnight at the end of the day, written "24:00"."""
-
-WEEKDAY_NAMES = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 
 _ZERO = timedelta(0)
 _ONE_DAY = timedelta(days=1)
 # A calendar that opens at all opens within a year; one that has gone longer without opening
 # (every open weekday listed as a holiday, say) never will, and searching on would not end.
 _MAX_CLOSED_DAYS = 370
-_TIME = re.compile(r"^(\d{1,2}):(\d{2})$")
-_CLOSED = frozenset({"", "closed"})
 
 
 @dataclass(frozen=True)
@@ -151,55 +145,6 @@ def business_time_between(calendar: Calendar, start: datetime, end: datetime) ->
     return total
 
 
-def parse_hours(spec: Mapping[str, str]) -> dict[int, tuple[tuple[time, time], ...]]:
-    """Opening hours from config such as ``{"mon-fri": "09:00-12:00,13:00-18:00"}``.
-
-    Keys name days: "mon" .. "sun", ranges such as "mon-fri" (wrapping: "sun-thu") and comma
-    lists such as "mon-wed,fri". Values are comma-separated "HH:MM-HH:MM" intervals of local
-    wall time ("24:00" closes at midnight), or "closed". A day named by several keys gets the
-    intervals of all of them, so a night shift reads ``{"mon-fri": "22:00-24:00",
-    "tue-sat": "00:00-06:00"}``; intervals that overlap, a day both opened and "closed", an
-    interval spanning midnight and a week with no opening hours raise ValueError naming the
-    key and value. A day no key names is closed. The result has all seven weekdays (0 = Monday).
-    """
-    found: dict[int, list[tuple[time, time, str]]] = {weekday: [] for weekday in range(7)}
-    closed_by: dict[int, str] = {}
-    for key, value in spec.items():
-        intervals = _parse_intervals(key, value)
-        for weekday in _parse_days(key):
-            if not intervals:
-                closed_by[weekday] = key
-            found[weekday].extend((opens, closes, key) for opens, closes in intervals)
-    hours = {
-        weekday: _day_hours(WEEKDAY_NAMES[weekday], entries, closed_by.get(weekday))
-        for weekday, entries in found.items()
-    }
-    if not any(hours.values()):
-        raise ValueError('hours open on no day: give at least one, e.g. "mon-fri" = "09:00-18:00"')
-    return hours
-
-
-def _day_hours(
-    day: str, entries: list[tuple[time, time, str]], closed_by: str | None
-) -> tuple[tuple[time, time], ...]:
-    """One day's intervals from every key that names it, checked against each other."""
-    if entries and closed_by is not None:
-        raise ValueError(
-            f"hours {closed_by!r}: {day} is closed here but opened by {entries[0][2]!r}"
-        )
-    entries = sorted(entries)
-    for (opens, closes, earlier), (later_opens, later_closes, later) in pairwise(entries):
-        if later_opens < closes:
-            source = ""
-            if later != earlier:
-                source = f" from {earlier!r} (days named by several keys get all their intervals)"
-            raise ValueError(
-                f"hours {later!r}: on {day}, {_interval_text(later_opens, later_closes)}"
-                f" overlaps {_interval_text(opens, closes)}{source}"
-            )
-    return tuple((opens, closes) for opens, closes, _ in entries)
-
-
 def _spans_from(calendar: Calendar, day: date) -> Iterator[tuple[datetime, datetime]]:
     """Open spans in time order from the local date `day` on, without end."""
     closed_days = 0
@@ -278,7 +223,7 @@ def _checked_hours(name: str, hours: Hours) -> Mapping[int, tuple[tuple[time, ti
             if opens.tzinfo is not None or closes.tzinfo is not None:
                 raise ValueError(f"{label}: hours are local wall times, without a tzinfo")
             if opens >= closes or opens == END_OF_DAY:
-                raise ValueError(f"{label}: {_interval_text(opens, closes)} does not open first")
+                raise ValueError(f"{label}: {interval_text(opens, closes)} does not open first")
             if previous_close is not None and opens < previous_close:
                 raise ValueError(f"{label}: intervals must be in order and not overlap")
             previous_close = closes
@@ -305,71 +250,6 @@ def _country_holidays(country: str, year: int) -> frozenset[date]:
 def _split_country(country: str) -> tuple[str, str | None]:
     code, _, subdivision = country.partition("-")
     return code.strip().upper(), subdivision.strip() or None
-
-
-def _parse_days(key: str) -> list[int]:
-    days: list[int] = []
-    for part in key.lower().split(","):
-        first, dash, last = (piece.strip() for piece in part.partition("-"))
-        start = _weekday(key, first)
-        stop = _weekday(key, last) if dash else start
-        span = (stop - start) % 7 + 1
-        for weekday in ((start + step) % 7 for step in range(span)):
-            if weekday in days:
-                raise ValueError(f"hours {key!r}: names {WEEKDAY_NAMES[weekday]} twice")
-            days.append(weekday)
-    return days
-
-
-def _weekday(key: str, text: str) -> int:
-    if text not in WEEKDAY_NAMES:
-        raise ValueError(
-            f"hours {key!r}: {text!r} is not a day; use mon, tue, wed, thu, fri, sat, sun,"
-            ' a range such as "mon-fri" or a list such as "mon,wed"'
-        )
-    return WEEKDAY_NAMES.index(text)
-
-
-def _parse_intervals(key: str, value: object) -> tuple[tuple[time, time], ...]:
-    if not isinstance(value, str):
-        raise ValueError(f'hours {key!r}: must be a string such as "09:00-18:00"')
-    if value.strip().lower() in _CLOSED:
-        return ()
-    intervals: list[tuple[time, time]] = []
-    for part in value.split(","):
-        opens_text, dash, closes_text = (piece.strip() for piece in part.partition("-"))
-        if not dash:
-            raise ValueError(f'hours {key!r} = {value!r}: {part.strip()!r} is not "HH:MM-HH:MM"')
-        opens = _parse_time(key, value, opens_text, closing=False)
-        closes = _parse_time(key, value, closes_text, closing=True)
-        if closes < opens:
-            raise ValueError(
-                f"hours {key!r} = {value!r}: {part.strip()!r} spans midnight; write it as"
-                f' "{opens_text}-24:00" on one day and "00:00-{closes_text}" on the next'
-            )
-        if closes == opens:
-            raise ValueError(f"hours {key!r} = {value!r}: {part.strip()!r} is empty")
-        intervals.append((opens, closes))
-    return tuple(intervals)
-
-
-def _parse_time(key: str, value: str, text: str, *, closing: bool) -> time:
-    match = _TIME.match(text)
-    if match is None:
-        raise ValueError(f'hours {key!r} = {value!r}: {text!r} is not a time "HH:MM"')
-    hour, minute = int(match[1]), int(match[2])
-    if (hour, minute) == (24, 0):
-        if not closing:
-            raise ValueError(f'hours {key!r} = {value!r}: "24:00" can only close an interval')
-        return END_OF_DAY
-    if hour > 23 or minute > 59:
-        raise ValueError(f"hours {key!r} = {value!r}: {text!r} is not a time of day")
-    return time(hour, minute)
-
-
-def _interval_text(opens: time, closes: time) -> str:
-    close = "24:00" if closes == END_OF_DAY else closes.strftime("%H:%M")
-    return f"{opens.strftime('%H:%M')}-{close}"
 
 
 # Built last: constructing a Calendar uses the helpers above.

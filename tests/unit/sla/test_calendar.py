@@ -12,13 +12,12 @@ from hypothesis import strategies as st
 
 from mailtickets.sla.calendar import (
     ALWAYS_OPEN,
-    END_OF_DAY,
     Calendar,
     add_business_time,
     business_time_between,
     is_open,
-    parse_hours,
 )
+from mailtickets.sla.hours import END_OF_DAY, parse_hours
 
 NEW_YORK = ZoneInfo("America/New_York")
 LISBON = ZoneInfo("Europe/Lisbon")

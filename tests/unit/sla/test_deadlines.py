@@ -15,7 +15,6 @@ from mailtickets.sla.calendar import (
     Calendar,
     add_business_time,
     business_time_between,
-    parse_hours,
 )
 from mailtickets.sla.deadlines import (
     Clocks,
@@ -27,6 +26,7 @@ from mailtickets.sla.deadlines import (
     remaining,
     running_clocks,
 )
+from mailtickets.sla.hours import parse_hours
 
 NEW_YORK = ZoneInfo("America/New_York")
 OFFICE = Calendar("office", NEW_YORK, parse_hours({"mon-fri": "09:00-17:00"}))
