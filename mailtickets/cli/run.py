@@ -48,8 +48,10 @@ def _greet(app: App) -> None:
         lines.append(f"  outgoing mail is written to the maildir {settings.outgoing.maildir}/")
     if settings.smtp:
         first, queue = settings.smtp[0], settings.queues[0]
+        # swaks speaks SMTP unless told otherwise; an LMTP listener would not understand it.
+        protocol = " --protocol LMTP" if first.protocol == "lmtp" else ""
         lines.append(
-            f"Send a first mail: swaks --server {first.host}:{first.port} "
+            f"Send a first mail: swaks --server {first.host}:{first.port}{protocol} "
             f"--from you@example.com --to {queue.address}"
         )
     lines.append("Stop with Ctrl-C (SIGINT) or SIGTERM.")
