@@ -111,6 +111,11 @@ class TokenServer:
             for issued in self._issued.values():
                 issued.expires = 0.0
 
+    def issued(self) -> list[str]:
+        """Every access token issued so far."""
+        with self._lock:
+            return list(self._issued)
+
     def count(self, grant_type: str) -> int:
         with self._lock:
             return self.requests.get(grant_type, 0)
@@ -210,6 +215,15 @@ class _OAuth2Handler(_RelayHandler):
         self.logins: list[tuple[str, str]] = []
         self.refused = 0
 
+    async def handle_MAIL(
+        self, server: Any, session: Any, envelope: Any, address: str, options: list[str]
+    ) -> str:
+        if not session.authenticated:
+            return "530 5.7.0 Authentication required"
+        envelope.mail_from = address
+        envelope.mail_options.extend(options)
+        return "250 OK"
+
     async def auth_XOAUTH2(self, server: Any, args: list[str]) -> AuthResult:
         return await self._check(server, args)
 
@@ -247,9 +261,9 @@ class OAuth2Relay(Relay):
             hostname="127.0.0.1",
             port=self.port,
             enable_SMTPUTF8=smtputf8,
-            # Cleartext on loopback for the test; a real relay would require TLS first.
+            # Cleartext on loopback for the test (a real relay requires TLS first); MAIL
+            # without AUTH is refused by the handler.
             auth_require_tls=False,
-            auth_required=True,
         )
         self._controller.start()
         return self

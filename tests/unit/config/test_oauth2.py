@@ -81,13 +81,12 @@ password_env = "X"
 """
     assert _problems(MAILBOX + 'password_env = "IMAP_PASSWORD"\n' + broken) == [
         '[imap.sales] password_env: is not used with auth = "oauth2" (site.toml)',
-        '[imap.sales.oauth2] token_url: must be an https:// URL (http:// only on this host), '
+        "[imap.sales.oauth2] token_url: must be an https:// URL (http:// only on this host), "
         'got "http://login.example.com/token" (site.toml)',
         "[imap.sales.oauth2] client_id: is required (site.toml)",
         '[imap.sales.oauth2] mechanism: must be one of "xoauth2", "oauthbearer", got "plain" '
         "(site.toml)",
-        '[imap.sales.oauth2] refresh_token_env: is required by flow = "refresh_token" '
-        "(site.toml)",
+        '[imap.sales.oauth2] refresh_token_env: is required by flow = "refresh_token" (site.toml)',
         "[imap.sales.oauth2] password_env: unknown key (site.toml)",
     ]
 
