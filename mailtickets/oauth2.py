@@ -70,6 +70,8 @@ class TokenState:
     error: str | None
     #: Failed requests since the last success.
     failures: int
+    #: The endpoint answered the last request with an error (the credentials need a look).
+    refused: bool = False
 
 
 @dataclass(frozen=True)
@@ -171,6 +173,7 @@ class TokenSource:
                 origin=self._origin,
                 error=self._error.detail if self._error is not None else None,
                 failures=self._failures,
+                refused=self._error is not None and self._error.refused,
             )
 
     def health(self) -> Health:

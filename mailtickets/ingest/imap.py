@@ -125,7 +125,7 @@ class ImapPoller:
         self.name = f"IMAP mailbox {settings.name}"
         self._settings = settings
         #: The access tokens of a mailbox with `auth = "oauth2"`.
-        self.tokens = tokens
+        self._tokens = tokens
         self._clock = clock
         self._ssl_context = ssl_context
         self._timeout = timeout
@@ -234,7 +234,10 @@ class ImapPoller:
 
     def _connect(self) -> IMAPClient:
         client = connect(
-            self._settings, tokens=self.tokens, ssl_context=self._ssl_context, timeout=self._timeout
+            self._settings,
+            tokens=self._tokens,
+            ssl_context=self._ssl_context,
+            timeout=self._timeout,
         )
         try:
             check_folders(self._settings, client)
@@ -248,7 +251,7 @@ class ImapPoller:
             self._stopping.wait(self._takeover_interval)
             return
         client = self._connect()
-        used = self.tokens.current() if self.tokens is not None else None
+        used = self._tokens.current() if self._tokens is not None else None
         try:
             idle = client.has_capability("IDLE")
             log.info(
@@ -280,14 +283,14 @@ class ImapPoller:
 
     def _token_renewed(self, used: AccessToken) -> bool:
         """Renew the token when due; True when there is a new one to log in with."""
-        assert self.tokens is not None
-        if (self.tokens.renew_in() or 0.0) > 0:
+        assert self._tokens is not None
+        if (self._tokens.renew_in() or 0.0) > 0:
             return False
-        return token_for(self._settings, self.tokens) is not used
+        return token_for(self._settings, self._tokens) is not used
 
     def _renewal_due(self) -> float:
         """When (`time.monotonic()`) the token in use is due for renewal; inf without one."""
-        renew_in = self.tokens.renew_in() if self.tokens is not None else None
+        renew_in = self._tokens.renew_in() if self._tokens is not None else None
         return math.inf if renew_in is None else time.monotonic() + renew_in
 
     def _owned(self) -> tuple[str, ...]:

@@ -6,13 +6,15 @@ stops accepting, and reports a token endpoint that refuses, once, until it is ba
 from __future__ import annotations
 
 import asyncio
+import json
 import logging
+import pwd
 import re
 import shutil
 import stat
 from collections.abc import Iterator
 from contextlib import contextmanager
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -289,6 +291,8 @@ def test_imap_test_shows_the_tokens_state_and_a_refusal_with_what_to_check(
     oauth2 = refresh_flow(server, user)
     storage = tmp_path / "var"
     storage.mkdir()
+    # The service's own user owns its storage; this command runs as root.
+    shutil.chown(storage, "nobody", "nogroup")
     config, env = config_file(
         tmp_path, dovecot.mailbox(user, password=None, oauth2=oauth2), storage=storage
     )
@@ -307,11 +311,34 @@ def test_imap_test_shows_the_tokens_state_and_a_refusal_with_what_to_check(
     ), out
     code, out, _ = imap_test()
     assert code == 0 and ", OAuth2 token cached, valid until " in out
-    assert stat.S_IMODE((storage / "oauth2" / f"imap-{user.name}.json").stat().st_mode) == 0o600
+    cache = storage / "oauth2" / f"imap-{user.name}.json"
+    assert stat.S_IMODE(cache.stat().st_mode) == 0o600
+    nobody = pwd.getpwnam("nobody").pw_uid
+    assert cache.stat().st_uid == nobody and cache.parent.stat().st_uid == nobody
+
+    # The daemon got the cached token 50 minutes ago: it is due, the endpoint refuses, and
+    # the token in hand still opens the mailbox for 10 minutes.
+    server.fail(400, "invalid_grant", "Token has been expired or revoked.")
+    cached = json.loads(cache.read_text())
+    now = datetime.now(UTC)
+    cached["obtained_at"] = (now - timedelta(minutes=50)).isoformat()
+    cached["expires_at"] = (now + timedelta(minutes=10)).isoformat()
+    cache.write_text(json.dumps(cached))
+    code, out, _ = imap_test()
+    refusal = (
+        f"token request to {server.token_url} failed: HTTP 400: invalid_grant: "
+        "Token has been expired or revoked."
+    )
+    assert code == 1
+    assert out.startswith(f"{user.name}: ok, {where}, OAuth2 token cached, valid until ")
+    assert out.endswith(
+        f": INBOX has 1 unseen of 1; but renewing the token failed: {refusal} (check client_id "
+        "and client_secret_env in [imap.oauth2]; a revoked refresh token needs a new consent "
+        "(README: OAuth2))\n"
+    )
 
     # A revoked consent, with no token left in the cache.
     shutil.rmtree(storage / "oauth2")
-    server.fail(400, "invalid_grant", "Token has been expired or revoked.")
     code, out, err = imap_test()
     assert code == 1
     assert out.splitlines() == [
