@@ -6,7 +6,7 @@ Only this module knows every part; everything else receives what it needs explic
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, fields
 
 from jinja2 import Environment
@@ -28,6 +28,7 @@ from mailtickets.ingest.intake import Accepted, Envelope, GroupCommit
 from mailtickets.ingest.smtp import SmtpListener
 from mailtickets.keyfile import load_or_create_key
 from mailtickets.metrics import Metrics
+from mailtickets.oauth2 import TokenSource, mailbox_tokens, relay_tokens
 from mailtickets.outbound.render import environment
 from mailtickets.outbound.sender import Attempt, OutboxSender, SenderConfig
 from mailtickets.outbound.transport import transport_for
@@ -83,9 +84,16 @@ def daemon_parts(app: App, metrics: Metrics, duties: Duties) -> list[Part]:
 
     `duties` says which instance runs the scheduled duties and reads each IMAP folder.
     """
+    storage = app.settings.storage.dir
+    relay = relay_tokens(app.settings.outgoing, storage, app.clock)
+    mailboxes = {
+        box.name: source
+        for box in app.settings.imap
+        if (source := mailbox_tokens(box, storage, app.clock)) is not None
+    }
     sender = OutboxSender(
         app.sessions,
-        transport_for(app.settings.outgoing),
+        transport_for(app.settings.outgoing, relay),
         app.templates,
         app.sender,
         app.clock,
@@ -98,7 +106,7 @@ def daemon_parts(app: App, metrics: Metrics, duties: Duties) -> list[Part]:
                 result.outcome or Outcome.RETRY, result.received_at, app.clock.now()
             )
         if result.status is IntakeStatus.QUARANTINED:
-            _quarantine_in_mailbox(app, result.intake_id)
+            _quarantine_in_mailbox(app, result.intake_id, mailboxes)
         sender.wake()
 
     worker = IngestWorker(
@@ -129,6 +137,7 @@ def daemon_parts(app: App, metrics: Metrics, duties: Duties) -> list[Part]:
             accept=lambda _sessions, raw, envelope, _now: store(raw, envelope, b""),
             duties=duties,
             takeover_interval=app.settings.daemon.takeover_interval,
+            tokens=mailboxes.get(box.name),
         )
         for box in app.settings.imap
     ]
@@ -146,9 +155,13 @@ def daemon_parts(app: App, metrics: Metrics, duties: Duties) -> list[Part]:
         duties=duties,
         takeover_interval=app.settings.daemon.takeover_interval,
     )
+    tokens = [*([relay] if relay is not None else []), *mailboxes.values()]
+    metrics.watch_tokens(tokens)
     parts: list[Part] = [sender, worker, scheduler, *listeners, *pollers]
     if app.settings.metrics.listen is not None:
-        parts.insert(0, StatusEndpoint(app.settings.metrics.listen, list(parts), metrics))
+        # The tokens are not parts (nothing to start) but /healthz says when one fails.
+        endpoint = StatusEndpoint(app.settings.metrics.listen, [*parts, *tokens], metrics)
+        parts.insert(0, endpoint)
     return parts
 
 
@@ -165,7 +178,7 @@ def _retention(app: App) -> list[Job]:
     return [("retention", EVERY, purge)]
 
 
-def _quarantine_in_mailbox(app: App, intake_id: int) -> None:
+def _quarantine_in_mailbox(app: App, intake_id: int, tokens: Mapping[str, TokenSource]) -> None:
     """Move a quarantined IMAP message to its mailbox's quarantine folder, if it has one."""
     with app.sessions() as session:
         row = session.get(InboundMessage, intake_id)
@@ -174,7 +187,7 @@ def _quarantine_in_mailbox(app: App, intake_id: int) -> None:
     if box is None or box.quarantine_folder is None or key is None:
         return
     try:
-        move_to_quarantine(box, key)
+        move_to_quarantine(box, key, tokens=tokens.get(box.name))
     except ImapError as exc:  # the raw message is safe in the database either way
         log.warning("%s: cannot move quarantined %s: %s", box.name, key, exc)
 

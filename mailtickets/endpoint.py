@@ -14,7 +14,7 @@ from wsgiref.simple_server import WSGIRequestHandler, WSGIServer, make_server
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
 from mailtickets.errors import MailticketsError
-from mailtickets.health import Health, Part
+from mailtickets.health import Health, Reporter
 from mailtickets.metrics import Metrics
 
 log = logging.getLogger(__name__)
@@ -28,11 +28,13 @@ class _QuietHandler(WSGIRequestHandler):
 
 
 class StatusEndpoint:
-    """A daemon part; `parts` are the others, whose health it reports."""
+    """A daemon part; `parts` are the others (and the OAuth2 tokens), whose health it reports."""
 
     name = "status endpoint"
 
-    def __init__(self, listen: tuple[str, int], parts: Sequence[Part], metrics: Metrics) -> None:
+    def __init__(
+        self, listen: tuple[str, int], parts: Sequence[Reporter], metrics: Metrics
+    ) -> None:
         self._listen, self._parts, self._metrics = listen, parts, metrics
         self._server: WSGIServer | None = None
         self._thread: threading.Thread | None = None

@@ -10,6 +10,7 @@ Library code raises these; only `mailtickets.cli` turns them into messages and e
     ├── NotFound                 a ticket, intake row or other record named by an operator
     ├── ImapError                a mailbox cannot be read, and at which stage (DNS, TCP, TLS,
     │                            authentication, folder)
+    ├── TokenError               no OAuth2 access token: the token endpoint refused or is away
     ├── DeliveryError            outgoing mail was not handed to the relay
     │   ├── TemporaryFailure     the relay is away, busy or answered 4xx: try again later
     │   └── PermanentFailure     the relay refused the message itself (5xx)
@@ -63,6 +64,20 @@ class ImapError(MailticketsError):
         self.stage = stage
         self.detail = detail
         super().__init__(f"mailbox {mailbox}: {stage}: {detail}")
+
+
+class TokenError(MailticketsError):
+    """No OAuth2 access token could be had for `owner` (a mailbox, the relay).
+
+    `refused` is true when the token endpoint answered with an error (a revoked refresh
+    token, a wrong client secret): the operator must act. Otherwise it was away or broken.
+    """
+
+    def __init__(self, owner: str, detail: str, *, refused: bool) -> None:
+        self.owner = owner
+        self.detail = detail
+        self.refused = refused
+        super().__init__(f"{owner}: {detail}")
 
 
 class DeliveryError(MailticketsError):

@@ -17,11 +17,15 @@ class Health:
     detail: str = "ok"
 
 
-class Part(Protocol):
+class Reporter(Protocol):
+    """Anything `/healthz` reports on: a part, or what parts share (an OAuth2 token)."""
+
     name: str
 
+    def health(self) -> Health: ...
+
+
+class Part(Reporter, Protocol):
     async def start(self) -> None: ...
 
     async def stop(self) -> None: ...
-
-    def health(self) -> Health: ...

@@ -22,6 +22,7 @@ from mailtickets.db.models import (
     SlaNotification,
     Ticket,
 )
+from mailtickets.oauth2 import TokenSource
 from mailtickets.outcomes import Outcome
 
 LATENCY_BUCKETS = (0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 300)
@@ -60,6 +61,10 @@ class Metrics:
     ) -> None:
         """Report, at each scrape, when each mailbox was last read without error."""
         self.registry.register(_MailboxCollector(list(mailboxes)))
+
+    def watch_tokens(self, tokens: Iterable[TokenSource]) -> None:
+        """Report, at each scrape, failed OAuth2 token requests and each token's expiry."""
+        self.registry.register(_TokenCollector(list(tokens)))
 
     def observe_processed(self, outcome: str, received_at: datetime, now: datetime) -> None:
         self.processed.labels(outcome).inc()
@@ -124,3 +129,27 @@ class _MailboxCollector(Collector):
             if when is not None:
                 last.add_metric([name], when.timestamp())
         yield last
+
+
+class _TokenCollector(Collector):
+    def __init__(self, tokens: list[TokenSource]) -> None:
+        self._tokens = tokens
+
+    def collect(self) -> Iterator[GaugeMetricFamily | CounterMetricFamily]:
+        failures = CounterMetricFamily(
+            "mailtickets_oauth2_refresh_failures",
+            "Requests to a token endpoint that gave no token, by token",
+            labels=["token"],
+        )
+        expiry = GaugeMetricFamily(
+            "mailtickets_oauth2_token_expiry_timestamp",
+            "When the access token in hand expires (Unix time), by token",
+            labels=["token"],
+        )
+        for source in self._tokens:
+            failures.add_metric([source.key], source.refresh_failures)
+            valid_until = source.state().valid_until
+            if valid_until is not None:
+                expiry.add_metric([source.key], valid_until.timestamp())
+        yield failures
+        yield expiry

@@ -122,6 +122,13 @@ class Table:
             label = f"{key}.{name}" if isinstance(name, str) and name else f"{key}.{position}"
             yield Table(item, label, self.problems, section=key)
 
+    def unused(self, key: str, reason: str) -> None:
+        """Record `key`, if present, as a mistake `reason` explains better than "unknown key"
+        (it does nothing with the other settings chosen, or it is no longer read)."""
+        if key in self._data:
+            self._used.add(key)
+            self.problems.add(self.label, key, reason)
+
     def finish(self) -> None:
         """Record every key that nothing asked for: typos must not pass silently."""
         for key in sorted(set(self._data) - self._used):

@@ -79,6 +79,24 @@ class SmtpListenerSettings:
 
 
 @dataclass(frozen=True)
+class OAuth2Settings:
+    """How to get access tokens from an OAuth2 token endpoint (`[imap.oauth2]`, …).
+
+    `flow` is "refresh_token" (Gmail, Microsoft 365 delegated: a user consented once) or
+    "client_credentials" (Microsoft 365 app-only). Secrets come from the environment.
+    """
+
+    flow: str
+    token_url: str
+    client_id: str
+    client_secret: str | None = field(repr=False)
+    refresh_token: str | None = field(repr=False)
+    scope: str | None
+    #: The SASL mechanism that carries the token: "xoauth2" or "oauthbearer" (RFC 7628).
+    mechanism: str
+
+
+@dataclass(frozen=True)
 class ImapMailboxSettings:
     name: str
     host: str
@@ -86,7 +104,8 @@ class ImapMailboxSettings:
     tls: str
     username: str
     password: str | None = field(repr=False)
-    oauth2_token: str | None = field(repr=False)
+    #: Log in with tokens from here instead of the password (`auth = "oauth2"`).
+    oauth2: OAuth2Settings | None
     folders: tuple[str, ...]
     queue: str | None
     poll_interval: timedelta
@@ -103,6 +122,8 @@ class OutgoingSettings:
     tls: str
     username: str | None
     password: str | None = field(repr=False)
+    #: Authenticate with tokens from here instead of the password (`auth = "oauth2"`).
+    oauth2: OAuth2Settings | None
     maildir: Path
     redirect_all_to: str | None
     retry_delay: timedelta

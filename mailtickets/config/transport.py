@@ -1,22 +1,28 @@
 """Read where mail comes in and goes out: `[[smtp]]` listeners, `[[imap]]` mailboxes, `[outgoing]`.
 
-Their passwords and tokens come from the environment variables their `*_env` keys name.
+Their passwords and OAuth2 secrets come from the environment variables their `*_env` keys name.
+A mailbox or the relay logs in with a password, or with `auth = "oauth2"` and an `oauth2`
+sub-table saying where and how to get access tokens.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping
 from pathlib import Path
+from urllib.parse import urlsplit
 
 from mailtickets.config import reader as r
 from mailtickets.config.settings import (
     ImapMailboxSettings,
+    OAuth2Settings,
     OutgoingSettings,
     SmtpListenerSettings,
     StorageSettings,
 )
 
 _ENV_NAME = r.nonempty
+# Plain HTTP would carry the client secret and refresh token in clear, except on this host.
+_LOOPBACK = ("127.0.0.1", "::1", "localhost")
 
 
 def _secret(table: r.Table, key: str, env: Mapping[str, str]) -> str | None:
@@ -54,26 +60,75 @@ def read_smtp(t: r.Table) -> SmtpListenerSettings:
 
 
 def read_imap(t: r.Table, env: Mapping[str, str]) -> ImapMailboxSettings:
-    """One `[[imap]]` mailbox; it needs a password or an OAuth2 token variable."""
+    """One `[[imap]]` mailbox; it logs in with a password or with OAuth2 tokens."""
     tls = t.get("tls", r.choice("implicit", "starttls", "none"), "implicit")
+    auth = t.get("auth", r.choice("password", "oauth2"), "password")
     settings = ImapMailboxSettings(
         name=t.get("name", r.nonempty, "", required=True),
         host=t.get("host", r.nonempty, "", required=True),
         port=t.get("port", r.integer(1, 65535), 993 if tls == "implicit" else 143),
         tls=tls,
         username=t.get("username", r.nonempty, "", required=True),
-        password=_secret(t, "password_env", env),
-        oauth2_token=_secret(t, "oauth2_token_env", env),
+        password=_password(t, auth, env, required=True),
+        oauth2=_oauth2(t, auth, env),
         folders=t.get("folders", r.list_of(r.nonempty), ("INBOX",)),
         queue=t.optional("queue", r.address),
         poll_interval=t.get("poll_interval", r.positive_duration, r.duration("60s")),
         after=t.get("after", _after, "seen"),
         quarantine_folder=t.optional("quarantine_folder", r.nonempty),
     )
-    if not t.has("password_env") and not t.has("oauth2_token_env"):
-        t.problems.add(t.label, "password_env", "password_env or oauth2_token_env is required")
+    t.unused(
+        "oauth2_token_env",
+        'is no longer read: a fixed token expires within the hour; set auth = "oauth2" and '
+        "an oauth2 table naming the token endpoint (README: OAuth2)",
+    )
     t.finish()
     return settings
+
+
+def _password(t: r.Table, auth: str, env: Mapping[str, str], *, required: bool) -> str | None:
+    """The password, read with `auth = "password"` only."""
+    if auth == "oauth2":
+        t.unused("password_env", 'is not used with auth = "oauth2"')
+        return None
+    if required and not t.has("password_env"):
+        t.problems.add(t.label, "password_env", 'is required (or auth = "oauth2")')
+    return _secret(t, "password_env", env)
+
+
+def _oauth2(t: r.Table, auth: str, env: Mapping[str, str]) -> OAuth2Settings | None:
+    """The `oauth2` sub-table of `t`, read with `auth = "oauth2"` only."""
+    if auth != "oauth2":
+        t.unused("oauth2", 'is only read with auth = "oauth2"')
+        return None
+    o = t.table("oauth2")
+    flow = o.get("flow", r.choice("refresh_token", "client_credentials"), "refresh_token")
+    settings = OAuth2Settings(
+        flow=flow,
+        token_url=o.get("token_url", _token_url, "", required=True),
+        client_id=o.get("client_id", r.nonempty, "", required=True),
+        client_secret=_secret(o, "client_secret_env", env),
+        refresh_token=_secret(o, "refresh_token_env", env),
+        scope=o.optional("scope", r.nonempty),
+        mechanism=o.get("mechanism", r.choice("xoauth2", "oauthbearer"), "xoauth2"),
+    )
+    needed = "refresh_token_env" if flow == "refresh_token" else "client_secret_env"
+    if not o.has(needed):
+        o.problems.add(o.label, needed, f'is required by flow = "{flow}"')
+    if flow == "client_credentials" and o.has("refresh_token_env"):
+        o.problems.add(o.label, "refresh_token_env", 'is not used by flow = "client_credentials"')
+    o.finish()
+    return settings
+
+
+def _token_url(value: object) -> str:
+    text = r.nonempty(value)
+    parts = urlsplit(text)
+    if parts.scheme == "https" and parts.hostname:
+        return text
+    if parts.scheme == "http" and parts.hostname in _LOOPBACK:
+        return text
+    raise ValueError("must be an https:// URL (http:// only on this host)")
 
 
 def _after(value: object) -> str:
@@ -86,18 +141,24 @@ def _after(value: object) -> str:
 def read_outgoing(t: r.Table, storage: StorageSettings, env: Mapping[str, str]) -> OutgoingSettings:
     """The `[outgoing]` relay; its maildir defaults to `outbox` under the storage directory."""
     tls = t.get("tls", r.choice("starttls", "implicit", "none"), "starttls")
+    auth = t.get("auth", r.choice("password", "oauth2"), "password")
     settings = OutgoingSettings(
         host=t.optional("host", r.nonempty),
         port=t.get("port", r.integer(1, 65535), 465 if tls == "implicit" else 25),
         tls=tls,
         username=t.optional("username", r.nonempty),
-        password=_secret(t, "password_env", env),
+        password=_password(t, auth, env, required=False),
+        oauth2=_oauth2(t, auth, env),
         maildir=Path(t.get("maildir", r.nonempty, str(storage.dir / "outbox"))),
         redirect_all_to=t.optional("redirect_all_to", r.address),
         retry_delay=t.get("retry_delay", r.positive_duration, r.duration("1m")),
         give_up_after=t.get("give_up_after", r.duration, r.duration("2d")),
         timeout=t.get("timeout", r.positive_duration, r.duration("30s")),
     )
+    if settings.oauth2 is not None and settings.host is None:
+        t.problems.add(t.label, "auth", 'auth = "oauth2" needs a relay: host is not set')
+    if settings.oauth2 is not None and settings.username is None:
+        t.problems.add(t.label, "username", 'is required by auth = "oauth2"')
     t.finish()
     return settings
 

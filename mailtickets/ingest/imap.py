@@ -9,6 +9,11 @@ retried with exponential backoff and jitter, logged once per outage; a refused l
 TLS handshake or a missing folder is logged as an error and retried slowly, since it needs an
 operator. Each mailbox has its own thread, so one dead server never holds up another.
 
+A mailbox with OAuth2 wakes when its token is due for renewal (80 % of its lifetime), renews
+it while the session goes on, and logs in again with the new token; a failed renewal keeps the
+session on the old token until that expires. The token source logs a failing token endpoint
+itself, so the poller does not repeat it.
+
 With several instances, each folder is read by the instance that owns it (`db.ownership`);
 the thread reads the folders it owns and asks for the others every `takeover_interval`. An
 instance that owns none of a mailbox's folders does not connect to it.
@@ -23,6 +28,7 @@ from __future__ import annotations
 import asyncio
 import imaplib
 import logging
+import math
 import random
 import selectors
 import socket
@@ -47,13 +53,16 @@ from mailtickets.ingest.imap_connect import (
     MISSING_FOLDER,
     SESSION,
     TLS,
+    TOKEN,
     SslContextFactory,
     check_folders,
     close,
     connect,
     session_error,
+    token_for,
 )
 from mailtickets.ingest.imap_folder import Cursor, FolderReader, IntakeFn, new_uids
+from mailtickets.oauth2 import AccessToken, TokenSource
 
 log = logging.getLogger(__name__)
 
@@ -115,9 +124,12 @@ class ImapPoller:
         stall_after: timedelta = timedelta(hours=1),
         duties: Duties | None = None,
         takeover_interval: timedelta = timedelta(seconds=5),
+        tokens: TokenSource | None = None,
     ) -> None:
         self.name = f"IMAP mailbox {settings.name}"
         self._settings = settings
+        #: The access tokens of a mailbox with `auth = "oauth2"`.
+        self._tokens = tokens
         self._clock = clock
         self._ssl_context = ssl_context
         self._timeout = timeout
@@ -225,7 +237,12 @@ class ImapPoller:
                 self._stopping.wait(self._failed(exc))
 
     def _connect(self) -> IMAPClient:
-        client = connect(self._settings, ssl_context=self._ssl_context, timeout=self._timeout)
+        client = connect(
+            self._settings,
+            tokens=self._tokens,
+            ssl_context=self._ssl_context,
+            timeout=self._timeout,
+        )
         try:
             check_folders(self._settings, client)
         except BaseException:
@@ -238,6 +255,7 @@ class ImapPoller:
             self._stopping.wait(self._takeover_interval)
             return
         client = self._connect()
+        used = self._tokens.current() if self._tokens is not None else None
         try:
             idle = client.has_capability("IDLE")
             log.info(
@@ -248,7 +266,10 @@ class ImapPoller:
                 "IDLE" if idle else "no IDLE, polling",
             )
             while not self._stopping.is_set():
-                poll_due = time.monotonic() + self._poll_interval
+                if used is not None and self._token_renewed(used):
+                    log.debug("mailbox %s: logging in again with a new token", self._settings.name)
+                    return
+                poll_due = min(time.monotonic() + self._poll_interval, self._renewal_due())
                 owned = self._owned()
                 if not owned:
                     return  # every folder went to other instances: hang up, stand by
@@ -263,6 +284,18 @@ class ImapPoller:
             raise session_error(self._settings, exc) from exc
         finally:
             close(client)
+
+    def _token_renewed(self, used: AccessToken) -> bool:
+        """Renew the token when due; True when there is a new one to log in with."""
+        assert self._tokens is not None
+        if (self._tokens.renew_in() or 0.0) > 0:
+            return False
+        return token_for(self._settings, self._tokens) is not used
+
+    def _renewal_due(self) -> float:
+        """When (`time.monotonic()`) the token in use is due for renewal; inf without one."""
+        renew_in = self._tokens.renew_in() if self._tokens is not None else None
+        return math.inf if renew_in is None else time.monotonic() + renew_in
 
     def _owned(self) -> tuple[str, ...]:
         """The folders this instance reads now, asking for those nobody owns."""
@@ -355,7 +388,8 @@ class ImapPoller:
             self._refused = self._refused or refused
         delay = self._backoff.delay(failures, refused, self._rng)
         name = self._settings.name
-        if not loud:
+        # The token source has logged a failing token endpoint once per outage already.
+        if not loud or stage == TOKEN:
             log.debug(
                 "mailbox %s: still failing: %s: %s; retry in %.1fs", name, stage, detail, delay
             )

@@ -1,10 +1,11 @@
 """Reach one `[[imap]]` mailbox: resolve, connect, TLS, log in, check folders.
 
 Every failure is an `ImapError` (in `mailtickets.errors`) naming the mailbox and the stage
-that failed (DNS, TCP connect, TLS, authentication, missing folder, or the session after
-login), so that the poller's log line and `mailtickets imap test` both say where to look. TLS
-is never downgraded: when `tls` asks for it and the handshake or STARTTLS fails, nothing else
-is tried.
+that failed (DNS, TCP connect, TLS, OAuth2 token, authentication, missing folder, or the
+session after login), so that the poller's log line and `mailtickets imap test` both say where
+to look. TLS is never downgraded: when `tls` asks for it and the handshake or STARTTLS fails,
+nothing else is tried. A mailbox with `auth = "oauth2"` logs in by XOAUTH2 or OAUTHBEARER
+with the token of its `TokenSource`; a token the server refuses is renewed and tried once more.
 """
 
 from __future__ import annotations
@@ -21,13 +22,15 @@ from imapclient import IMAPClient
 from imapclient.exceptions import CapabilityError, LoginError
 
 from mailtickets.config.settings import ImapMailboxSettings
-from mailtickets.errors import ImapError
+from mailtickets.errors import ImapError, TokenError
+from mailtickets.oauth2 import AccessToken, TokenSource
 
 log = logging.getLogger(__name__)
 
 DNS = "DNS"
 TCP = "TCP connect"
 TLS = "TLS"
+TOKEN = "OAuth2 token"  # noqa: S105  (a stage's name, not a secret)
 AUTHENTICATION = "authentication"
 MISSING_FOLDER = "missing folder"
 SESSION = "session"
@@ -54,17 +57,21 @@ def default_context() -> ssl.SSLContext:
 def connect(
     box: ImapMailboxSettings,
     *,
+    tokens: TokenSource | None = None,
     ssl_context: SslContextFactory | None = None,
     timeout: float = DEFAULT_TIMEOUT,
 ) -> IMAPClient:
-    """A logged-in client for `box`, every socket operation bounded by `timeout` seconds."""
+    """A logged-in client for `box`, every socket operation bounded by `timeout` seconds.
+
+    `tokens` gives the access tokens of a mailbox with `auth = "oauth2"`.
+    """
     _resolve(box)
     context = (ssl_context or default_context)() if box.tls != "none" else None
     client = _open(box, context, timeout)
     try:
         if box.tls == "starttls":
             _starttls(box, client, context)
-        _login(box, client)
+        _login(box, client, tokens)
     except BaseException:
         close(client)
         raise
@@ -113,11 +120,12 @@ def check_folders(box: ImapMailboxSettings, client: IMAPClient) -> None:
 def probe(
     box: ImapMailboxSettings,
     *,
+    tokens: TokenSource | None = None,
     ssl_context: SslContextFactory | None = None,
     timeout: float = 30.0,
 ) -> list[FolderStatus]:
     """Connect, log in, check the folders and count what is in each; for `imap test`."""
-    client = connect(box, ssl_context=ssl_context, timeout=timeout)
+    client = connect(box, tokens=tokens, ssl_context=ssl_context, timeout=timeout)
     try:
         check_folders(box, client)
         return [_status(box, client, folder) for folder in box.folders]
@@ -125,6 +133,14 @@ def probe(
         raise session_error(box, exc) from exc
     finally:
         close(client)
+
+
+def token_for(box: ImapMailboxSettings, tokens: TokenSource) -> AccessToken:
+    """The access token to log in with, or an `ImapError` of the OAuth2 token stage."""
+    try:
+        return tokens.get()
+    except TokenError as exc:
+        raise ImapError(box.name, TOKEN, exc.detail) from exc
 
 
 def session_error(box: ImapMailboxSettings, exc: BaseException) -> ImapError:
@@ -187,14 +203,15 @@ def _starttls(box: ImapMailboxSettings, client: IMAPClient, context: ssl.SSLCont
         raise ImapError(box.name, TLS, f"STARTTLS with {where} failed: {server_text(exc)}") from exc
 
 
-def _login(box: ImapMailboxSettings, client: IMAPClient) -> None:
+def _login(box: ImapMailboxSettings, client: IMAPClient, tokens: TokenSource | None) -> None:
     try:
-        if box.oauth2_token:
-            client.oauth2_login(box.username, box.oauth2_token)
-        else:
+        if box.oauth2 is None:
             client.login(box.username, box.password or "")
+        else:
+            assert tokens is not None, f"mailbox {box.name} has auth = oauth2 but no TokenSource"
+            _token_login(box, client, tokens)
     except LoginError as exc:
-        method = "XOAUTH2 token" if box.oauth2_token else "password"
+        method = f"OAuth2 {box.oauth2.mechanism.upper()}" if box.oauth2 else "password"
         raise ImapError(
             box.name,
             AUTHENTICATION,
@@ -202,6 +219,28 @@ def _login(box: ImapMailboxSettings, client: IMAPClient) -> None:
         ) from exc
     except (imaplib.IMAP4.error, OSError) as exc:
         raise session_error(box, exc) from exc
+
+
+def _token_login(box: ImapMailboxSettings, client: IMAPClient, tokens: TokenSource) -> None:
+    """Log in with the current token; if refused, renew it and try once more.
+
+    A token can stop working before the time it was said to last (revoked, or the server's
+    clock runs ahead): a renewal then cures what a retry with the same token never would.
+    """
+    token = token_for(box, tokens)
+    try:
+        _authenticate(box, client, token)
+    except LoginError:
+        tokens.refused(token)
+        _authenticate(box, client, token_for(box, tokens))
+
+
+def _authenticate(box: ImapMailboxSettings, client: IMAPClient, token: AccessToken) -> None:
+    assert box.oauth2 is not None
+    if box.oauth2.mechanism == "oauthbearer":
+        client.oauthbearer_login(box.username, token.value)
+    else:
+        client.oauth2_login(box.username, token.value)
 
 
 def _tls_text(exc: ssl.SSLError) -> str:

@@ -20,6 +20,7 @@ from mailtickets.ingest.imap_connect import (
     session_error,
 )
 from mailtickets.ingest.imap_folder import move
+from mailtickets.oauth2 import TokenSource
 
 log = logging.getLogger(__name__)
 
@@ -28,6 +29,7 @@ def move_to_quarantine(
     box: ImapMailboxSettings,
     source_key: str,
     *,
+    tokens: TokenSource | None = None,
     ssl_context: SslContextFactory | None = None,
     timeout: float = DEFAULT_TIMEOUT,
 ) -> bool:
@@ -39,7 +41,7 @@ def move_to_quarantine(
     if box.quarantine_folder is None:
         return False
     folder, uidvalidity, uid = parse_source_key(box.name, source_key)
-    client = connect(box, ssl_context=ssl_context, timeout=timeout)
+    client = connect(box, tokens=tokens, ssl_context=ssl_context, timeout=timeout)
     try:
         selected = client.select_folder(folder)
         renumbered = int(selected[b"UIDVALIDITY"]) != uidvalidity

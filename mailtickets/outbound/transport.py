@@ -2,7 +2,9 @@
 
 Errors are classified the way an MTA would: a 5xx answer is permanent, for the recipients it
 concerns; 4xx answers, refused connections and timeouts are temporary. A TLS setting that
-cannot be honoured is an error, never a silent fall back to cleartext.
+cannot be honoured is an error, never a silent fall back to cleartext. With `auth = "oauth2"`
+the relay is authenticated by AUTH XOAUTH2 (or OAUTHBEARER) with the current access token; no
+token to be had is a temporary failure, since it is about the relay, not the message.
 """
 
 from __future__ import annotations
@@ -16,7 +18,8 @@ from dataclasses import dataclass, field
 from typing import Protocol
 
 from mailtickets.config.settings import OutgoingSettings
-from mailtickets.errors import PermanentFailure, TemporaryFailure
+from mailtickets.errors import PermanentFailure, TemporaryFailure, TokenError
+from mailtickets.oauth2 import AccessToken, TokenSource, sasl_response
 
 log = logging.getLogger(__name__)
 
@@ -61,11 +64,16 @@ class MaildirTransport:
 
 
 class SmtpTransport:
-    """Sends through the configured relay, keeping the connection open between messages."""
+    """Sends through the configured relay, keeping the connection open between messages.
 
-    def __init__(self, settings: OutgoingSettings) -> None:
+    `tokens` gives the access tokens when the relay is authenticated by OAuth2.
+    """
+
+    def __init__(self, settings: OutgoingSettings, tokens: TokenSource | None = None) -> None:
         assert settings.host is not None
+        assert (settings.oauth2 is None) == (tokens is None), "auth = oauth2 needs a TokenSource"
         self._settings = settings
+        self._tokens = tokens
         self._connection: smtplib.SMTP | None = None
 
     def send(self, raw: bytes, envelope_from: str, recipients: list[str]) -> Delivery:
@@ -137,13 +145,47 @@ class SmtpTransport:
                     raise TemporaryFailure(f"relay {self._where} does not offer STARTTLS")
                 connection.starttls(context=context)
                 connection.ehlo()
-            if s.username:
+            if self._tokens is not None:
+                self._token_login(connection)
+            elif s.username:
                 connection.login(s.username, s.password or "")
         except BaseException:
             connection.close()
             raise
         self._connection = connection
         return connection
+
+    def _token_login(self, connection: smtplib.SMTP) -> None:
+        """AUTH with the current token; if refused, renew it and try once more (a token can
+        stop working before the time it was said to last)."""
+        assert self._settings.oauth2 is not None
+        mechanism = self._settings.oauth2.mechanism.upper()
+        offered = connection.esmtp_features.get("auth", "").upper().split()
+        if mechanism not in offered:
+            raise TemporaryFailure(f"relay {self._where} does not offer AUTH {mechanism}")
+        token = self._token()
+        try:
+            self._authenticate(connection, mechanism, token)
+        except smtplib.SMTPAuthenticationError:
+            assert self._tokens is not None
+            self._tokens.refused(token)
+            self._authenticate(connection, mechanism, self._token())
+
+    def _token(self) -> AccessToken:
+        assert self._tokens is not None
+        try:
+            return self._tokens.get()
+        except TokenError as exc:
+            raise TemporaryFailure(f"relay {self._where}: OAuth2 token: {exc.detail}") from exc
+
+    def _authenticate(self, connection: smtplib.SMTP, mechanism: str, token: AccessToken) -> None:
+        initial = sasl_response(mechanism, self._settings.username or "", token.value)
+
+        # A refusal comes as a challenge carrying the server's error; the answer is empty.
+        def respond(challenge: bytes | None = None) -> str:
+            return "" if challenge is not None else initial
+
+        connection.auth(mechanism, respond, initial_response_ok=True)
 
     def _drop(self) -> None:
         if self._connection is not None:
@@ -184,5 +226,6 @@ def _answer(code: int, text: bytes | str) -> str:
     return f"{code} {shown}".strip()
 
 
-def transport_for(settings: OutgoingSettings) -> Transport:
-    return SmtpTransport(settings) if settings.host else MaildirTransport(settings)
+def transport_for(settings: OutgoingSettings, tokens: TokenSource | None = None) -> Transport:
+    """The relay when `host` is set (with `tokens` for OAuth2), else the local maildir."""
+    return SmtpTransport(settings, tokens) if settings.host else MaildirTransport(settings)

@@ -3,7 +3,9 @@
 Each `Dovecot` listens on free ports of 127.0.0.1, keeps its config, state, log, passwd-file
 and mail under one temporary directory, and is stopped and started like a real server (the
 whole process group, so open IMAP sessions really end). Each test takes fresh users (`add_user`),
-hence empty mailboxes. Without Dovecot on the machine
+hence empty mailboxes. With `oauth2_introspection` (a URL), XOAUTH2 and OAUTHBEARER logins are
+checked by Dovecot's `oauth2` passdb, which asks that endpoint whether the token is active and
+whose it is (RFC 7662), as it would ask a real provider. Without Dovecot on the machine
 the tests skip, except under CI=true, where they fail.
 """
 
@@ -29,7 +31,7 @@ from typing import Any
 import pytest
 from imapclient import IMAPClient
 
-from mailtickets.config.settings import ImapMailboxSettings
+from mailtickets.config.settings import ImapMailboxSettings, OAuth2Settings
 from tests.support.relay import free_port
 
 HOST = "127.0.0.1"
@@ -43,7 +45,7 @@ protocols = imap
 listen = {host}
 {ssl}
 disable_plaintext_auth = no
-auth_mechanisms = plain login xoauth2
+auth_mechanisms = plain login xoauth2 oauthbearer
 # Tests that check a refused login should not wait the default 2 s for it.
 auth_failure_delay = 0
 mail_location = maildir:~/Maildir
@@ -51,10 +53,10 @@ namespace inbox {{
   inbox = yes
   separator = /
 }}
-passdb {{
+{oauth2}passdb {{
   driver = passwd-file
   args = {dir}/passwd
-}}
+{password_mechanisms}}}
 userdb {{
   driver = passwd-file
   args = {dir}/passwd
@@ -84,6 +86,21 @@ service stats {{
   }}
 }}
 {extra}
+"""
+
+# Tokens are checked by the test's introspection endpoint on every login (no auth cache).
+_OAUTH2_PASSDB = """passdb {{
+  driver = oauth2
+  mechanisms = xoauth2 oauthbearer
+  args = {dir}/dovecot-oauth2.conf.ext
+}}
+"""
+_OAUTH2_CONFIG = """introspection_mode = post
+introspection_url = {url}
+force_introspection = yes
+username_attribute = username
+active_attribute = active
+active_value = true
 """
 
 USERS = 100
@@ -120,6 +137,8 @@ class Dovecot:
     tls: tuple[Path, Path] | None = None
     #: Replaces the capabilities offered after login, e.g. to hide IDLE, MOVE and UIDPLUS.
     capabilities: str | None = None
+    #: An RFC 7662 introspection endpoint that validates XOAUTH2 and OAUTHBEARER tokens.
+    oauth2_introspection: str | None = None
     port: int = field(default_factory=free_port)
     tls_port: int = 0
     directory: Path = field(init=False)
@@ -142,6 +161,10 @@ class Dovecot:
         )
         if self.tls is not None:
             self.tls_port = free_port()
+        if self.oauth2_introspection is not None:
+            (self.directory / "dovecot-oauth2.conf.ext").write_text(
+                _OAUTH2_CONFIG.format(url=self.oauth2_introspection)
+            )
         (self.directory / "dovecot.conf").write_text(self._config())
 
     def _config(self) -> str:
@@ -151,6 +174,7 @@ class Dovecot:
             cert, key = self.tls
             tls = f"ssl = required\nssl_cert = <{cert}\nssl_key = <{key}"
         extra = f"imap_capability = {self.capabilities}" if self.capabilities else ""
+        oauth2 = self.oauth2_introspection is not None
         return _CONFIG.format(
             dir=self.directory,
             host=HOST,
@@ -158,6 +182,9 @@ class Dovecot:
             port=self.port,
             tls_port=self.tls_port,
             extra=extra,
+            # With the oauth2 passdb, a token is never taken for a password, nor the reverse.
+            oauth2=_OAUTH2_PASSDB.format(dir=self.directory) if oauth2 else "",
+            password_mechanisms="  mechanisms = plain login\n" if oauth2 else "",
         )
 
     @property
@@ -233,7 +260,7 @@ class Dovecot:
             "tls": "none" if self.tls is None else "starttls",
             "username": user.name,
             "password": user.password,
-            "oauth2_token": None,
+            "oauth2": None,
             "folders": ("INBOX",),
             "queue": None,
             "poll_interval": timedelta(seconds=60),
@@ -327,7 +354,9 @@ def message(number: int, subject: str | None = None, message_id: str | None = No
     ).encode()
 
 
-def config_file(directory: Path, *boxes: ImapMailboxSettings) -> tuple[Path, dict[str, str]]:
+def config_file(
+    directory: Path, *boxes: ImapMailboxSettings, storage: Path | None = None
+) -> tuple[Path, dict[str, str]]:
     """A config file with `boxes` as its `[[imap]]` tables, and the environment it needs.
 
     The database lives in a folder that does not exist, so a command that opens it fails.
@@ -338,6 +367,8 @@ def config_file(directory: Path, *boxes: ImapMailboxSettings) -> tuple[Path, dic
         "[[queue]]",
         'address = "support@acme.example"',
     ]
+    if storage is not None:
+        lines += ["[storage]", f"dir = {json.dumps(str(storage))}"]
     env: dict[str, str] = {}
     for number, box in enumerate(boxes):
         lines += [
@@ -350,16 +381,36 @@ def config_file(directory: Path, *boxes: ImapMailboxSettings) -> tuple[Path, dic
             f"folders = {json.dumps(list(box.folders))}",
             f"after = {json.dumps(box.after)}",
         ]
-        secret, key = (
-            (box.oauth2_token, "oauth2_token_env")
-            if box.oauth2_token
-            else (
-                box.password,
-                "password_env",
-            )
-        )
-        env[f"IMAP_SECRET_{number}"] = secret or ""
-        lines.append(f'{key} = "IMAP_SECRET_{number}"')
+        if box.oauth2 is None:
+            env[f"IMAP_SECRET_{number}"] = box.password or ""
+            lines.append(f'password_env = "IMAP_SECRET_{number}"')
+        else:
+            lines.append('auth = "oauth2"')
+            lines += oauth2_table("imap", box.oauth2, env, f"IMAP_{number}")
     path = directory / "mailtickets.toml"
     path.write_text("\n".join(lines) + "\n")
     return path, env
+
+
+def oauth2_table(
+    parent: str, oauth2: OAuth2Settings, env: dict[str, str], prefix: str
+) -> list[str]:
+    """The `[<parent>.oauth2]` table for `oauth2`, its secrets put into `env`."""
+    lines = [
+        f"[{parent}.oauth2]",
+        f"flow = {json.dumps(oauth2.flow)}",
+        f"token_url = {json.dumps(oauth2.token_url)}",
+        f"client_id = {json.dumps(oauth2.client_id)}",
+        f"mechanism = {json.dumps(oauth2.mechanism)}",
+    ]
+    if oauth2.scope is not None:
+        lines.append(f"scope = {json.dumps(oauth2.scope)}")
+    for key, secret in (
+        ("client_secret_env", oauth2.client_secret),
+        ("refresh_token_env", oauth2.refresh_token),
+    ):
+        if secret is not None:
+            name = f"{prefix}_{key.removesuffix('_env').upper()}"
+            env[name] = secret
+            lines.append(f"{key} = {json.dumps(name)}")
+    return lines

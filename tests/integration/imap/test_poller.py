@@ -437,15 +437,6 @@ def test_a_refused_login_is_one_clear_error_and_other_mailboxes_carry_on(
     assert stored(store) == [mid(1)]
 
 
-def test_xoauth2_logs_in_with_the_token(dovecot: Dovecot, store: Store) -> None:
-    # With a passwd-file passdb, Dovecot checks an XOAUTH2 bearer token like a password.
-    user = dovecot.add_user()
-    append(dovecot, user, [1])
-    box = dovecot.mailbox(user, password=None, oauth2_token=user.password)
-    assert poller(store, box).poll_once() == 1
-    assert f"user=<{user.name}>, method=XOAUTH2" in dovecot.log
-
-
 def test_a_missing_folder_is_named(dovecot: Dovecot, store: Store) -> None:
     user = dovecot.add_user()
     box = dovecot.mailbox(user, after="move:Processed")

@@ -29,6 +29,15 @@ name = "mailbox"
 host = "imap.example.com"
 username = "support"
 password_env = "IMAP_PASSWORD"
+[[imap]]
+name = "tokens"
+host = "imap.example.com"
+username = "support"
+auth = "oauth2"
+[imap.oauth2]
+token_url = "https://login.example.com/token"
+client_id = "client"
+refresh_token_env = "REFRESH_TOKEN"
 [[agent]]
 address = "agent@example.com"
 name = "Agent"
@@ -45,7 +54,7 @@ subject = "urgent"
 [rule.set]
 priority = "high"
 """
-ENV = {"IMAP_PASSWORD": "password", "MAILTICKETS_SECRET": "key"}
+ENV = {"IMAP_PASSWORD": "password", "MAILTICKETS_SECRET": "key", "REFRESH_TOKEN": "token"}
 DOCUMENTED = documented_defaults(EXAMPLE.read_text())
 
 

@@ -18,7 +18,8 @@ from tests.unit.config.example import EXAMPLE, documented_defaults
 EXAMPLE_ENV = {
     "MAILTICKETS_SECRET": "s3cret",
     "IMAP_PASSWORD": "imap-pw",
-    "IMAP_OAUTH2_TOKEN": "token",
+    "GMAIL_CLIENT_SECRET": "client-secret",
+    "GMAIL_REFRESH_TOKEN": "refresh-token",
     "SMTP_PASSWORD": "smtp-pw",
 }
 
