@@ -1,4 +1,8 @@
-"""new_text() against the mail-client fixtures in tests/data/quotes, plus its invariants."""
+"""new_text() against the mail-client fixtures in tests/data/quotes, plus its invariants.
+
+Each fixture is `<kind>/<language>_<client>_<what>.txt` with the body and beside it
+`….expected.txt` with the new text; bench/quotes.py scores the libraries on the same files.
+"""
 
 from __future__ import annotations
 
@@ -11,8 +15,8 @@ from mailtickets.mail.quotes import new_text
 DATA_DIR = Path(__file__).parents[2] / "data" / "quotes"
 EXPECTED_SUFFIX = ".expected.txt"
 CASES = sorted(
-    path.name.removesuffix(".txt")
-    for path in DATA_DIR.glob("*.txt")
+    path.relative_to(DATA_DIR).as_posix().removesuffix(".txt")
+    for path in DATA_DIR.rglob("*.txt")
     if not path.name.endswith(EXPECTED_SUFFIX)
 )
 
@@ -26,7 +30,7 @@ def _expected(name: str) -> str:
 
 
 def test_fixture_set_is_complete() -> None:
-    assert len(CASES) >= 30
+    assert len(CASES) >= 400
     missing = [name for name in CASES if not (DATA_DIR / f"{name}{EXPECTED_SUFFIX}").is_file()]
     assert missing == []
 
