@@ -121,14 +121,27 @@ def _boundary_at(lines: list[str], index: int, floor: int, *, nested: bool) -> _
 
 def _unquote(lines: list[str]) -> list[str]:
     """Drop "> " history around the sender's text, keep it where answers are interleaved."""
-    own = [i for i, line in enumerate(lines) if line.strip() and not kinds.QUOTED.match(line)]
+    quoted = [bool(kinds.QUOTED.match(line)) for line in lines]
+    for index in range(len(lines)):
+        if not quoted[index] and _is_link_debris(lines, index, quoted):
+            quoted[index] = True
+    own = [i for i, line in enumerate(lines) if line.strip() and not quoted[i]]
     if not own:
         return []
     first_own, last_own = own[0], own[-1]
-    interleaved = any(kinds.QUOTED.match(line) for line in lines[first_own:last_own])
+    interleaved = any(quoted[first_own:last_own])
     if not interleaved:
         return lines[first_own : last_own + 1]
     return lines[_next_content(lines, 0) : last_own + 1]
+
+
+def _is_link_debris(lines: list[str], index: int, quoted: list[bool]) -> bool:
+    """The wrapped tail of a quoted link ("_nonce=3dd518)") that lost its "> " on the way."""
+    if not kinds.LINK_DEBRIS.match(lines[index].strip()):
+        return False
+    before = _previous_content(lines, index, 0)
+    after = _next_content(lines, index + 1)
+    return before is not None and quoted[before] and after < len(lines) and quoted[after]
 
 
 def _previous_content(lines: list[str], index: int, floor: int) -> int | None:

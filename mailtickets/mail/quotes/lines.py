@@ -27,9 +27,11 @@ def _any(alternatives: Iterable[str]) -> str:
 
 
 QUOTED = re.compile(r"^\s*>")
-_DECORATION = r"[\s>\-–—=_*~#]"
-_LEFT = re.compile(rf"^{_DECORATION}+")
-_RIGHT = re.compile(rf"{_DECORATION}+$")
+#: A line that is only (the end of) a link: a URL, or a token with URL characters in it.
+LINK_DEBRIS = re.compile(r"^(?:\(?(?:\S*://\S*|\S*[/=_%&]\S*)\)?(?:\s*>)?|\S+\)\s*>)$")
+# A quoted or listed line starts with "> " or "- "; a closing ">" belongs to an address.
+_LEFT = re.compile(r"^[\s>\-–—=_*~#]+")
+_RIGHT = re.compile(r"[\s\-–—=_*~#]+$")
 _RULE = re.compile(r"^\s*(?:[-–—]{5,}|_{5,}|={5,}|\*{5,}|~{5,})\s*$")
 _ADDRESS = re.compile(
     r"<[^<>\s]*@[^<>\s]+>|\[mailto:[^\]\s]+\]|\(?\b[\w.+'-]+@[\w-]+(?:\.[\w-]+)+\b\)?"
@@ -223,6 +225,9 @@ def _attribution(text: str) -> str | None:
     # 10:00, Ana <a@x>:", "2024年5月16日(木) 10:00 Ana <a@x>:": a date, an address, a colon.
     if dated and addressed and re.search(rf"(?:>|\]|\)|\S@\S+){_COLON}$", core):
         return "strong"
+    # Old Gmail wrote "2011/4/7 Ana <a@x>" with no colon at all: only right above "> " lines.
+    if dated and re.search(r"^\d.*<[^<>\s]+@[^<>\s]+>$", core):
+        return "weak"
     return None
 
 
