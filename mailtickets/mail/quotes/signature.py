@@ -15,7 +15,8 @@ from mailtickets.mail.quotes.lines import QUOTED, is_rule, is_tagline
 
 _DELIMITER = re.compile(r"^--\s?$")
 _SIGN_OFF_WORDS = sorted((w for ws in words.SIGN_OFFS.values() for w in ws), key=len, reverse=True)
-_SIGN_OFF = re.compile(rf"^(?:{'|'.join(map(re.escape, _SIGN_OFF_WORDS))})\s*[,.!！。]*$")
+# Punctuation or an emoji may follow the sign-off ("Cheers 🎉"), a word may not.
+_SIGN_OFF = re.compile(rf"^(?:{'|'.join(map(re.escape, _SIGN_OFF_WORDS))})\W*$")
 _FOOTER = re.compile("|".join(words.LIST_FOOTERS))
 # A signature below a sign-off is a name, a title, a company, a phone or a link: a few short
 # lines. Anything longer is the sender still writing.
@@ -38,6 +39,7 @@ def cut_at_delimiter(lines: list[str]) -> list[str]:
 def strip_signature(lines: list[str]) -> list[str]:
     """`lines` without signature, trailing taglines, sign-off block, list footer and rules."""
     kept = _trim_end(_cut_list_footer(cut_at_delimiter(lines)))
+    kept = _trim_end(_cut_ruled_signature(kept))
     kept = _trim_end(_cut_sign_off(kept))
     return _drop_leading_taglines(kept)
 
@@ -69,6 +71,17 @@ def _cut_list_footer(lines: list[str]) -> list[str]:
             continue
         if any(_FOOTER.search(line.lower()) for line in lines[index + 1 :]):
             return lines[:index]
+    return lines
+
+
+def _cut_ruled_signature(lines: list[str]) -> list[str]:
+    """A rule line ("—————", "_____") with only a name-and-title block below it."""
+    content = [index for index, line in enumerate(lines) if line.strip()]
+    for position in range(len(content) - 2, max(0, len(content) - 2 - _SIGNATURE_LINES), -1):
+        index = content[position]
+        if is_rule(lines[index]):
+            tail = [lines[i] for i in content[position + 1 :]]
+            return lines[:index] if all(map(_is_signature_line, tail)) else lines
     return lines
 
 
