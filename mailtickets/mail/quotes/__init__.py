@@ -38,6 +38,9 @@ from typing import NamedTuple
 from mailtickets.mail.quotes import lines as kinds
 from mailtickets.mail.quotes.signature import cut_at_delimiter, strip_signature
 
+# Clients wrap quoted text at 72 to 78 columns; a quoted line this long may have been wrapped.
+_WRAP_WIDTH = 66
+
 
 class _Boundary(NamedTuple):
     start: int
@@ -123,7 +126,9 @@ def _unquote(lines: list[str]) -> list[str]:
     """Drop "> " history around the sender's text, keep it where answers are interleaved."""
     quoted = [bool(kinds.QUOTED.match(line)) for line in lines]
     for index in range(len(lines)):
-        if not quoted[index] and _is_link_debris(lines, index, quoted):
+        if not quoted[index] and (
+            _is_link_debris(lines, index, quoted) or _is_wrapped_quote(lines, index, quoted)
+        ):
             quoted[index] = True
     own = [i for i, line in enumerate(lines) if line.strip() and not quoted[i]]
     if not own:
@@ -142,6 +147,16 @@ def _is_link_debris(lines: list[str], index: int, quoted: list[bool]) -> bool:
     before = _previous_content(lines, index, 0)
     after = _next_content(lines, index + 1)
     return before is not None and quoted[before] and after < len(lines) and quoted[after]
+
+
+def _is_wrapped_quote(lines: list[str], index: int, quoted: list[bool]) -> bool:
+    """The rest of a long quoted line that a client wrapped without repeating its "> "."""
+    text = lines[index].strip()
+    if index == 0 or not quoted[index - 1] or not text[:1].islower():
+        return False
+    if len(lines[index - 1].rstrip()) < _WRAP_WIDTH:
+        return False
+    return index + 1 == len(lines) or quoted[index + 1] or not lines[index + 1].strip()
 
 
 def _previous_content(lines: list[str], index: int, floor: int) -> int | None:
