@@ -9,12 +9,23 @@ and stay.
 from __future__ import annotations
 
 import re
+import unicodedata
 
 from mailtickets.mail.quotes import words
 from mailtickets.mail.quotes.lines import QUOTED, is_rule, is_tagline
 
 _DELIMITER = re.compile(r"^--\s?$")
-_SIGN_OFF_WORDS = sorted((w for ws in words.SIGN_OFFS.values() for w in ws), key=len, reverse=True)
+
+
+def _fold(text: str) -> str:
+    """Lower case without accents: people type "Udvozlettel" and "Mit freundlichen Grussen"."""
+    decomposed = unicodedata.normalize("NFKD", text.lower()).replace("ß", "ss")
+    return "".join(char for char in decomposed if not unicodedata.combining(char))
+
+
+_SIGN_OFF_WORDS = sorted(
+    {_fold(w) for ws in words.SIGN_OFFS.values() for w in ws}, key=len, reverse=True
+)
 # Punctuation or an emoji may follow the sign-off ("Cheers 🎉"), a word may not.
 _SIGN_OFF = re.compile(rf"^(?:{'|'.join(map(re.escape, _SIGN_OFF_WORDS))})\W*$")
 _FOOTER = re.compile("|".join(words.LIST_FOOTERS))
@@ -89,7 +100,7 @@ def _cut_sign_off(lines: list[str]) -> list[str]:
     content = [index for index, line in enumerate(lines) if line.strip()]
     for position in range(len(content) - 2, max(-1, len(content) - 2 - _SIGNATURE_LINES), -1):
         index = content[position]
-        if not _SIGN_OFF.match(lines[index].strip().lower()):
+        if not _SIGN_OFF.match(_fold(lines[index].strip())):
             continue
         tail = [lines[i] for i in content[position + 1 :]]
         if position > 0 and all(map(_is_signature_line, tail)):

@@ -211,6 +211,7 @@ SIGN_OFFS: dict[str, tuple[str, ...]] = {
         "mit freundlichen grüßen", "mit freundlichen grüssen", "freundliche grüße",
         "freundliche grüsse", "viele grüße", "viele grüsse", "beste grüße", "liebe grüße",
         "schöne grüße", "gruß", "grüße", "gruss", "mfg", "lg", "vg", "danke", "vielen dank",
+        "mit freundlichen gruessen", "viele gruesse", "liebe gruesse", "beste gruesse",
     ),
     "nl": (
         "met vriendelijke groet", "met vriendelijke groeten", "vriendelijke groet", "groeten",
