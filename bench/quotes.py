@@ -16,6 +16,7 @@ How each library is asked for the new text, the way its documentation shows:
 
 from __future__ import annotations
 
+import functools
 import importlib
 import re
 from collections import defaultdict
@@ -24,7 +25,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from bench.figures import Figure, Scale, Table, Target
+from bench.figures import Figure, Scale, Table, Target, repeat, timed
 from mailtickets.mail.quotes import new_text
 
 CASES = Path(__file__).resolve().parents[1] / "tests" / "data" / "quotes"
@@ -38,6 +39,17 @@ LANGUAGES = {
 
 Stripper = Callable[[str], str]
 
+#: Bodies built to make line patterns backtrack: each about 1 MiB. The unit tests check what
+#: new_text returns; how long it takes is a figure here, held to the parser's 2 s bound.
+HOSTILE_MS = 2000.0
+HOSTILE = {
+    "a rule of dashes with one letter at the end": "- " * 500_000 + "x\n",
+    "lines of spaces ending in '>'": ("x" + " " * 390 + ">\n") * 2700,
+    "header blocks of bare addresses": ("From: " + "a@b " * 98 + "\nTo: " + "a@b " * 98 + "\n")
+    * 1330,
+    "attribution openers full of digits": ("On " + "1 " * 190 + "\n") * 2700,
+}
+
 
 @dataclass(frozen=True)
 class Case:
@@ -46,6 +58,10 @@ class Case:
     name: str
     body: str
     expected: str
+
+
+def _milliseconds(body: str) -> float:
+    return timed(lambda: new_text(body)) * 1000
 
 
 def load_cases() -> list[Case]:
@@ -178,6 +194,17 @@ def measure(scale: Scale) -> list[Figure | Table]:
                 (_percent(results),),
                 target,
                 note="the target is the best library's score" if target else "",
+            )
+        )
+    for number, (what, body) in enumerate(HOSTILE.items()):
+        runs = repeat(scale.runs, functools.partial(_milliseconds, body))
+        figures.append(
+            Figure(
+                f"quotes_hostile_{number}",
+                f"new_text of a body of {what} ({len(body) / (1 << 20):.1f} MiB)",
+                "ms",
+                runs,
+                Target(HOSTILE_MS, higher_is_better=False),
             )
         )
     by_kind = _breakdown("Quote stripping by kind", lambda case: case.kind, cases, scores)

@@ -142,7 +142,7 @@ def _unquote(lines: list[str]) -> list[str]:
 
 def _is_link_debris(lines: list[str], index: int, quoted: list[bool]) -> bool:
     """The wrapped tail of a quoted link ("_nonce=3dd518)") that lost its "> " on the way."""
-    if not kinds.LINK_DEBRIS.match(lines[index].strip()):
+    if not kinds.is_link_tail(lines[index]):
         return False
     before = _previous_content(lines, index, 0)
     after = _next_content(lines, index + 1)

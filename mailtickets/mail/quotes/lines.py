@@ -27,11 +27,9 @@ def _any(alternatives: Iterable[str]) -> str:
 
 
 QUOTED = re.compile(r"^\s*>")
-#: A line that is only (the end of) a link: a URL, or a token with URL characters in it.
-LINK_DEBRIS = re.compile(r"^(?:\(?(?:\S*://\S*|\S*[/=_%&]\S*)\)?(?:\s*>)?|\S+\)\s*>)$")
 # A quoted or listed line starts with "> " or "- "; a closing ">" belongs to an address.
-_LEFT = re.compile(r"^[\s>\-–—=_*~#]+")
-_RIGHT = re.compile(r"[\s\-–—=_*~#]+$")
+_RIGHT_DECORATION = " \t-–—=_*~#"
+_LEFT_DECORATION = _RIGHT_DECORATION + ">"
 _RULE = re.compile(r"^\s*(?:[-–—]{5,}|_{5,}|={5,}|\*{5,}|~{5,})\s*$")
 _ADDRESS = re.compile(
     r"<[^<>\s]*@[^<>\s]+>|\[mailto:[^\]\s]+\]|\(?\b[\w.+'-]+@[\w-]+(?:\.[\w-]+)+\b\)?"
@@ -42,6 +40,7 @@ _DATE = re.compile(
     r"\d{1,2}[:.h]\d{2}|\d{1,4}[./-]\d{1,2}[./-]\d{1,4}|(?<!\d)(?:19|20)\d{2}(?!\d)|\d{1,2}\s?[月日]"
 )
 _COLON = r"\s?[:：]"
+_SPACE_IN_ADDRESS = re.compile(r"<\s+|(?<!\s)\s+>")
 _VERB_AT_END = re.compile(
     rf"^(?P<head>.+?)\s?(?:{_any(v for vs in words.VERBS.values() for v in vs)}){_COLON}$"
 )
@@ -77,19 +76,20 @@ _TAGLINE = re.compile(
     rf"|.{{1,50}}(?:{_any(words.TAGLINE_SUFFIXES)}))$"
 )
 # Outlook writes its tagline with the link to the app: "Get Outlook for iOS<https://aka.ms/…>".
-_TRAILING_LINK = re.compile(r"\s*<https?://[^>]*>\s*$")
+_TRAILING_LINK = re.compile(r"(?<!\s)\s*<https?://[^>]*>\s*$")
 
 
 def strip_decoration(text: str) -> tuple[str, bool]:
-    """`text` without leading "> " / "- " and rule characters; whether any stood on the right."""
-    right = _RIGHT.search(text)
-    core = _LEFT.sub("", text[: right.start()] if right else text)
-    return core, right is not None and len(right.group().strip()) >= 2
+    """`text` without leading "> " / "- " and rule characters; whether two or more stood on the
+    right. (str.strip, not a regex: a regex anchored at the end is quadratic on a long rule.)"""
+    right = text.rstrip(_RIGHT_DECORATION)
+    decorated = len(text) - len(right) >= 2 and bool(text[len(right) :].strip())
+    return right.lstrip(_LEFT_DECORATION), decorated
 
 
 def is_rule(line: str) -> bool:
     """A line of dashes, underscores or equals signs and nothing else."""
-    return bool(_RULE.match(line))
+    return len(line) <= MAX_LINE_CHARS and bool(_RULE.match(line))
 
 
 def is_separator(line: str) -> bool:
@@ -101,6 +101,8 @@ def is_separator(line: str) -> bool:
 
 def is_forward(line: str) -> bool:
     """A marker above a forwarded message: "---------- Forwarded message ---------"."""
+    if len(line) > MAX_LINE_CHARS:
+        return False
     stripped = line.strip()
     if _FORWARD_LINE.match(stripped.lower()):
         return True
@@ -110,10 +112,22 @@ def is_forward(line: str) -> bool:
 
 def is_tagline(line: str) -> bool:
     """A client's tagline ("Sent from my iPhone", "Von meinem iPhone gesendet")."""
+    if len(line) > MAX_LINE_CHARS:
+        return False
     text = _TRAILING_LINK.sub("", line.strip()).rstrip(" .!").lower()
     if not text or len(text) > 90:
         return False
     return bool(_TAGLINE.match(text)) and bool(_DEVICE.search(text))
+
+
+def is_link_tail(line: str) -> bool:
+    """Only (the end of) a link: one token with URL characters, maybe closed by ") >"."""
+    token = line.strip()
+    closed = token.endswith(">")
+    token = token.rstrip("> ")
+    if not token or len(token) > MAX_LINE_CHARS or any(char.isspace() for char in token):
+        return False
+    return "://" in token or any(char in token for char in "/=_%&") or (closed and token[-1] == ")")
 
 
 def header_kind(line: str) -> str | None:
@@ -135,11 +149,13 @@ def header_block_end(lines: Sequence[str], index: int) -> int:
     if first not in ("from", "sent", "date"):
         return 0
     kinds = {first}
-    evidence = bool(_ADDRESS.search(lines[index]))
     end, continuations = index + 1, 0
     for position in range(index + 1, min(len(lines), index + _HEADER_WINDOW)):
         line = lines[position]
         kind = header_kind(line)
+        if kind in kinds:
+            # A key seen already starts the next block (a thread of forwarded headers).
+            break
         if kind is not None:
             kinds.add(kind)
             continuations = 0
@@ -147,11 +163,12 @@ def header_block_end(lines: Sequence[str], index: int) -> int:
             break
         else:
             continuations += 1
-        evidence = evidence or bool(_ADDRESS.search(line))
         end = position + 1
-    if len(kinds) < 2 or not (evidence or kinds & {"subject", "sent"}):
+    if len(kinds) < 2:
         return 0
-    return end
+    if kinds & {"subject", "sent"} or any(map(_ADDRESS.search, lines[index:end])):
+        return end
+    return 0
 
 
 def rule_above_header_block(lines: Sequence[str], index: int) -> bool:
@@ -202,10 +219,15 @@ def _first_half(line: str) -> bool:
 
 def _attribution(text: str) -> str | None:
     core, decorated = strip_decoration(text)
-    core = re.sub(r"<\s+", "<", re.sub(r"\s+>", ">", core)).lower()
     if decorated and not core.endswith((":", "：")):
         # "---- On Thu, 16 May 2024 Ana <a@x> wrote ----" (Zoho) carries no colon.
         core += ":"
+    if not core.endswith((":", "：", ">")):
+        # Every form below ends so; most lines of a body end otherwise and stop here.
+        return None
+    # A folded "<\nana@x>" joins as "< ana@x>". The look-behind keeps this linear on long
+    # runs of spaces.
+    core = _SPACE_IN_ADDRESS.sub(lambda m: m.group().replace(" ", ""), core).lower()
     dated = bool(_DATE.search(core))
     addressed = bool(_ADDRESS.search(core))
     if _OPENER_VERB_NAME.match(core) or (_QUOTING.match(core) and addressed):

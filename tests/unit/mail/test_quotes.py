@@ -79,3 +79,20 @@ def test_text_above_a_quote_is_kept_verbatim() -> None:
 def test_attribution_needs_a_date_to_count() -> None:
     body = "On the other hand, Bob wrote:\n\nthe report is wrong.\n"
     assert new_text(body) == body.strip()
+
+
+# Bodies built to make line patterns backtrack (once quadratic: a long rule line took seconds
+# per 10 kB). They hold nothing to strip; bench/quotes.py times 1 MiB versions of them.
+HOSTILE = {
+    "rule with a letter at the end": "- " * 50_000 + "x\n",
+    "spaces ending in '>'": ("x" + " " * 390 + ">\n") * 300,
+    "header blocks of bare addresses": ("From: " + "a@b " * 98 + "\nTo: " + "a@b " * 98 + "\n")
+    * 150,
+    "openers full of digits": ("On " + "1 " * 190 + "\n") * 300,
+    "tagline padded with spaces": ("Sent from my " + " " * 380 + "iphone\n") * 300,
+}
+
+
+@pytest.mark.parametrize("body", HOSTILE.values(), ids=HOSTILE.keys())
+def test_hostile_bodies_come_back_whole(body: str) -> None:
+    assert new_text(body) == body.strip()
