@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import statistics
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -67,8 +67,27 @@ class Scale:
     work: Path = field(default=Path())
 
 
-#: A benchmark part: measures at `scale` and returns its figures.
-Part = Callable[[Scale], list[Figure]]
+@dataclass(frozen=True)
+class Table:
+    """A breakdown too wide for one figure, printed as its own section below the figures."""
+
+    title: str
+    header: tuple[str, ...]
+    rows: tuple[tuple[str, ...], ...]
+    note: str = ""
+
+    def markdown(self) -> list[str]:
+        lines = [f"## {self.title}", ""]
+        if self.note:
+            lines += [self.note, ""]
+        lines.append("| " + " | ".join(self.header) + " |")
+        lines.append("|---|" + "---:|" * (len(self.header) - 1))
+        lines += ["| " + " | ".join(row) + " |" for row in self.rows]
+        return lines
+
+
+#: A benchmark part: measures at `scale` and returns its figures (and any breakdown tables).
+Part = Callable[[Scale], Sequence[Figure | Table]]
 
 
 def repeat(runs: int, measure: Callable[[], float]) -> tuple[float, ...]:

@@ -30,10 +30,11 @@ from bench import (
     imap_poller,
     ingest,
     latency,
+    quotes,
     scaleout,
     sla_sweep,
 )
-from bench.figures import Figure, Part, Scale
+from bench.figures import Figure, Part, Scale, Table
 
 #: In the order they run; the ceiling first, so that ratios to it can be shown.
 PARTS: dict[str, Part] = {
@@ -49,6 +50,7 @@ PARTS: dict[str, Part] = {
     "smtp-postgresql": ingest.smtp_postgres,
     "sla-postgresql": sla_sweep.measure_postgres,
     "scaleout": scaleout.measure,
+    "quotes": quotes.measure,
 }
 
 SCALES = {
@@ -95,16 +97,17 @@ def main() -> None:
         scale = replace(SCALES[args.scale], work=Path(work))
         if args.imap_backlog:
             scale = replace(scale, imap_backlog=args.imap_backlog)
-        figures, failures = run_parts(scale, args.parts or list(PARTS))
+        figures, tables, failures = run_parts(scale, args.parts or list(PARTS))
     minutes = (time.perf_counter() - started) / 60
-    args.output.write_text(report(scale, figures, failures, minutes))
+    args.output.write_text(report(scale, figures, failures, minutes, tables))
     print(f"wrote {args.output} in {minutes:.1f} min", file=sys.stderr)
     if failures:
         sys.exit(1)
 
 
-def run_parts(scale: Scale, names: list[str]) -> tuple[list[Figure], dict[str, str]]:
+def run_parts(scale: Scale, names: list[str]) -> tuple[list[Figure], list[Table], dict[str, str]]:
     figures: list[Figure] = []
+    tables: list[Table] = []
     failures: dict[str, str] = {}
     for name in names:
         print(f"{name} …", file=sys.stderr, flush=True)
@@ -114,13 +117,22 @@ def run_parts(scale: Scale, names: list[str]) -> tuple[list[Figure], dict[str, s
             traceback.print_exc()
             failures[name] = f"{type(exc).__name__}: {exc}".splitlines()[0]
             continue
-        for figure in measured:
-            print(f"  {figure.label}: {figure.median:.1f} {figure.unit}", file=sys.stderr)
-        figures.extend(measured)
-    return figures, failures
+        for item in measured:
+            if isinstance(item, Table):
+                tables.append(item)
+                continue
+            print(f"  {item.label}: {item.median:.1f} {item.unit}", file=sys.stderr)
+            figures.append(item)
+    return figures, tables, failures
 
 
-def report(scale: Scale, figures: list[Figure], failures: dict[str, str], minutes: float) -> str:
+def report(
+    scale: Scale,
+    figures: list[Figure],
+    failures: dict[str, str],
+    minutes: float,
+    tables: list[Table],
+) -> str:
     by_key = {figure.key: figure for figure in figures}
     lines = [
         "# Benchmark results",
@@ -155,6 +167,8 @@ def report(scale: Scale, figures: list[Figure], failures: dict[str, str], minute
             f"| {figure.label}{note} | {figure.median:,.1f} {figure.unit} | {runs} "
             f"| {'' if ratio is None else f'{ratio:.2f}x'} | {verdict} |"
         )
+    for table in tables:
+        lines += ["", *table.markdown()]
     if failures:
         lines += ["", "## Not measured", ""]
         lines += [f"- `{name}`: {reason}" for name, reason in failures.items()]

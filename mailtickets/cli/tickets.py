@@ -70,10 +70,13 @@ def list_(
 
 @tickets.command("show")
 @click.argument("ticket_id", type=int)
+@click.option(
+    "--full", is_flag=True, help="Print each message whole, quoted history and signature included."
+)
 @click.option("--json", "as_json", is_flag=True, help="Print JSON.")
 @click.pass_obj
-def show(cli: CliContext, ticket_id: int, as_json: bool) -> None:
-    """Show one ticket with its conversation."""
+def show(cli: CliContext, ticket_id: int, full: bool, as_json: bool) -> None:
+    """Show one ticket with its conversation (what each sender wrote, or --full)."""
     app = cli.app()
     with app.sessions() as session:
         ticket = show_ticket(session, ticket_id)
@@ -91,8 +94,9 @@ def show(cli: CliContext, ticket_id: int, as_json: bool) -> None:
             f"\n--- {message['date']}  {message['direction']}  {message['kind']}  "
             f"{message['author']}"
         )
-        if message["new_text"]:
-            click.echo(message["new_text"])
+        text = message["body"] if full else message["new_text"]
+        if text:
+            click.echo(text.rstrip("\n"))
         for attachment in message["attachments"]:
             note = f" (not kept: {attachment['omitted']})" if attachment["omitted"] else ""
             click.echo(f"[attachment: {attachment['filename']}, {attachment['size']} bytes{note}]")

@@ -124,6 +124,8 @@ def _conversation(session: Session, ticket: Ticket) -> list[dict[str, Any]]:
                     "date": _iso(message.date or message.received_at),
                     "subject": message.subject,
                     "new_text": message.new_text,
+                    # The whole text as it arrived, quoted history and signature included.
+                    "body": message.body_text,
                     "attachments": [
                         {
                             "filename": a.filename,
@@ -153,6 +155,7 @@ def _conversation(session: Session, ticket: Ticket) -> list[dict[str, Any]]:
                     "date": _iso(out.sent_at or out.created_at),
                     "subject": str(out.context.get("subject", "")),
                     "new_text": "",
+                    "body": "",
                     "attachments": [],
                     "template": out.template,
                     "delivery": out.status.value,
