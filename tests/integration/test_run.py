@@ -24,3 +24,18 @@ def test_runs_on_the_embedded_default_and_stops_cleanly(tmp_path: Path, sig: int
         assert "Traceback" not in daemon.output
     key = tmp_path / "var" / "secret.key"
     assert key.stat().st_mode & 0o777 == 0o600
+
+
+def test_scheduler_bookkeeping_is_logged_only_at_debug(tmp_path: Path) -> None:
+    assert mailtickets("db", "upgrade", cwd=tmp_path).returncode == 0
+    with Daemon(tmp_path) as daemon:
+        daemon.wait_for(READY_LINE)
+        assert daemon.stop() == 0, daemon.output
+    assert "INFO mailtickets.daemon: started scheduler" in daemon.output
+    assert "apscheduler" not in daemon.output
+
+    with Daemon(tmp_path, ("--log-level", "debug")) as daemon:
+        daemon.wait_for(READY_LINE)
+        assert daemon.stop() == 0, daemon.output
+    assert "DEBUG apscheduler.scheduler: Adding job tentatively" in daemon.output
+    assert "INFO apscheduler" not in daemon.output
