@@ -67,7 +67,10 @@ def test_a_message_is_stored_once_with_its_envelope_and_trace(store: Store) -> N
         assert woken == [None]
 
         # The sending MTA did not see our 250 and retries: still one row.
-        assert send(client, raw, "support@acme.example") == (250, b"2.0.0 Ok: already stored as intake #1")
+        assert send(client, raw, "support@acme.example") == (
+            250,
+            b"2.0.0 Ok: already stored as intake #1",
+        )
         client.quit()
 
     [row] = store.rows()
