@@ -9,6 +9,7 @@ from typing import Any
 import click
 
 from mailtickets.cli import CliContext, fail
+from mailtickets.cli.output import print_json, table, when
 from mailtickets.services import contacts, privacy
 from mailtickets.services.history import contact_history
 
@@ -25,8 +26,29 @@ def unsuppress(cli: CliContext, address: str) -> None:
     """Allow automatic mail to ADDRESS again after bounces."""
     app = cli.app()
     with app.sessions.begin() as session:
-        contacts.unsuppress(session, address, app.clock.now())
-    click.echo(f"{address}: automatic mail allowed again")
+        reason = contacts.unsuppress(session, address, app.clock.now())
+    if reason is None:
+        click.echo(f"{address}: not suppressed; nothing to do")
+    else:
+        click.echo(f"{address}: automatic mail allowed again (was suppressed: {reason})")
+
+
+@contacts_group.command()
+@click.option("--json", "as_json", is_flag=True, help="Print JSON.")
+@click.pass_obj
+def suppressed(cli: CliContext, as_json: bool) -> None:
+    """Addresses that get no automatic mail, newest first, with the reason and date."""
+    app = cli.app()
+    with app.sessions() as session:
+        rows = contacts.suppressions(session)
+    if as_json:
+        print_json(rows)
+        return
+    table(
+        ("suppressed", "address", "reason"),
+        [(when(row["suppressed_at"]), row["address"], row["reason"]) for row in rows],
+    )
+    click.echo(f"{len(rows)} suppressed address(es)")
 
 
 # History: what a customer asked and how it went.
