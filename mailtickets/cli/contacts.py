@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 from typing import Any
 
@@ -64,7 +63,7 @@ def show(cli: CliContext, address: str, as_json: bool) -> None:
     with app.sessions() as session:
         history = contact_history(session, address)
     if as_json:
-        click.echo(json.dumps(history, indent=2, ensure_ascii=False))
+        print_json(history)
         return
     _print_history(history)
 
@@ -82,12 +81,20 @@ def _print_history(history: dict[str, Any]) -> None:
         f"{'-' if median is None else f'{median} min'}; average rating "
         f"{'-' if average is None else f'{average}/5'} ({len(history['ratings'])} ratings)"
     )
-    for ticket in history["tickets"]:
-        rated = f"  rated {ticket['rating']}/5" if ticket["rating"] else ""
-        click.echo(
-            f"  #{ticket['id']:<6} {ticket['status']:<9} {ticket['created_at'][:10]}  "
-            f"{ticket['queue']:<28} {ticket['subject']}{rated}"
-        )
+    table(
+        ("ticket", "status", "opened", "queue", "rating", "subject"),
+        [
+            (
+                f"#{ticket['id']}",
+                ticket["status"],
+                ticket["created_at"][:10],
+                ticket["queue"],
+                f"{ticket['rating']}/5" if ticket["rating"] else None,
+                ticket["subject"],
+            )
+            for ticket in history["tickets"]
+        ],
+    )
     for rating in history["ratings"]:
         if rating["comment"]:
             click.echo(f"  #{rating['ticket']} {rating['rating']}/5: {rating['comment']}")

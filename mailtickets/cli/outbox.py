@@ -155,10 +155,22 @@ def check(cli: CliContext) -> None:
 @click.argument("name", type=click.Choice(TEMPLATES))
 @click.option("--locale", type=click.Choice(LOCALES), default="en", show_default=True)
 @click.option("--html", "as_html", is_flag=True, help="Print the HTML part.")
+@click.option("--json", "as_json", is_flag=True, help="Print JSON: subject, text and html.")
 @click.pass_obj
-def show(cli: CliContext, name: str, locale: str, as_html: bool) -> None:
+def show(cli: CliContext, name: str, locale: str, as_html: bool, as_json: bool) -> None:
     """Print one template rendered with sample data."""
     rendered = render(cli.app().templates, name, locale, SAMPLE_CONTEXT)
+    if as_json:
+        print_json(
+            {
+                "template": name,
+                "locale": locale,
+                "subject": rendered.subject,
+                "text": rendered.text,
+                "html": rendered.html,
+            }
+        )
+        return
     click.echo(f"Subject: {rendered.subject}\n")
     click.echo(rendered.html if as_html and rendered.html else rendered.text)
 

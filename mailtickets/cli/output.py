@@ -4,15 +4,17 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterable, Sequence
-from datetime import datetime
+from datetime import UTC, datetime
 
 import click
 
 
 def table(header: Sequence[str], rows: Iterable[Sequence[object]]) -> None:
-    """Print `rows` in columns under `header`; None shows as "-", the last column is not
-    padded (it holds the long texts: subjects, reasons)."""
+    """Print `rows` in columns under `header` (nothing when there are none); None shows as
+    "-", the last column is not padded (it holds the long texts: subjects, reasons)."""
     cells = [[_cell(value) for value in row] for row in rows]
+    if not cells:
+        return
     widths = [max([len(name), *(len(line[i]) for line in cells)]) for i, name in enumerate(header)]
     for line in [list(header), *cells]:
         padded = [value.ljust(width) for value, width in zip(line[:-1], widths, strict=False)]
@@ -24,10 +26,10 @@ def print_json(value: object) -> None:
 
 
 def when(iso: str | None) -> str:
-    """An ISO timestamp from the JSON views, to the minute, for a table."""
+    """An ISO timestamp from the JSON views, in UTC to the minute, for a table."""
     if iso is None:
         return "-"
-    return f"{datetime.fromisoformat(iso):%Y-%m-%d %H:%M}"
+    return f"{datetime.fromisoformat(iso).astimezone(UTC):%Y-%m-%d %H:%M}"
 
 
 def _cell(value: object) -> str:

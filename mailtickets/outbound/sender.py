@@ -161,7 +161,8 @@ def _record(
         row.last_error = _short(f"deferred by the relay: {', '.join(delivery.deferred)}")
         return Attempt(row.status, row.last_error)
     if delivery.accepted:
-        row.status, row.sent_at, row.last_error = OutboundStatus.SENT, now, None
+        # What the others' refusals said stays in view (`outbox show`, `tickets show`).
+        row.status, row.sent_at, row.last_error = OutboundStatus.SENT, now, _short(reasons) or None
         log.info("outbox #%s sent, message-id %s", row.id, row.message_id)
     else:
         row.status, row.last_error = OutboundStatus.FAILED, _short(reasons)
