@@ -114,8 +114,8 @@ def send(
     try:
         delivery = transport.send(prepared.raw, prepared.envelope_from, prepared.recipients)
     except RelayRefused as exc:
-        error = _temporary(sessions, outbound_id, HELD + str(exc), config, now)
-        return Attempt(error.status, error.error, held=str(exc))
+        waiting = _temporary(sessions, outbound_id, HELD + str(exc), config, now)
+        return Attempt(waiting.status, waiting.error, held=str(exc))
     except TemporaryFailure as exc:
         return _temporary(sessions, outbound_id, str(exc), config, now)
     except PermanentFailure as exc:
@@ -143,9 +143,9 @@ def _record(
     for recipient, answer in failed.items():
         if verdicts.get(recipient) is Blame.RECIPIENT:
             contacts.suppress_refused(session, recipient, answer, now)
+    # An answer taken for the recipient's fault until the relay gave it to another one too.
+    since = now - ALIKE_WITHIN
     for answer in {a for a in held.values() if blame(a) is not Blame.RELAY}:
-        # Taken for the recipient's fault until the relay gave it to another one too.
-        since = now - ALIKE_WITHIN
         for lifted in contacts.lift_relay_refusals(session, now, same_as=answer, since=since):
             log.warning("%s no longer suppressed: the relay gave others the same answer", lifted)
     reasons = "; ".join(f"{r}: {a}" for r, a in failed.items())

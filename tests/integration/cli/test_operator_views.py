@@ -193,6 +193,12 @@ def test_lists_have_header_rows_and_json(desk: Helpdesk, relay: Relay, tmp_path:
         "status: sent after 1 attempt(s)",
     ]
 
+    missing = mailtickets(
+        "--config", str(tmp_path / "site.toml"), "outbox", "show", "999", cwd=tmp_path,
+        env={"SECRET": "k"},
+    )  # fmt: skip
+    assert (missing.returncode, missing.stderr) == (1, "mailtickets: no outgoing message #999\n")
+
     agents = _run(tmp_path, "agents", "list").stdout.splitlines()
     assert agents[0].split() == ["address", "name", "role", "queues"]
     assert agents[-1] == "2 agent(s)"
