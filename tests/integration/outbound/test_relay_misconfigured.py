@@ -124,7 +124,17 @@ def test_a_relay_refusing_everyone_holds_the_outbox_until_retry(site: Site, rela
     assert daemon.output.count("takes held mail again; the outbox resumes") == 1
 
 
-def test_retry_lifts_what_a_relay_refusal_suppressed_and_nothing_else(site: Site) -> None:
+def test_retry_lifts_what_a_relay_refusal_suppressed_and_nothing_else(
+    tmp_path: Path, relay: Relay, database_url: str
+) -> None:
+    site = Site(tmp_path, database_url=database_url, relay_port=relay.port)
+    try:
+        _lift_and_list(site)
+    finally:
+        site.close()
+
+
+def _lift_and_list(site: Site) -> None:
     queued = site.cli("send-test", "ana@example.com")
     assert queued.returncode == 0, queued.stderr
     # What older versions left after a relay answered "Relay access denied": a failed
