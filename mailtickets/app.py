@@ -193,6 +193,8 @@ def _quarantine_in_mailbox(app: App, intake_id: int, tokens: Mapping[str, TokenS
 
 
 def _count_delivery(metrics: Metrics, attempt: Attempt) -> None:
+    if attempt.held is not None:
+        metrics.relay_refusals.inc()
     if attempt.status is OutboundStatus.SENT:
         metrics.sent.inc()
     elif attempt.status is OutboundStatus.FAILED:

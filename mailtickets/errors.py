@@ -13,6 +13,8 @@ Library code raises these; only `mailtickets.cli` turns them into messages and e
     ├── TokenError               no OAuth2 access token: the token endpoint refused or is away
     ├── DeliveryError            outgoing mail was not handed to the relay
     │   ├── TemporaryFailure     the relay is away, busy or answered 4xx: try again later
+    │   │   └── RelayRefused     the relay refused for reasons of its own (policy, relaying,
+    │   │                        authentication): nobody's address is to blame; mail waits
     │   └── PermanentFailure     the relay refused the message itself (5xx)
     └── PipelineExit             a pipeline step ends the processing of a message early
         ├── Stop                 finished, nothing more to do (a duplicate, an auto-reply)
@@ -86,6 +88,11 @@ class DeliveryError(MailticketsError):
 
 class TemporaryFailure(DeliveryError):
     """Try again later: the relay is away, busy or answered 4xx."""
+
+
+class RelayRefused(TemporaryFailure):
+    """The relay answered 5xx about itself (its policy, relaying, authentication), not about
+    the message or a recipient: the mail waits until the relay is fixed, nobody is suppressed."""
 
 
 class PermanentFailure(DeliveryError):

@@ -20,5 +20,17 @@ def configure_logging(level: str) -> None:
     # never go to logs.
     for chatty in ("mail.log", "imapclient"):
         logging.getLogger(chatty).setLevel(quiet)
-    # APScheduler logs every run of every job; the duties log what they did themselves.
-    logging.getLogger("apscheduler.executors").setLevel(quiet)
+    for handler in logging.getLogger().handlers:
+        handler.addFilter(_SchedulerAtDebug())
+
+
+class _SchedulerAtDebug(logging.Filter):
+    """APScheduler's INFO lines ("Adding job tentatively", "Added job", every run of every
+    job) as DEBUG: they narrate its bookkeeping, while our duties log what they did. Its
+    warnings (a missed run, a run skipped) keep their level."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if record.levelno != logging.INFO or not record.name.startswith("apscheduler"):
+            return True
+        record.levelno, record.levelname = logging.DEBUG, logging.getLevelName(logging.DEBUG)
+        return logging.getLogger().isEnabledFor(logging.DEBUG)

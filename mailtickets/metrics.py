@@ -54,6 +54,12 @@ class Metrics:
         self.send_failures = Counter(
             "mailtickets_outbox_failures", "Delivery attempts that failed", ["kind"], registry=r
         )
+        self.relay_refusals = Counter(
+            "mailtickets_outbox_relay_refusals",
+            "Delivery attempts the relay refused for reasons of its own (policy, relaying, "
+            "authentication): the mail is held, nobody is suppressed",
+            registry=r,
+        )
         r.register(_DatabaseCollector(sessions))
 
     def watch_mailboxes(

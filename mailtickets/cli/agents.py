@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
-import json
-
 import click
 
 from mailtickets.cli import CliContext
+from mailtickets.cli.output import print_json, table
 from mailtickets.outbox.notices import serving
 
 
@@ -31,12 +30,12 @@ def list_(cli: CliContext, as_json: bool) -> None:
         for agent in settings.agents
     ]
     if as_json:
-        click.echo(json.dumps(rows, indent=2, ensure_ascii=False))
+        print_json(rows)
         return
-    for row in rows:
-        click.echo(
-            f"{row['address']:<32} {row['name']:<24} {row['role']:<8} " + ", ".join(row["queues"])
-        )
+    table(
+        ("address", "name", "role", "queues"),
+        [(row["address"], row["name"], row["role"], ", ".join(row["queues"])) for row in rows],
+    )
     click.echo(f"{len(rows)} agent(s)")
 
 

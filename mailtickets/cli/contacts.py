@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 from typing import Any
 
 import click
 
 from mailtickets.cli import CliContext, fail
+from mailtickets.cli.output import print_json, table, when
 from mailtickets.services import contacts
 from mailtickets.services.history import contact_history
 from mailtickets.services.privacy import erase as erasure
@@ -28,8 +28,29 @@ def unsuppress(cli: CliContext, address: str) -> None:
     """Allow automatic mail to ADDRESS again after bounces."""
     app = cli.app()
     with app.sessions.begin() as session:
-        contacts.unsuppress(session, address, app.clock.now())
-    click.echo(f"{address}: automatic mail allowed again")
+        reason = contacts.unsuppress(session, address, app.clock.now())
+    if reason is None:
+        click.echo(f"{address}: not suppressed; nothing to do")
+    else:
+        click.echo(f"{address}: automatic mail allowed again (was suppressed: {reason})")
+
+
+@contacts_group.command()
+@click.option("--json", "as_json", is_flag=True, help="Print JSON.")
+@click.pass_obj
+def suppressed(cli: CliContext, as_json: bool) -> None:
+    """Addresses that get no automatic mail, newest first, with the reason and date."""
+    app = cli.app()
+    with app.sessions() as session:
+        rows = contacts.suppressions(session)
+    if as_json:
+        print_json(rows)
+        return
+    table(
+        ("suppressed", "address", "reason"),
+        [(when(row["suppressed_at"]), row["address"], row["reason"]) for row in rows],
+    )
+    click.echo(f"{len(rows)} suppressed address(es)")
 
 
 # History: what a customer asked and how it went.
@@ -45,7 +66,7 @@ def show(cli: CliContext, address: str, as_json: bool) -> None:
     with app.sessions() as session:
         history = contact_history(session, address)
     if as_json:
-        click.echo(json.dumps(history, indent=2, ensure_ascii=False))
+        print_json(history)
         return
     _print_history(history)
 
@@ -63,12 +84,20 @@ def _print_history(history: dict[str, Any]) -> None:
         f"{'-' if median is None else f'{median} min'}; average rating "
         f"{'-' if average is None else f'{average}/5'} ({len(history['ratings'])} ratings)"
     )
-    for ticket in history["tickets"]:
-        rated = f"  rated {ticket['rating']}/5" if ticket["rating"] else ""
-        click.echo(
-            f"  #{ticket['id']:<6} {ticket['status']:<9} {ticket['created_at'][:10]}  "
-            f"{ticket['queue']:<28} {ticket['subject']}{rated}"
-        )
+    table(
+        ("ticket", "status", "opened", "queue", "rating", "subject"),
+        [
+            (
+                f"#{ticket['id']}",
+                ticket["status"],
+                ticket["created_at"][:10],
+                ticket["queue"],
+                f"{ticket['rating']}/5" if ticket["rating"] else None,
+                ticket["subject"],
+            )
+            for ticket in history["tickets"]
+        ],
+    )
     for rating in history["ratings"]:
         if rating["comment"]:
             click.echo(f"  #{rating['ticket']} {rating['rating']}/5: {rating['comment']}")

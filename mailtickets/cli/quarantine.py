@@ -5,6 +5,7 @@ from __future__ import annotations
 import click
 
 from mailtickets.cli import CliContext, fail
+from mailtickets.cli.output import print_json, table, when
 from mailtickets.services import quarantine as service
 
 
@@ -14,38 +15,54 @@ def quarantine() -> None:
 
 
 @quarantine.command("list")
+@click.option("--json", "as_json", is_flag=True, help="Print JSON.")
 @click.pass_obj
-def list_(cli: CliContext) -> None:
+def list_(cli: CliContext, as_json: bool) -> None:
     """List quarantined messages."""
     app = cli.app()
     with app.sessions() as session:
-        found = service.entries(session)
-    for e in found:
-        click.echo(
-            f"#{e.id:<6} {e.received_at:%Y-%m-%d %H:%M} {e.source:<6} "
-            f"{e.mail_from or '-':<30} {e.subject[:40]!r}  {e.reason}"
-        )
+        found = [service.view(e) for e in service.entries(session)]
+    if as_json:
+        print_json(found)
+        return
+    table(
+        ("id", "received", "source", "from", "subject", "reason"),
+        [
+            (
+                f"#{e['id']}",
+                when(e["received_at"]),
+                e["source"],
+                e["mail_from"],
+                repr(e["subject"][:40]),
+                e["reason"],
+            )
+            for e in found
+        ],
+    )
     click.echo(f"{len(found)} quarantined message(s)")
 
 
 @quarantine.command()
 @click.argument("intake_id", type=int)
 @click.option("--raw", is_flag=True, help="Print the whole raw message.")
+@click.option("--json", "as_json", is_flag=True, help="Print JSON.")
 @click.pass_obj
-def show(cli: CliContext, intake_id: int, raw: bool) -> None:
+def show(cli: CliContext, intake_id: int, raw: bool, as_json: bool) -> None:
     """Show why a message is quarantined, its envelope and its headers."""
     app = cli.app()
     with app.sessions() as session:
-        row = service.get(session, intake_id)
-        click.echo(
-            f"intake #{row.id} from {row.source}, received {row.received_at:%Y-%m-%d %H:%M:%S}"
-        )
-        click.echo(f"reason: {row.last_error}")
-        click.echo(f"attempts: {row.attempts}")
-        click.echo(f"envelope: from {row.mail_from!r} to {', '.join(row.rcpt_to) or '-'}")
-        text = row.raw.decode("utf-8", "replace")
-        click.echo("")
-        click.echo(text if raw else text.partition("\n\n")[0][:20000])
+        found = service.detail(service.get(session, intake_id), raw)
+    if as_json:
+        print_json(found)
+        return
+    click.echo(
+        f"intake #{found['id']} from {found['source']}, received {when(found['received_at'])}"
+    )
+    click.echo(f"reason: {found['reason']}")
+    click.echo(f"attempts: {found['attempts']}")
+    click.echo(f"envelope: from {found['mail_from']!r} to {', '.join(found['rcpt_to']) or '-'}")
+    click.echo("")
+    click.echo(found["raw"] if raw else found["headers"])
 
 
 @quarantine.command()

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import csv
-import json
 import sys
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
@@ -13,6 +12,7 @@ import click
 from sqlalchemy.orm import Session
 
 from mailtickets.cli import CliContext, fail
+from mailtickets.cli.output import print_json, table
 from mailtickets.services import reports
 
 _REPORTS: dict[str, Callable[[Session, datetime], list[dict[str, Any]]]] = {
@@ -38,7 +38,7 @@ def report(cli: CliContext, kind: str, since: datetime | None, as_json: bool, as
     with app.sessions() as session:
         rows = _REPORTS[kind](session, start)
     if as_json:
-        click.echo(json.dumps(rows, indent=2, ensure_ascii=False))
+        print_json(rows)
     elif as_csv:
         _csv(rows)
     else:
@@ -59,15 +59,7 @@ def _table(rows: list[dict[str, Any]]) -> None:
         click.echo("nothing in this period")
         return
     columns = list(rows[0])
-    cells = [[_cell(row[c]) for c in columns] for row in rows]
-    widths = [max(len(c), *(len(line[i]) for line in cells)) for i, c in enumerate(columns)]
-    click.echo("  ".join(c.ljust(w) for c, w in zip(columns, widths, strict=True)).rstrip())
-    for line in cells:
-        click.echo("  ".join(v.ljust(w) for v, w in zip(line, widths, strict=True)).rstrip())
-
-
-def _cell(value: object) -> str:
-    return "-" if value is None else str(value)
+    table(columns, [[row[c] for c in columns] for row in rows])
 
 
 COMMANDS = [report]

@@ -3,11 +3,10 @@ which duty, at a glance."""
 
 from __future__ import annotations
 
-import json
-
 import click
 
 from mailtickets.cli import CliContext
+from mailtickets.cli.output import print_json
 from mailtickets.db.ownership import SCHEDULER, imap_folder, owners
 from mailtickets.services.status import status as read_status
 
@@ -27,7 +26,7 @@ def status(cli: CliContext, as_json: bool) -> None:
             found = owners(session.connection(), duties)
             state["owners"] = {duty: found.get(duty) for duty in duties}
     if as_json:
-        click.echo(json.dumps(state, indent=2))
+        print_json(state)
         return
     intake, outbox = state["intake"], state["outbox"]
     click.echo(

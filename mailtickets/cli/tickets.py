@@ -13,6 +13,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from mailtickets.cli import CliContext, fail
+from mailtickets.cli.output import print_json, table, when
 from mailtickets.config.reader import duration
 from mailtickets.db.models import Agent, Ticket, TicketStatus
 from mailtickets.errors import NotFound
@@ -27,8 +28,8 @@ def tickets() -> None:
     """List and show tickets."""
 
 
-def _json(value: Any) -> None:
-    click.echo(json.dumps(value, indent=2, ensure_ascii=False))
+#: The longest value of an event's data shown in `tickets show` (JSON has it whole).
+DETAIL = 120
 
 
 @tickets.command("list")
@@ -59,13 +60,24 @@ def list_(
     with app.sessions() as session:
         rows = list_tickets(session, status, queue, due_before)
     if as_json:
-        _json(rows)
+        print_json(rows)
         return
-    for row in rows:
-        click.echo(
-            f"#{row['id']:<6} {row['status']:<9} {row['priority']:<7} {row['customer']:<32} "
-            f"{row['messages']:>3} msg  {row['subject']}"
-        )
+    table(
+        ("id", "status", "priority", "customer", "msgs", "updated", "subject"),
+        [
+            (
+                f"#{row['id']}",
+                row["status"],
+                row["priority"],
+                row["customer"],
+                row["messages"],
+                when(row["updated_at"]),
+                row["subject"],
+            )
+            for row in rows
+        ],
+    )
+    click.echo(f"{len(rows)} ticket(s)")
 
 
 @tickets.command("show")
@@ -76,22 +88,58 @@ def list_(
 @click.option("--json", "as_json", is_flag=True, help="Print JSON.")
 @click.pass_obj
 def show(cli: CliContext, ticket_id: int, full: bool, as_json: bool) -> None:
-    """Show one ticket with its conversation (what each sender wrote, or --full)."""
+    """Show one ticket: its people and tags, the conversation (what each sender wrote, or
+    --full), the mail sent, the history."""
     app = cli.app()
     with app.sessions() as session:
         ticket = show_ticket(session, ticket_id)
     if as_json:
-        _json(ticket)
+        print_json(ticket)
         return
     click.echo(f"#{ticket['id']} {ticket['subject']}")
     click.echo(
         f"status {ticket['status']}, priority {ticket['priority']}, queue {ticket['queue']}, "
         f"assignee {ticket['assignee'] or 'nobody'}"
     )
-    click.echo("participants: " + ", ".join(p["address"] for p in ticket["participants"]))
+    if ticket["linked_ticket"]:
+        click.echo(f"continues #{ticket['linked_ticket']}")
+    click.echo(f"tags: {', '.join(ticket['tags']) or '-'}")
+    people = [f"{_person(p['name'], p['address'])} ({p['role']})" for p in ticket["participants"]]
+    click.echo(f"participants: {', '.join(people) or '-'}")
+    _conversation(ticket, full=full)
+    click.echo("\noutgoing mail:" + ("" if ticket["outgoing"] else " none"))
+    table(
+        ("id", "status", "template", "to", "last error"),
+        [
+            (
+                f"#{out['id']}",
+                _delivery(out),
+                out["template"],
+                ", ".join(out["recipients"]),
+                out["last_error"],
+            )
+            for out in ticket["outgoing"]
+        ],
+    )
+    click.echo("\nhistory:")
+    table(
+        ("at", "event", "by", "details"),
+        [(when(e["at"]), e["kind"], e["actor"], _details(e["data"])) for e in ticket["events"]],
+    )
+
+
+def _conversation(ticket: dict[str, Any], *, full: bool) -> None:
+    outgoing = {out["message_id"]: out for out in ticket["outgoing"]}
     for message in ticket["messages"]:
+        if message["direction"] == "out":
+            out = outgoing[message["message_id"]]
+            click.echo(
+                f"\n--- {when(message['date'])}  out  {out['template']} to "
+                f"{', '.join(out['recipients'])} ({_delivery(out)})"
+            )
+            continue
         click.echo(
-            f"\n--- {message['date']}  {message['direction']}  {message['kind']}  "
+            f"\n--- {when(message['date'])}  {message['direction']}  {message['kind']}  "
             f"{message['author']}"
         )
         text = message["body"] if full else message["new_text"]
@@ -100,6 +148,30 @@ def show(cli: CliContext, ticket_id: int, full: bool, as_json: bool) -> None:
         for attachment in message["attachments"]:
             note = f" (not kept: {attachment['omitted']})" if attachment["omitted"] else ""
             click.echo(f"[attachment: {attachment['filename']}, {attachment['size']} bytes{note}]")
+
+
+def _person(name: str | None, address: str) -> str:
+    return f"{name} <{address}>" if name else address
+
+
+def _delivery(out: dict[str, Any]) -> str:
+    return "held" if out["held"] else str(out["status"])
+
+
+def _details(data: dict[str, Any]) -> str:
+    """An event's data as `key=value` pairs, each value kept short."""
+    shown = []
+    for key, value in data.items():
+        if value in (None, "", [], {}):
+            continue
+        if isinstance(value, list) and all(isinstance(v, str | int) for v in value):
+            text = ", ".join(str(v) for v in value)
+        elif isinstance(value, list | dict):
+            text = json.dumps(value, ensure_ascii=False, separators=(",", ":"))
+        else:
+            text = str(value)
+        shown.append(f"{key}={text if len(text) <= DETAIL else text[: DETAIL - 1] + '…'}")
+    return "  ".join(shown)
 
 
 def _actor() -> str:
@@ -204,13 +276,13 @@ def sla_show(cli: CliContext, ticket_id: int, as_json: bool) -> None:
         ticket = service.find(session, ticket_id)
         state = clocks.describe(session, ticket, app.sla, now)
     if as_json:
-        click.echo(json.dumps(state, indent=2))
+        print_json(state)
         return
     click.echo(f"#{ticket_id}: {state['state']} (policy {state['policy'] or 'none'})")
-    for clock in state["clocks"]:
-        click.echo(
-            f"  {clock['kind']:<15} due {clock['due']}  {clock['remaining']} business time left"
-        )
+    table(
+        ("clock", "due", "business time left"),
+        [(clock["kind"], clock["due"], clock["remaining"]) for clock in state["clocks"]],
+    )
 
 
 @sla_group.command("report")
@@ -226,17 +298,24 @@ def sla_report(cli: CliContext, since: datetime | None, queue: str | None, as_js
     with app.sessions() as session:
         rows = report.report(session, app.sla, start, now, queue)
     if as_json:
-        click.echo(json.dumps(rows, indent=2))
+        print_json(rows)
         return
     click.echo(f"since {start:%Y-%m-%d}; times in business hours (median / 90th percentile)")
-    for row in rows:
-        first, done = row["first_response_hours"], row["resolution_hours"]
-        within = row["within_sla_percent"]
-        click.echo(
-            f"{row['queue']:<28} {row['priority']:<7} {row['tickets']:>5} tickets  "
-            f"first {first['median']}/{first['p90']}  resolved {done['median']}/{done['p90']}  "
-            f"within SLA {within if within is not None else '-'}%  breaches {row['breaches']}"
-        )
+    table(
+        ("queue", "priority", "tickets", "first response", "resolved", "within SLA", "breaches"),
+        [
+            (
+                row["queue"],
+                row["priority"],
+                row["tickets"],
+                f"{row['first_response_hours']['median']}/{row['first_response_hours']['p90']}",
+                f"{row['resolution_hours']['median']}/{row['resolution_hours']['p90']}",
+                "-" if row["within_sla_percent"] is None else f"{row['within_sla_percent']}%",
+                row["breaches"],
+            )
+            for row in rows
+        ],
+    )
 
 
 sla_group.name = "sla"

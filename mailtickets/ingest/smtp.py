@@ -191,7 +191,7 @@ class IntakeHandler:
                 self._idle.set()
         self._on_accepted()
         already = "already " if accepted.duplicate else ""
-        return f"250 2.0.0 Ok: {already}stored as #{accepted.id}"
+        return f"250 2.0.0 Ok: {already}stored as intake #{accepted.id}"
 
     def _trace(self, server: SMTP, session: SmtpSession, recipients: tuple[str, ...]) -> bytes:
         return received_header(

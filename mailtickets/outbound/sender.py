@@ -4,9 +4,11 @@ A row is leased, rendered once (the bytes are kept, so every retry sends the sam
 with the same Message-ID), delivered outside any transaction, and its result recorded. Rows
 due together are leased and rendered together, one transaction for each step; each send
 is still recorded in a transaction of its own, so a crash can repeat at most one send. A
-5xx answer fails the message (or the recipients it names) for good: the ticket records it,
-the address is suppressed, and the agents are told. Temporary failures back off until
-`give_up_after`.
+5xx answer fails the message (or the recipients it names) for good: the ticket records it
+and the agents are told; only an answer about the recipient (5.1.x) suppresses the address.
+A 5xx about the relay itself (`mail.refusals`, `outbound.refusals`) holds the message like a
+temporary failure, suppresses nobody, and is logged once per outage. Temporary failures back
+off until `give_up_after`.
 """
 
 from __future__ import annotations
@@ -25,13 +27,15 @@ from mailtickets.background import BackgroundLoop
 from mailtickets.clock import Clock
 from mailtickets.config.settings import AgentSettings, OutgoingSettings, QueueSettings
 from mailtickets.db.lease import MAX_ERROR, lease_batch
-from mailtickets.db.models import EventKind, OutboundMessage, OutboundStatus, Ticket
-from mailtickets.errors import PermanentFailure, TemporaryFailure
+from mailtickets.db.models import HELD, EventKind, OutboundMessage, OutboundStatus, Ticket
+from mailtickets.errors import PermanentFailure, RelayRefused, TemporaryFailure
+from mailtickets.mail.refusals import ALIKE_WITHIN, Blame, blame
 from mailtickets.mail.tokens import marker
 from mailtickets.outbound.charts import draw_all
 from mailtickets.outbound.compose import WIRE, address, compose
+from mailtickets.outbound.refusals import RecentRefusals
 from mailtickets.outbound.render import render
-from mailtickets.outbound.transport import Transport
+from mailtickets.outbound.transport import Delivery, Transport
 from mailtickets.outbox.context import ticket_context
 from mailtickets.outbox.notices import notify_agents
 from mailtickets.services import contacts
@@ -59,6 +63,8 @@ class Attempt:
 
     status: OutboundStatus
     error: str | None = None
+    #: The relay's answer when it refused for reasons of its own: the message is held.
+    held: str | None = None
 
 
 @dataclass(frozen=True)
@@ -66,6 +72,8 @@ class Prepared:
     raw: bytes
     envelope_from: str
     recipients: list[str]
+    #: The last attempt was held by the relay's refusal.
+    was_held: bool = False
 
 
 def prepare(
@@ -100,12 +108,16 @@ def send(
     transport: Transport,
     config: SenderConfig,
     now: datetime,
+    refusals: RecentRefusals,
 ) -> Attempt:
     """Deliver one prepared outbox row and record how it went."""
     try:
         delivery = transport.send(prepared.raw, prepared.envelope_from, prepared.recipients)
+    except RelayRefused as exc:
+        waiting = _temporary(sessions, outbound_id, HELD + str(exc), config, now)
+        return Attempt(waiting.status, waiting.error, held=str(exc))
     except TemporaryFailure as exc:
-        return Attempt(_temporary(sessions, outbound_id, str(exc), config, now), str(exc))
+        return _temporary(sessions, outbound_id, str(exc), config, now)
     except PermanentFailure as exc:
         with sessions.begin() as session:
             row = session.get_one(OutboundMessage, outbound_id)
@@ -114,20 +126,47 @@ def send(
             return Attempt(row.status, str(exc))
     with sessions.begin() as session:
         row = session.get_one(OutboundMessage, outbound_id)
-        reasons = "; ".join(f"{r}: {a}" for r, a in delivery.refused.items())
-        if delivery.refused:
-            _report(session, row, reasons, list(delivery.refused), config, now)
-        if delivery.deferred:
-            # The same bytes go again later, to the deferred recipients only.
-            row.recipients = list(delivery.deferred)
-            row.last_error = _short(f"deferred by the relay: {', '.join(delivery.deferred)}")
-            return Attempt(row.status, row.last_error)
-        if delivery.accepted:
-            row.status, row.sent_at, row.last_error = OutboundStatus.SENT, now, None
-            log.info("outbox #%s sent, message-id %s", row.id, row.message_id)
-        else:
-            row.status, row.last_error = OutboundStatus.FAILED, _short(reasons)
+        return _record(session, row, delivery, refusals.judge(delivery.refused, now), config, now)
+
+
+def _record(
+    session: Session,
+    row: OutboundMessage,
+    delivery: Delivery,
+    verdicts: dict[str, Blame],
+    config: SenderConfig,
+    now: datetime,
+) -> Attempt:
+    """Record a delivery the relay answered recipient by recipient."""
+    held = {r: a for r, a in delivery.refused.items() if verdicts[r] is Blame.RELAY}
+    failed = delivery.unsendable | {r: a for r, a in delivery.refused.items() if r not in held}
+    for recipient, answer in failed.items():
+        if verdicts.get(recipient) is Blame.RECIPIENT:
+            contacts.suppress_refused(session, recipient, answer, now)
+    # An answer taken for the recipient's fault until the relay gave it to another one too.
+    since = now - ALIKE_WITHIN
+    for answer in {a for a in held.values() if blame(a) is not Blame.RELAY}:
+        for lifted in contacts.lift_relay_refusals(session, now, same_as=answer, since=since):
+            log.warning("%s no longer suppressed: the relay gave others the same answer", lifted)
+    reasons = "; ".join(f"{r}: {a}" for r, a in failed.items())
+    if failed:
+        _report(session, row, reasons, list(failed), config, now)
+    if held or delivery.deferred:
+        # The same bytes go again later, to these recipients only.
+        row.recipients = [*held, *delivery.deferred]
+        if held:
+            row.last_error = _short(HELD + "; ".join(f"{r}: {a}" for r, a in held.items()))
+            log.debug("outbox #%s held (attempt %s): %s", row.id, row.attempts, row.last_error)
+            return Attempt(row.status, row.last_error, held=next(iter(held.values())))
+        row.last_error = _short(f"deferred by the relay: {', '.join(delivery.deferred)}")
         return Attempt(row.status, row.last_error)
+    if delivery.accepted:
+        # What the others' refusals said stays in view (`outbox show`, `tickets show`).
+        row.status, row.sent_at, row.last_error = OutboundStatus.SENT, now, _short(reasons) or None
+        log.info("outbox #%s sent, message-id %s", row.id, row.message_id)
+    else:
+        row.status, row.last_error = OutboundStatus.FAILED, _short(reasons)
+    return Attempt(row.status, row.last_error)
 
 
 def _prepare(
@@ -152,7 +191,8 @@ def _prepare(
             _fail(session, row, f"cannot render {row.template}: {exc}", [], config, now)
             return None
     redirect = config.outgoing.redirect_all_to
-    return Prepared(row.raw, queue.address, [redirect] if redirect else recipients)
+    held = (row.last_error or "").startswith(HELD)
+    return Prepared(row.raw, queue.address, [redirect] if redirect else recipients, held)
 
 
 def _queue(row: OutboundMessage, config: SenderConfig) -> QueueSettings:
@@ -196,14 +236,16 @@ def _temporary(
     reason: str,
     config: SenderConfig,
     now: datetime,
-) -> OutboundStatus:
+) -> Attempt:
     with sessions.begin() as session:
         row = session.get_one(OutboundMessage, outbound_id)
         row.last_error = _short(reason)
-        log.warning("outbox #%s deferred (attempt %s): %s", row.id, row.attempts, reason)
+        # A held message is one of many the relay refuses alike: the loop says so once.
+        level = logging.DEBUG if reason.startswith(HELD) else logging.WARNING
+        log.log(level, "outbox #%s deferred (attempt %s): %s", row.id, row.attempts, reason)
         if row.next_attempt_at - row.created_at > config.outgoing.give_up_after:
             _fail(session, row, f"gave up after {row.attempts} attempts: {reason}", [], config, now)
-        return row.status
+        return Attempt(row.status, row.last_error)
 
 
 def _fail(
@@ -227,10 +269,8 @@ def _report(
     config: SenderConfig,
     now: datetime,
 ) -> None:
-    """Record a failure on the ticket; for customer mail, suppress and tell the agents."""
+    """Record a failure on the ticket; for customer mail, tell the agents."""
     ticket = session.get(Ticket, row.ticket_id) if row.ticket_id else None
-    for recipient in refused:
-        contacts.suppress(session, recipient, f"refused by the relay: {reason}", now)
     if ticket is None:
         return
     record(
@@ -286,6 +326,10 @@ class OutboxSender(BackgroundLoop):
         #: Called after each delivery attempt (metrics).
         self._after_delivery = after_delivery
         self._relay_error: str | None = None  # until the next success
+        self._refusals = RecentRefusals()
+        #: The relay's answer while it refuses for reasons of its own: until a message it
+        #: held goes through.
+        self._held: str | None = None
 
     def work_once(self) -> bool:
         """Deliver the due rows leased together (one, when retrying); False when none was."""
@@ -304,18 +348,53 @@ class OutboxSender(BackgroundLoop):
                 # The rest wait out their lease rather than risk being sent twice; their
                 # bytes are kept, so they go out unchanged.
                 break
-            attempt = (
-                prepared
-                if isinstance(prepared, Attempt)
-                else send(self._sessions, outbound_id, prepared, self._transport, self._config, now)
-            )
+            if isinstance(prepared, Attempt):
+                attempt = prepared
+            else:
+                attempt = send(
+                    self._sessions,
+                    outbound_id,
+                    prepared,
+                    self._transport,
+                    self._config,
+                    now,
+                    self._refusals,
+                )
+                self._watch_refusals(prepared, attempt)
             # A temporary failure means the relay (or the maildir) is unusable until a success.
             self._relay_error = attempt.error if attempt.status is OutboundStatus.PENDING else None
             self._after_delivery(attempt)
         return True
 
+    def _watch_refusals(self, prepared: Prepared, attempt: Attempt) -> None:
+        """Say once when the relay starts refusing for reasons of its own, once when a
+        message it held goes through (others it refused go on, unheld, meanwhile)."""
+        if attempt.held is not None:
+            if self._held is None:
+                log.error("%s", self._refusing(attempt.held))
+            self._held = attempt.held
+        elif (
+            self._held is not None
+            and prepared.was_held
+            and attempt.status is not OutboundStatus.PENDING
+        ):
+            log.warning("relay %s takes held mail again; the outbox resumes", self._where)
+            self._held = None
+
+    def _refusing(self, answer: str) -> str:
+        return (
+            f"relay {self._where} refuses mail for reasons of its own ({answer}): outgoing "
+            "mail is held and nobody is suppressed; fix the relay, then run "
+            "`mailtickets outbox retry --all`"
+        )
+
+    @property
+    def _where(self) -> str:
+        return f"{self._config.outgoing.host}:{self._config.outgoing.port}"
+
     def trouble(self) -> str | None:
-        return self._relay_error
+        held = self._held
+        return self._refusing(held) if held is not None else self._relay_error
 
     def close(self) -> None:
         """Release the relay connection kept between messages."""

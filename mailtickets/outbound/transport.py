@@ -1,10 +1,14 @@
 """Deliver a composed message: through the relay (SMTP) or into the local maildir.
 
-Errors are classified the way an MTA would: a 5xx answer is permanent, for the recipients it
-concerns; 4xx answers, refused connections and timeouts are temporary. A TLS setting that
-cannot be honoured is an error, never a silent fall back to cleartext. With `auth = "oauth2"`
-the relay is authenticated by AUTH XOAUTH2 (or OAUTHBEARER) with the current access token; no
-token to be had is a temporary failure, since it is about the relay, not the message.
+Errors are classified the way an MTA would: 4xx answers, refused connections and timeouts
+are temporary; a 5xx answer is permanent, for the recipients it concerns — unless it is about
+the relay itself (any 5xx before MAIL FROM, such as a refused login; a policy, relaying or
+authentication answer to MAIL FROM or DATA; see `mail.refusals`): then the mail waits
+(`RelayRefused`). Answers to RCPT are returned as they are: whose fault each is, the sender
+judges, knowing what the relay answered others. A TLS setting that cannot be honoured is an
+error, never a silent fall back to cleartext. With `auth = "oauth2"` the relay is
+authenticated by AUTH XOAUTH2 (or OAUTHBEARER) with the current access token; no token to be
+had is a temporary failure, since it is about the relay, not the message.
 """
 
 from __future__ import annotations
@@ -18,7 +22,8 @@ from dataclasses import dataclass, field
 from typing import Protocol
 
 from mailtickets.config.settings import OutgoingSettings
-from mailtickets.errors import PermanentFailure, TemporaryFailure, TokenError
+from mailtickets.errors import PermanentFailure, RelayRefused, TemporaryFailure, TokenError
+from mailtickets.mail.refusals import Blame, blame
 from mailtickets.oauth2 import AccessToken, TokenSource, sasl_response
 
 log = logging.getLogger(__name__)
@@ -31,10 +36,12 @@ class Delivery:
     """What the transport made of one message."""
 
     accepted: tuple[str, ...]
-    #: Recipients refused for good, with the server's answer.
+    #: Recipients the relay answered 5xx, with its answer.
     refused: dict[str, str] = field(default_factory=dict)
     #: Recipients the relay answered 4xx: they are tried again later.
     deferred: tuple[str, ...] = ()
+    #: Recipients never offered to the relay, and why (it cannot take their address).
+    unsendable: dict[str, str] = field(default_factory=dict)
 
 
 class Transport(Protocol):
@@ -82,7 +89,9 @@ class SmtpTransport:
         except smtplib.SMTPException as exc:
             # Greeting, TLS or login refused: about the relay, not this message, so it waits.
             self._drop()
-            raise TemporaryFailure(f"relay {self._where}: {_reason(exc)}") from exc
+            answered = isinstance(exc, smtplib.SMTPResponseException) and exc.smtp_code >= 500
+            error = RelayRefused if answered else TemporaryFailure
+            raise error(f"relay {self._where}: {_reason(exc)}") from exc
         except OSError as exc:
             self._drop()
             raise TemporaryFailure(f"relay {self._where}: {exc or type(exc).__name__}") from exc
@@ -90,35 +99,26 @@ class SmtpTransport:
         unsendable = {r: _NOT_ASCII for r in recipients if not utf8 and not r.isascii()}
         wanted = [r for r in recipients if r not in unsendable]
         if not wanted:
-            return Delivery((), unsendable)
+            return Delivery((), unsendable=unsendable)
         try:
             refused = connection.sendmail(
                 envelope_from, wanted, raw, mail_options=["SMTPUTF8"] if utf8 else []
             )
         except smtplib.SMTPRecipientsRefused as exc:
             self._drop()
-            return self._all_refused(exc.recipients, unsendable)
-        except smtplib.SMTPResponseException as exc:
+            return _delivery((), exc.recipients, unsendable)
+        except smtplib.SMTPResponseException as exc:  # MAIL FROM or DATA refused
             self._drop()
-            if 500 <= exc.smtp_code < 600:
-                raise PermanentFailure(_reason(exc)) from exc
-            raise TemporaryFailure(_reason(exc)) from exc
+            if exc.smtp_code < 500:
+                raise TemporaryFailure(_reason(exc)) from exc
+            if blame(_reason(exc)) is Blame.RELAY:
+                raise RelayRefused(f"relay {self._where}: {_reason(exc)}") from exc
+            raise PermanentFailure(_reason(exc)) from exc
         except Exception as exc:  # anything else leaves the session unknown: start afresh
             self._drop()
             raise TemporaryFailure(f"relay {self._where}: {exc or type(exc).__name__}") from exc
-        answers = {r: _answer(code, text) for r, (code, text) in refused.items()}
-        permanent = unsendable | {r: a for r, a in answers.items() if a.startswith("5")}
-        deferred = tuple(r for r, a in answers.items() if not a.startswith("5"))
-        accepted = tuple(r for r in wanted if r not in answers)
-        return Delivery(accepted, permanent, deferred)
-
-    def _all_refused(
-        self, refused: dict[str, tuple[int, bytes]], unsendable: dict[str, str]
-    ) -> Delivery:
-        answers = {r: _answer(code, text) for r, (code, text) in refused.items()}
-        permanent = unsendable | {r: a for r, a in answers.items() if a.startswith("5")}
-        deferred = tuple(r for r, a in answers.items() if not a.startswith("5"))
-        return Delivery((), permanent, deferred)
+        accepted = tuple(r for r in wanted if r not in refused)
+        return _delivery(accepted, refused, unsendable)
 
     @property
     def _where(self) -> str:
@@ -197,6 +197,15 @@ class SmtpTransport:
 
     def close(self) -> None:
         self._drop()
+
+
+def _delivery(
+    accepted: tuple[str, ...], refused: dict[str, tuple[int, bytes]], unsendable: dict[str, str]
+) -> Delivery:
+    answers = {r: _answer(code, text) for r, (code, text) in refused.items()}
+    permanent = {r: a for r, a in answers.items() if a.startswith("5")}
+    deferred = tuple(r for r in answers if r not in permanent)
+    return Delivery(accepted, permanent, deferred, unsendable)
 
 
 def _still_open(connection: smtplib.SMTP) -> bool:

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -13,6 +14,9 @@ from mailtickets.errors import NotFound
 from mailtickets.mail.parse import header
 from mailtickets.mail.parse import parse as parse_mail
 from mailtickets.outcomes import Outcome
+
+#: Headers shown by `quarantine show` without --raw; a message made of headers only is cut.
+MAX_HEADERS = 20000
 
 
 @dataclass(frozen=True)
@@ -49,6 +53,23 @@ def entries(session: Session) -> list[Entry]:
         .order_by(InboundMessage.id)
     )
     return [_entry(row) for row in rows]
+
+
+def view(entry: Entry) -> dict[str, Any]:
+    """A quarantined message for `quarantine list --json` (field names are a contract)."""
+    return asdict(entry) | {"received_at": entry.received_at.isoformat()}
+
+
+def detail(row: InboundMessage, raw: bool = False) -> dict[str, Any]:
+    """One quarantined message for `quarantine show`: why, its envelope, its headers (and its
+    whole text, with `raw`)."""
+    text = row.raw.decode("utf-8", "replace").replace("\r\n", "\n")
+    return view(_entry(row)) | {
+        "message_id": row.message_id,
+        "rcpt_to": row.rcpt_to,
+        "headers": text.partition("\n\n")[0][:MAX_HEADERS],
+        "raw": text if raw else None,
+    }
 
 
 def get(session: Session, intake_id: int) -> InboundMessage:

@@ -11,6 +11,7 @@ from sqlalchemy.orm import Session, selectinload
 from mailtickets.db.models import (
     Agent,
     Contact,
+    Event,
     Message,
     OutboundMessage,
     Participant,
@@ -18,6 +19,7 @@ from mailtickets.db.models import (
     Ticket,
     TicketStatus,
 )
+from mailtickets.services import outgoing
 from mailtickets.services.tickets import find
 
 
@@ -97,9 +99,25 @@ def show_ticket(session: Session, ticket_id: int) -> dict[str, Any]:
         ],
         "assignee": ticket.assignee.address if ticket.assignee else None,
         "linked_ticket": ticket.linked_ticket_id,
+        "tags": [tag.name for tag in ticket.tags],
         "created_at": _iso(ticket.created_at),
         "updated_at": _iso(ticket.updated_at),
         "messages": _conversation(session, ticket),
+        "events": [
+            {"at": _iso(event.at), "kind": event.kind, "actor": event.actor, "data": event.data}
+            for event in session.scalars(
+                select(Event).where(Event.ticket_id == ticket.id).order_by(Event.at, Event.id)
+            )
+        ],
+        # Every mail sent about the ticket, to the customer and to agents, in any state.
+        "outgoing": [
+            outgoing.view(row)
+            for row in session.scalars(
+                select(OutboundMessage)
+                .where(OutboundMessage.ticket_id == ticket.id)
+                .order_by(OutboundMessage.id)
+            )
+        ],
     }
 
 

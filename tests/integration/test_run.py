@@ -60,3 +60,18 @@ protocol = "{protocol}"
         listed = mailtickets("--config", str(config), "tickets", "list", cwd=tmp_path)
         assert "you@example.com" in listed.stdout, listed.stdout + listed.stderr
         assert daemon.stop(signal.SIGTERM) == 0, daemon.output
+
+
+def test_scheduler_bookkeeping_is_logged_only_at_debug(tmp_path: Path) -> None:
+    assert mailtickets("db", "upgrade", cwd=tmp_path).returncode == 0
+    with Daemon(tmp_path) as daemon:
+        daemon.wait_for(READY_LINE)
+        assert daemon.stop() == 0, daemon.output
+    assert "INFO mailtickets.daemon: started scheduler" in daemon.output
+    assert "apscheduler" not in daemon.output
+
+    with Daemon(tmp_path, ("--log-level", "debug")) as daemon:
+        daemon.wait_for(READY_LINE)
+        assert daemon.stop() == 0, daemon.output
+    assert "DEBUG apscheduler.scheduler: Adding job tentatively" in daemon.output
+    assert "INFO apscheduler" not in daemon.output

@@ -1,5 +1,6 @@
 """A real SMTP relay for tests (aiosmtpd on a free port) that keeps what it accepts and can
-be told to refuse (4xx, 5xx) or be switched off and on again on the same port."""
+be told to refuse (4xx, 5xx) — in the words of a real MTA, e.g. Postfix's `554 5.7.1 <{address}>:
+Relay access denied` — require a login, or be switched off and on again on the same port."""
 
 from __future__ import annotations
 
@@ -12,6 +13,10 @@ from email.policy import default
 from typing import Any
 
 from aiosmtpd.controller import Controller
+from aiosmtpd.smtp import AuthResult, LoginPassword
+
+#: The one account of a relay started with `up(password=…)`.
+USERNAME = "mailtickets"
 
 
 def free_port() -> int:
@@ -38,18 +43,34 @@ class Received:
 @dataclass
 class _Handler:
     received: list[Received] = field(default_factory=list)
-    #: An SMTP answer for every RCPT, e.g. "550 5.1.1 no such user"; None accepts.
+    #: An SMTP answer for every RCPT, e.g. "550 5.1.1 <{address}>: no such user" ({address}
+    #: is the recipient); None accepts.
     rcpt_answer: str | None = None
     #: Answers for particular recipients, over `rcpt_answer`.
     rcpt_answers: dict[str, str] = field(default_factory=dict)
+    #: An answer for every MAIL FROM ({address} is the sender); None accepts.
+    mail_answer: str | None = None
     data_answer: str | None = None
+    #: Set by `Relay.up(password=…)`: MAIL FROM only after a successful AUTH.
+    login_required: bool = False
+
+    async def handle_MAIL(
+        self, server: Any, session: Any, envelope: Any, address: str, options: list[str]
+    ) -> str:
+        if self.login_required and not session.authenticated:
+            return "530 5.7.0 Authentication required"
+        if self.mail_answer:
+            return self.mail_answer.replace("{address}", address)
+        envelope.mail_from = address
+        envelope.mail_options.extend(options)
+        return "250 OK"
 
     async def handle_RCPT(
         self, server: Any, session: Any, envelope: Any, address: str, options: list[str]
     ) -> str:
         answer = self.rcpt_answers.get(address, self.rcpt_answer)
         if answer:
-            return answer
+            return answer.replace("{address}", address)
         envelope.rcpt_tos.append(address)
         return "250 OK"
 
@@ -73,12 +94,31 @@ class Relay:
     def received(self) -> list[Received]:
         return self.handler.received
 
-    def up(self, smtputf8: bool = True) -> Relay:
+    def up(self, smtputf8: bool = True, password: str | None = None) -> Relay:
+        """Listen; with `password`, mail only after AUTH as `USERNAME` with it (530 5.7.0
+        before, 535 5.7.8 for a wrong one), in cleartext, as a test may."""
+        login: dict[str, Any] = {}
+        if password is not None:
+
+            def authenticate(
+                server: Any, session: Any, envelope: Any, mechanism: str, data: Any
+            ) -> AuthResult:
+                valid = isinstance(data, LoginPassword) and (data.login, data.password) == (
+                    USERNAME.encode(),
+                    password.encode(),
+                )
+                return AuthResult(success=valid, handled=False)
+
+            # aiosmtpd's own auth_required warns about cleartext, and warnings are errors in
+            # the tests: handle_MAIL asks for the login instead, in Postfix's words.
+            login = {"authenticator": authenticate, "auth_require_tls": False}
+        self.handler.login_required = password is not None
         self._controller = Controller(
             self.handler,
             hostname="127.0.0.1",
             port=self.port,
             enable_SMTPUTF8=smtputf8,
+            **login,
         )
         self._controller.start()
         return self

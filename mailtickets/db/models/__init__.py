@@ -3,7 +3,7 @@
 from mailtickets.db.models.directory import Agent, Contact, Queue
 from mailtickets.db.models.intake import InboundMessage, IntakeStatus
 from mailtickets.db.models.mailbox import MailboxCursor
-from mailtickets.db.models.outbound import OutboundMessage, OutboundStatus
+from mailtickets.db.models.outbound import HELD, OutboundMessage, OutboundStatus
 from mailtickets.db.models.satisfaction import SatisfactionRating
 from mailtickets.db.models.ticket import (
     Attachment,
@@ -20,6 +20,7 @@ from mailtickets.db.models.ticket import (
 )
 
 __all__ = [
+    "HELD",
     "Agent",
     "Attachment",
     "Contact",

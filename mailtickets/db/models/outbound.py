@@ -22,6 +22,11 @@ class OutboundStatus(enum.StrEnum):
     FAILED = "failed"
 
 
+#: How `last_error` begins while a pending message waits because the relay refused it for
+#: reasons of its own (policy, relaying, authentication): nobody's address is to blame.
+HELD = "held: "
+
+
 class OutboundMessage(Base):
     __tablename__ = "outbound_message"
     __table_args__ = (Index(None, "status", "next_attempt_at"),)

@@ -61,13 +61,16 @@ def test_a_message_is_stored_once_with_its_envelope_and_trace(store: Store) -> N
     with running(store.accept, on_accepted=lambda: woken.append(None)) as server:
         client = connect(server)
         code, reply = send(client, raw, "support@acme.example")
-        assert (code, reply) == (250, b"2.0.0 Ok: stored as #1")
+        assert (code, reply) == (250, b"2.0.0 Ok: stored as intake #1")
         # The acknowledgement came after the commit: the row is there and the worker was woken.
         assert len(store.rows()) == 1
         assert woken == [None]
 
         # The sending MTA did not see our 250 and retries: still one row.
-        assert send(client, raw, "support@acme.example") == (250, b"2.0.0 Ok: already stored as #1")
+        assert send(client, raw, "support@acme.example") == (
+            250,
+            b"2.0.0 Ok: already stored as intake #1",
+        )
         client.quit()
 
     [row] = store.rows()
@@ -100,7 +103,7 @@ def test_swaks_delivers_a_message(store: Store, listener: RunningListener) -> No
         check=False,
     )  # fmt: skip
     assert result.returncode == 0, result.stdout + result.stderr
-    assert "<-  250 2.0.0 Ok: stored as #1" in result.stdout
+    assert "<-  250 2.0.0 Ok: stored as intake #1" in result.stdout
     [row] = store.rows()
     assert row.rcpt_to == ["help@acme.example"]
     assert b"Subject: Sent with swaks" in row.raw

@@ -45,7 +45,7 @@ def test_each_recipient_gets_its_own_reply_and_the_message_is_stored_once(
     codes = [code for code, _ in replies]
     # RCPT: taken, refused, taken; DATA: one reply for each recipient taken.
     assert codes == [250, 550, 250, 250, 250]
-    assert replies[3] == replies[4] == (250, b"2.0.0 Ok: stored as #1")
+    assert replies[3] == replies[4] == (250, b"2.0.0 Ok: stored as intake #1")
     [row] = store.rows()
     assert (row.source, row.rcpt_to) == ("lmtp", ["support@acme.example", "help+x@acme.example"])
     # One message for several recipients: the trace names none of them.
