@@ -27,7 +27,7 @@ log = logging.getLogger(__name__)
 
 RFC3464 = "RFC 3464 delivery-status"
 RFC6533 = "RFC 6533 global-delivery-status"
-TEXT = "mail system text (flufl.bounce)"
+TEXT = "mail system text"
 _STATUS_PARTS = {
     "message/delivery-status": RFC3464,
     "message/global-delivery-status": RFC6533,
@@ -57,6 +57,16 @@ _ENHANCED_STATUS = re.compile(r"\b([245])\.\d{1,3}\.\d{1,3}\b")
 _INLINE_MESSAGE_ID = re.compile(
     r"^\s*message-id:\s*<([^<>\s]{1,998})>", re.IGNORECASE | re.MULTILINE
 )
+#: Where a bounce's own report ends and its copy of the returned message begins.
+_COPY_FOLLOWS = re.compile(
+    r"^.*(?:original message|copy of the message|below this line|returned mail follows|"
+    r"undelivered message headers).*$",
+    re.IGNORECASE | re.MULTILINE,
+)
+_LISTED_RECIPIENT = re.compile(
+    r"^\s*<([^<>\s@]+@[^<>\s]+)>:|^\s*([^<>\s@]+@[^<>\s]+) on \w", re.MULTILINE
+)
+_REPORT_CHARS = 20_000
 _UNITEXT_ESCAPE = re.compile(r"\\x\{([0-9A-Fa-f]{1,6})\}")
 #: Enough of a returned message to find our marker or reply address in it.
 MAX_RETURNED_TEXT = 256 * 1024
@@ -145,7 +155,7 @@ def _is_report(message: Message) -> bool:
 def _text_bounce(mail: ParsedMail, signal: str, returned: tuple[str | None, str]) -> Bounce | None:
     temporary, permanent = _detected(mail)
     if not (temporary or permanent):
-        permanent = _failed_recipients_header(mail)
+        permanent = _failed_recipients_header(mail) or _listed(mail.text)
     evidence = bool(temporary or permanent or returned[0])
     if not evidence and (
         signal.startswith("bounce subject") or not BOUNCE_SUBJECT.search(mail.subject)
@@ -182,6 +192,14 @@ def _addresses(found: frozenset[bytes]) -> frozenset[str]:
     return frozenset(a for a in decoded if is_valid(a))
 
 
+def _listed(text: str) -> frozenset[str]:
+    """Addresses a mail system lists as failed before its copy of the message: Postfix's and
+    qmail's `<address>: reason`, Exchange's `address on date`."""
+    report = _COPY_FOLLOWS.split(text[:_REPORT_CHARS], maxsplit=1)[0]
+    found = (normalise(a or b) for a, b in _LISTED_RECIPIENT.findall(report))
+    return frozenset(a for a in found if is_valid(a))
+
+
 def _failed_recipients_header(mail: ParsedMail) -> frozenset[str]:
     """Exim's and Gmail's X-Failed-Recipients, when no detector read the text."""
     values = ",".join(mail.headers("X-Failed-Recipients")).split(",")
@@ -202,17 +220,20 @@ def _leaves(message: Message) -> list[Message]:
     return found
 
 
+def _content(part: Message) -> str:
+    """A message/* part's content as text, without the part's own headers."""
+    text = decode_text(part).replace("\r\n", "\n")
+    if part.is_multipart():
+        # The stdlib parses it into messages (RFC 3464's blocks; RFC 6533's parts as if they
+        # were message/rfc822): read back as bytes, they start with the part's own headers.
+        text = text.partition("\n\n")[2]
+    return text
+
+
 def _failures(part: Message) -> list[Failure]:
-    blocks = part.get_payload()
-    if not isinstance(blocks, list):
-        # The stdlib parses message/delivery-status into blocks but leaves the RFC 6533 kind
-        # (and a broken one) as text: the fields are read here.
-        text = decode_text(part).replace("\r\n", "\n")
-        blocks = [HeaderParser(policy=compat32).parsestr(b) for b in re.split(r"\n\s*\n", text)]
     failures = []
-    for block in blocks:
-        if not isinstance(block, Message):
-            continue
+    for chunk in re.split(r"\n[ \t]*\n", _content(part)):
+        block = HeaderParser(policy=compat32).parsestr(chunk)
         recipient = _recipient(block)
         if recipient is None:
             continue
@@ -255,11 +276,12 @@ def _returned(parts: list[Message]) -> tuple[str | None, str]:
             if isinstance(payload, list) and payload and isinstance(payload[0], Message):
                 message = payload[0]
             else:
-                message = HeaderParser(policy=compat32).parsestr(decode_text(part))
+                message = HeaderParser(policy=compat32).parsestr(_content(part))
             texts.append(_message_text(message))
         elif kind in _RETURNED_HEADERS:
-            message = HeaderParser(policy=compat32).parsestr(decode_text(part))
-            texts.append(decode_text(part))
+            text = _content(part)
+            message = HeaderParser(policy=compat32).parsestr(text)
+            texts.append(text)
         else:
             continue
         if original is None:
