@@ -24,6 +24,7 @@ from importlib import metadata
 from pathlib import Path
 
 from bench import (
+    bounces,
     ceiling,
     hostile_parse,
     imap_backlog,
@@ -49,6 +50,7 @@ PARTS: dict[str, Part] = {
     "smtp-postgresql": ingest.smtp_postgres,
     "sla-postgresql": sla_sweep.measure_postgres,
     "scaleout": scaleout.measure,
+    "bounces": bounces.measure,
 }
 
 SCALES = {
