@@ -11,6 +11,7 @@ who forwards a bounce to us is a customer asking for help, whatever the text quo
 
 from __future__ import annotations
 
+import copy
 import logging
 import re
 from dataclasses import dataclass
@@ -67,6 +68,7 @@ _LISTED_RECIPIENT = re.compile(
     r"^\s*<([^<>\s@]+@[^<>\s]+)>:|^\s*([^<>\s@]+@[^<>\s]+) on \w", re.MULTILINE
 )
 _REPORT_CHARS = 20_000
+_DETECTOR_PART_CHARS = 64 * 1024
 _UNITEXT_ESCAPE = re.compile(r"\\x\{([0-9A-Fa-f]{1,6})\}")
 #: Enough of a returned message to find our marker or reply address in it.
 MAX_RETURNED_TEXT = 256 * 1024
@@ -180,11 +182,28 @@ def _text_bounce(mail: ParsedMail, signal: str, returned: tuple[str | None, str]
 def _detected(mail: ParsedMail) -> tuple[frozenset[str], frozenset[str]]:
     """Mailman's detectors: (temporary, permanent) failed addresses."""
     try:
-        temporary, permanent = all_failures(mail.message)
+        temporary, permanent = all_failures(_bounded(mail.message))
     except Exception:  # a detector tripping on odd mail has found nothing
         log.warning("flufl.bounce failed on message-id %s", mail.message_id, exc_info=True)
         return frozenset(), frozenset()
     return _addresses(temporary), _addresses(permanent)
+
+
+def _bounded(message: Message) -> Message:
+    """`message` with every part cut to `_DETECTOR_PART_CHARS`, for the detectors: they read
+    every line with dozens of patterns (20 s for 5 MB), and a report comes first anyway."""
+
+    def long(part: Message) -> bool:
+        payload = part.get_payload()
+        return isinstance(payload, str) and len(payload) > _DETECTOR_PART_CHARS
+
+    if not any(long(part) for part in message.walk()):
+        return message
+    bounded = copy.deepcopy(message)
+    for part in bounded.walk():
+        if long(part):
+            part.set_payload(str(part.get_payload())[:_DETECTOR_PART_CHARS])
+    return bounded
 
 
 def _addresses(found: frozenset[bytes]) -> frozenset[str]:
