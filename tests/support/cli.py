@@ -14,6 +14,9 @@ COMMAND = [sys.executable, "-m", "mailtickets"]
 #: test names is read, never a ./mailtickets.toml or the host's /etc/mailtickets/config.toml.
 ISOLATED = {"MAILTICKETS_CONFIG_PATH": ""}
 
+#: A signing key the configuration accepts (weak ones are refused: see `secret_weakness`).
+SECRET = "test-signing-key-0123456789-abcdefghij"
+
 
 def environment(env: Mapping[str, str]) -> dict[str, str]:
     """This process's environment without our variables, then `ISOLATED`, then `env`."""
