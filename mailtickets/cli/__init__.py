@@ -61,6 +61,14 @@ class CliContext:
     def app(self) -> App:
         return build_app(self.settings_as_owner())
 
+    def which_database(self) -> str:
+        """` (URL)` of the database in use, password hidden, for error lines; "" before the
+        settings are read."""
+        if self._settings is None:
+            return ""
+        url = make_url(self._settings.database.url).render_as_string(hide_password=True)
+        return f" ({url})"
+
     def reload_settings(self) -> Settings:
         """The settings read afresh from the same file and environment."""
         return load_settings(self.config, self.env_file, search_path=self.search_path)
@@ -102,11 +110,8 @@ class Group(click.Group):
 
 
 def _which_database(ctx: click.Context) -> str:
-    """` (URL)` of the database the command used, password hidden; empty before it is known."""
     cli = ctx.obj
-    if not isinstance(cli, CliContext) or cli._settings is None:
-        return ""
-    return f" ({make_url(cli._settings.database.url).render_as_string(hide_password=True)})"
+    return cli.which_database() if isinstance(cli, CliContext) else ""
 
 
 def first_line(exc: BaseException) -> str:

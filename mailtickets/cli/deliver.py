@@ -61,7 +61,7 @@ def deliver(cli: CliContext, queue: str | None, sender: str | None, recipient: s
         accepted = intake.accept(sessions, raw, envelope, SystemClock().now())
     except Exception as exc:  # whatever it is, the MTA must keep the message
         log.debug("deliver failed", exc_info=True)
-        fail(f"{NOT_STORED}: {_cause(exc)}", EX_TEMPFAIL)
+        fail(f"{NOT_STORED}: {_cause(exc)}{_where(exc, cli)}", EX_TEMPFAIL)
     already = "already " if accepted.duplicate else ""
     click.echo(f"{already}stored as intake #{accepted.id}")
 
@@ -84,6 +84,10 @@ def _cause(exc: Exception) -> str:
     if isinstance(exc, MailticketsError | SQLAlchemyError | OSError):
         return first_line(exc)
     return f"{type(exc).__name__}: {first_line(exc)}"
+
+
+def _where(exc: Exception, cli: CliContext) -> str:
+    return cli.which_database() if isinstance(exc, SQLAlchemyError) else ""
 
 
 COMMANDS = [deliver]
