@@ -24,6 +24,7 @@ from importlib import metadata
 from pathlib import Path
 
 from bench import (
+    bounces,
     ceiling,
     hostile_parse,
     imap_backlog,
@@ -51,6 +52,7 @@ PARTS: dict[str, Part] = {
     "sla-postgresql": sla_sweep.measure_postgres,
     "scaleout": scaleout.measure,
     "quotes": quotes.measure,
+    "bounces": bounces.measure,
 }
 
 SCALES = {

@@ -23,7 +23,7 @@ from tests.support.cli import mailtickets
 from tests.support.daemon import READY_LINE, Daemon
 from tests.support.relay import Relay, free_port
 
-SECRET = {"BENCH_SECRET": "bench-signing-key"}
+SECRET = {"BENCH_SECRET": "bench-signing-key-0123456789abcdef"}
 POLL_SECONDS = 0.02
 
 _CONFIG = """

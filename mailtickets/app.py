@@ -57,8 +57,11 @@ class App:
 
 
 def build_app(settings: Settings, clock: Clock | None = None) -> App:
-    """Everything the daemon and the CLI work with; checks that the schema is current."""
-    engine = make_engine(settings.database.url)
+    """Everything the daemon and the CLI work with; checks that the schema is current.
+
+    It creates no database: a missing one is an error that says to run `db upgrade`.
+    """
+    engine = make_engine(settings.database.url, create=False)
     migrate.ensure_current(engine)
     secret = settings.tickets.secret or load_or_create_key(settings.storage.dir)
     sessions = session_factory(engine)
@@ -77,6 +80,17 @@ def build_app(settings: Settings, clock: Clock | None = None) -> App:
     return App(
         settings, engine, sessions, clock or SystemClock(), secret, sla, pipeline, sender, templates
     )
+
+
+def open_database(settings: Settings) -> sessionmaker[Session]:
+    """Sessions on the configured database, which must exist and be current; nothing else.
+
+    For `deliver`: storing a piped message needs neither the signing key nor templates, so
+    their faults cannot make an MTA hold mail, and the command creates no file.
+    """
+    engine = make_engine(settings.database.url, create=False)
+    migrate.ensure_current(engine)
+    return session_factory(engine)
 
 
 def daemon_parts(app: App, metrics: Metrics, duties: Duties) -> list[Part]:

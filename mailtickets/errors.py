@@ -7,6 +7,7 @@ Library code raises these; only `mailtickets.cli` turns them into messages and e
     ├── DatabaseError            the database cannot be used as configured
     │   ├── DatabaseUnavailable  cannot connect or cannot commit (temporary for mail edges)
     │   └── SchemaOutOfDate      migrations must run before the daemon may start
+    ├── StorageError             `[storage] dir` is missing, or belongs to another user
     ├── NotFound                 a ticket, intake row or other record named by an operator
     ├── ImapError                a mailbox cannot be read, and at which stage (DNS, TCP, TLS,
     │                            authentication, folder)
@@ -52,6 +53,10 @@ class DatabaseUnavailable(DatabaseError):
 
 class SchemaOutOfDate(DatabaseError):
     """The database schema is not at the revision this version needs."""
+
+
+class StorageError(MailticketsError):
+    """`[storage] dir` cannot be used: missing, or owned by someone the command cannot act as."""
 
 
 class NotFound(MailticketsError):

@@ -1,4 +1,8 @@
-"""`mailtickets db …`: create, upgrade and check the database schema."""
+"""`mailtickets db …`: create, upgrade and check the database schema.
+
+`db upgrade` is the setup command: it alone creates the database, the storage directory and
+the generated signing key; the others fail in one line when the database does not exist.
+"""
 
 from __future__ import annotations
 
@@ -8,6 +12,8 @@ from sqlalchemy.engine import Engine, make_url
 from mailtickets.cli import CliContext, fail
 from mailtickets.db import migrate
 from mailtickets.db.base import make_engine
+from mailtickets.keyfile import load_or_create_key
+from mailtickets.storage import make_storage
 
 
 @click.group("db")
@@ -16,7 +22,7 @@ def db() -> None:
 
 
 def _engine(cli: CliContext) -> Engine:
-    return make_engine(cli.settings().database.url)
+    return make_engine(cli.settings_as_owner().database.url, create=False)
 
 
 def _shown_url(cli: CliContext) -> str:
@@ -28,8 +34,14 @@ def _shown_url(cli: CliContext) -> str:
 @click.pass_obj
 def upgrade(cli: CliContext, revision: str) -> None:
     """Create or upgrade the schema to REVISION (default: head)."""
-    engine = _engine(cli)
+    settings = cli.settings_as_owner()
+    make_storage(settings.storage.dir)
+    engine = make_engine(settings.database.url)
     migrate.upgrade(engine, revision)
+    if settings.tickets.secret is None:
+        # Made now, by the user the daemon runs as, rather than by whichever command first
+        # needs it.
+        load_or_create_key(settings.storage.dir)
     click.echo(f"{_shown_url(cli)}: at revision {migrate.current(engine)}")
 
 

@@ -1,32 +1,48 @@
 """`mailtickets deliver`: store one message read on stdin, for an MTA's pipe transport.
 
-The exit code is what the MTA acts on (sysexits.h): 0 stored, 75 try again later (the
-database or the configuration can be fixed while the MTA keeps the message), 65 and 67 bounce,
-70 a bug. Errors are one line on stderr.
+The exit code is what the MTA acts on (sysexits.h): 0 stored; 65 (empty message) and 67
+(not one of our addresses) bounce the message to its sender, who alone can fix those; 75
+(try again later) for everything else — a broken configuration, a database that is down or
+not yet upgraded, storage the command cannot use, an option mistake in the MTA's command
+line, even a bug — because those get fixed while the MTA keeps the message. Postfix's pipe(8)
+bounces for any other code, so no other code may escape. Errors are one line on stderr.
 """
 
 from __future__ import annotations
 
+import logging
 import sys
 
 import click
 from sqlalchemy.exc import SQLAlchemyError
 
-from mailtickets.cli import CliContext, fail
+from mailtickets.app import open_database
+from mailtickets.cli import EX_TEMPFAIL, NOT_STORED, PIPE_COMMAND, CliContext, fail, first_line
+from mailtickets.clock import SystemClock
 from mailtickets.config import Settings
-from mailtickets.errors import ConfigError, DatabaseError
+from mailtickets.errors import MailticketsError
 from mailtickets.ingest import intake
 from mailtickets.ingest.intake import Envelope
 from mailtickets.ingest.smtp import Recipients
 
+log = logging.getLogger(__name__)
+
 # sysexits.h, spelled out: the os.EX_* constants do not exist on every platform.
 EX_DATAERR = 65
 EX_NOUSER = 67
-EX_SOFTWARE = 70
-EX_TEMPFAIL = 75
 
 
-@click.command()
+class PipeCommand(click.Command):
+    """An option mistake is in the MTA's configuration, not the sender's: 75, not click's 2."""
+
+    def parse_args(self, ctx: click.Context, args: list[str]) -> list[str]:
+        try:
+            return super().parse_args(ctx, args)
+        except click.UsageError as exc:
+            fail(f"{NOT_STORED}: {exc.format_message()}", EX_TEMPFAIL)
+
+
+@click.command(PIPE_COMMAND, cls=PipeCommand)
 @click.option("--queue", metavar="ADDRESS", help="Queue address (default: the first queue).")
 @click.option("--sender", metavar="ADDRESS", help="Envelope sender (the MTA's ${sender}).")
 @click.option(
@@ -39,15 +55,13 @@ def deliver(cli: CliContext, queue: str | None, sender: str | None, recipient: s
     if not raw.strip():
         fail("the message on standard input is empty", EX_DATAERR)
     try:
-        envelope = _envelope(cli.settings(), queue, sender, recipient)
-        app = cli.app()
-        accepted = intake.accept(app.sessions, raw, envelope, app.clock.now())
-    except (ConfigError, DatabaseError, SQLAlchemyError) as exc:
-        # A broken configuration, a database that is down or not yet upgraded: all get
-        # fixed, and meanwhile the MTA keeps the message.
-        fail(f"the message was not stored, try again later: {_first_line(exc)}", EX_TEMPFAIL)
-    except Exception as exc:  # noqa: BLE001  (the MTA must hear "bug", not a traceback)
-        fail(f"the message was not stored: {type(exc).__name__}: {_first_line(exc)}", EX_SOFTWARE)
+        settings = cli.settings_as_owner()
+        envelope = _envelope(settings, queue, sender, recipient)
+        sessions = open_database(settings)
+        accepted = intake.accept(sessions, raw, envelope, SystemClock().now())
+    except Exception as exc:  # whatever it is, the MTA must keep the message
+        log.debug("deliver failed", exc_info=True)
+        fail(f"{NOT_STORED}: {_cause(exc)}{_where(exc, cli)}", EX_TEMPFAIL)
     already = "already " if accepted.duplicate else ""
     click.echo(f"{already}stored as intake #{accepted.id}")
 
@@ -65,10 +79,15 @@ def _envelope(
     return Envelope(source="pipe", mail_from=sender, rcpt_to=(rcpt_to,))
 
 
-def _first_line(exc: BaseException) -> str:
-    origin = getattr(exc, "orig", None) or exc
-    lines = str(origin).strip().splitlines()
-    return lines[0] if lines else type(exc).__name__
+def _cause(exc: Exception) -> str:
+    """What went wrong, in one line; a bug is named by its type, which says more."""
+    if isinstance(exc, MailticketsError | SQLAlchemyError | OSError):
+        return first_line(exc)
+    return f"{type(exc).__name__}: {first_line(exc)}"
+
+
+def _where(exc: Exception, cli: CliContext) -> str:
+    return cli.which_database() if isinstance(exc, SQLAlchemyError) else ""
 
 
 COMMANDS = [deliver]

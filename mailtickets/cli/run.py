@@ -3,22 +3,38 @@
 from __future__ import annotations
 
 import asyncio
+import logging
 import os
 
 import click
+from sqlalchemy.exc import SQLAlchemyError
 
 from mailtickets.app import App, daemon_parts, reload
-from mailtickets.cli import CliContext
+from mailtickets.cli import CliContext, fail, first_line
 from mailtickets.daemon import serve
 from mailtickets.db.ownership import duties_for, single_instance
+from mailtickets.errors import MailticketsError
 from mailtickets.metrics import Metrics
 from mailtickets.systemd import Notifier
+
+log = logging.getLogger(__name__)
 
 
 @click.command()
 @click.pass_obj
 def run(cli: CliContext) -> None:
     """Run the daemon until SIGTERM or SIGINT."""
+    try:
+        _run(cli)
+    except (MailticketsError, SQLAlchemyError, OSError):
+        raise  # worded in one line by the command group
+    except Exception as exc:
+        # Under systemd a traceback is 50 lines of journal per restart; the cause is one.
+        log.debug("mailtickets run failed", exc_info=True)
+        fail(f"stopped: {type(exc).__name__}: {first_line(exc)} (--log-level debug shows where)")
+
+
+def _run(cli: CliContext) -> None:
     app = cli.app()
     with single_instance(app.settings.database.url):
         duties = duties_for(app.engine)

@@ -7,6 +7,10 @@ the CLI passes `$MAILTICKETS_CONFIG_PATH` when set, else `./mailtickets.toml` an
 `/etc/mailtickets/config.toml`; library callers search nothing unless they say so.
 Secrets never sit in the TOML: `*_env` keys name environment variables, which may come from a
 `.env` file beside the config file (or `--env-file`).
+
+A relative path in a config file (a SQLite database, `[storage] dir`, a certificate, …) is
+relative to that file's directory, wherever the command runs; in the embedded default it is
+relative to the working directory.
 """
 
 from __future__ import annotations
@@ -18,6 +22,8 @@ from datetime import time
 from pathlib import Path
 
 from dotenv import dotenv_values
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import ArgumentError
 
 from mailtickets.config import reader as r
 from mailtickets.config.crosscheck import cross_check
@@ -49,6 +55,8 @@ CONFIG_ENV = "MAILTICKETS_CONFIG"
 SEARCH_PATH_ENV = "MAILTICKETS_CONFIG_PATH"
 DEFAULT_SEARCH_PATH = (Path("mailtickets.toml"), Path("/etc/mailtickets/config.toml"))
 
+DATABASE_FILE = "mailtickets.db"
+
 EMBEDDED_DEFAULT = """
 [database]
 url = "sqlite:///var/mailtickets.db"
@@ -63,6 +71,25 @@ port = 2525
 """
 
 _ENV_NAME = r.nonempty
+
+#: A signing key anyone could guess forges agents' commands: `mailtickets secret new` makes
+#: 32 random bytes (43 characters); a key shorter than this, or made of few different
+#: characters ("aaaa…", "abcabc…"), is refused.
+MIN_SECRET_LENGTH = 32
+MIN_SECRET_CHARACTERS = 10
+_HOW_TO_MAKE_ONE = "make one with `mailtickets secret new`"
+
+
+def secret_weakness(secret: str) -> str | None:
+    """Why `secret` is too weak to sign reply addresses, or None when it will do."""
+    if len(secret) < MIN_SECRET_LENGTH:
+        return f"is too short ({len(secret)} characters, at least {MIN_SECRET_LENGTH} are needed)"
+    if len(set(secret)) < MIN_SECRET_CHARACTERS:
+        return (
+            f"has too few different characters ({len(set(secret))}, "
+            f"at least {MIN_SECRET_CHARACTERS} are needed)"
+        )
+    return None
 
 
 def search_path_from(environ: Mapping[str, str]) -> tuple[Path, ...]:
@@ -143,21 +170,24 @@ def _environment(
 
 
 def _settings(root: r.Table, path: Path | None, env: Mapping[str, str]) -> Settings:
-    storage = _storage(root.table("storage"))
+    # Relative paths follow the file, not the directory a command happens to run in: an MTA's
+    # pipe runs in its queue directory, `sudo -u` keeps the caller's.
+    base = Path(os.path.normpath(path.absolute())).parent if path is not None else None
+    storage = _storage(root.table("storage"), base)
     queues = tuple(_queue(t) for t in root.tables("queue", "address"))
     agents = tuple(_agent(t) for t in root.tables("agent", "address"))
-    templates = _templates(root.table("templates"))
+    templates = _templates(root.table("templates"), base)
     settings = Settings(
         source=path,
-        database=_database(root.table("database")),
+        database=_database(root.table("database"), base, storage),
         daemon=_daemon(root.table("daemon")),
         storage=storage,
         tickets=_tickets(root.table("tickets"), env, explicit=path is not None),
         ingest=_ingest(root.table("ingest")),
         queues=queues,
-        smtp=tuple(read_smtp(t) for t in root.tables("smtp")),
+        smtp=tuple(read_smtp(t, base) for t in root.tables("smtp")),
         imap=tuple(read_imap(t, env) for t in root.tables("imap", "name")),
-        outgoing=read_outgoing(root.table("outgoing"), storage, env),
+        outgoing=read_outgoing(root.table("outgoing"), storage, env, base),
         templates=templates,
         agents=agents,
         authentication=_authentication(root.table("authentication")),
@@ -174,10 +204,32 @@ def _settings(root: r.Table, path: Path | None, env: Mapping[str, str]) -> Setti
     return settings
 
 
-def _database(t: r.Table) -> DatabaseSettings:
-    url = t.get("url", r.nonempty, "sqlite:///var/mailtickets.db")
+def _database(t: r.Table, base: Path | None, storage: StorageSettings) -> DatabaseSettings:
+    # SQLite lives in the storage directory unless told otherwise: one place to make writable.
+    default = f"sqlite:///{storage.dir / DATABASE_FILE}"
+    url = t.get("url", _database_url(base), default)
     t.finish()
     return DatabaseSettings(url=url)
+
+
+def _database_url(base: Path | None) -> r.Kind[str]:
+    """A SQLAlchemy URL; a relative SQLite file is taken from `base` like any other path."""
+
+    def parse(value: object) -> str:
+        text = r.nonempty(value)
+        try:
+            url = make_url(text)
+        except ArgumentError as exc:
+            raise ValueError(
+                'must be a database URL such as "sqlite:///var/mailtickets.db"'
+            ) from exc
+        database = url.database
+        if url.get_backend_name() != "sqlite" or not database or database == ":memory:":
+            return text
+        resolved = r.path(base)(database)
+        return url.set(database=str(resolved)).render_as_string(hide_password=False)
+
+    return parse
 
 
 def _daemon(t: r.Table) -> DaemonSettings:
@@ -189,10 +241,10 @@ def _daemon(t: r.Table) -> DaemonSettings:
     return settings
 
 
-def _storage(t: r.Table) -> StorageSettings:
-    directory = t.get("dir", r.nonempty, "var")
+def _storage(t: r.Table, base: Path | None) -> StorageSettings:
+    directory = t.get("dir", r.path(base), r.path(base)("var"))
     t.finish()
-    return StorageSettings(dir=Path(directory))
+    return StorageSettings(dir=directory)
 
 
 def _tickets(t: r.Table, env: Mapping[str, str], *, explicit: bool) -> TicketSettings:
@@ -200,6 +252,9 @@ def _tickets(t: r.Table, env: Mapping[str, str], *, explicit: bool) -> TicketSet
     secret: bytes | None = None
     if env.get(secret_env):
         secret = env[secret_env].encode()
+        if weakness := secret_weakness(env[secret_env]):
+            reason = f"environment variable {secret_env} {weakness}; {_HOW_TO_MAKE_ONE}"
+            t.problems.add(t.label, "secret_env", reason)
     elif explicit and t.has("secret_env"):
         # A file that names the variable means the operator expects it to be set; a generated
         # key would silently invalidate every reply address sent by other instances.
@@ -242,9 +297,8 @@ def _queue(t: r.Table) -> QueueSettings:
     return settings
 
 
-def _templates(t: r.Table) -> TemplateSettings:
-    directory = t.optional("dir", r.nonempty)
-    settings = TemplateSettings(dir=Path(directory) if directory else None)
+def _templates(t: r.Table, base: Path | None) -> TemplateSettings:
+    settings = TemplateSettings(dir=t.optional("dir", r.path(base)))
     if settings.dir is not None and not settings.dir.is_dir():
         t.problems.add(t.label, "dir", f"{settings.dir} is not a directory")
     t.finish()

@@ -11,6 +11,7 @@ import json
 import re
 from collections.abc import Callable, Iterator, Mapping
 from datetime import timedelta
+from pathlib import Path
 from typing import Any, TypeVar
 
 T = TypeVar("T")
@@ -212,6 +213,19 @@ def address(value: object) -> str:
         raise ValueError("must be a mail address such as support@example.com")
     local, domain = text.rsplit("@", 1)
     return f"{local}@{domain.lower()}"
+
+
+def path(base: Path | None) -> Kind[Path]:
+    """A file or directory; a relative one is taken from `base` (the config file's directory).
+
+    `base` None (the embedded default) leaves it relative to the working directory.
+    """
+
+    def parse(value: object) -> Path:
+        written = Path(nonempty(value))
+        return written if base is None else base / written
+
+    return parse
 
 
 def list_of(kind: Kind[T]) -> Kind[tuple[T, ...]]:

@@ -36,14 +36,14 @@ def _secret(table: r.Table, key: str, env: Mapping[str, str]) -> str | None:
     return env[name]
 
 
-def read_smtp(t: r.Table) -> SmtpListenerSettings:
+def read_smtp(t: r.Table, base: Path | None) -> SmtpListenerSettings:
     """One `[[smtp]]` listener; TLS keys must come together and back the TLS they require."""
     settings = SmtpListenerSettings(
         host=t.get("host", r.nonempty, "127.0.0.1"),
         port=t.get("port", r.integer(1, 65535), 2525),
         protocol=t.get("protocol", r.choice("smtp", "lmtp"), "smtp"),
-        tls_cert=_path(t.optional("tls_cert", r.nonempty)),
-        tls_key=_path(t.optional("tls_key", r.nonempty)),
+        tls_cert=t.optional("tls_cert", r.path(base)),
+        tls_key=t.optional("tls_key", r.path(base)),
         require_tls=t.get("require_tls", r.boolean, False),
         implicit_tls=t.get("implicit_tls", r.boolean, False),
         max_message_size=t.get("max_message_size", r.size, 25 * 1024 * 1024),
@@ -138,7 +138,9 @@ def _after(value: object) -> str:
     raise ValueError('must be "seen", "delete" or "move:<folder>"')
 
 
-def read_outgoing(t: r.Table, storage: StorageSettings, env: Mapping[str, str]) -> OutgoingSettings:
+def read_outgoing(
+    t: r.Table, storage: StorageSettings, env: Mapping[str, str], base: Path | None
+) -> OutgoingSettings:
     """The `[outgoing]` relay; its maildir defaults to `outbox` under the storage directory."""
     tls = t.get("tls", r.choice("starttls", "implicit", "none"), "starttls")
     auth = t.get("auth", r.choice("password", "oauth2"), "password")
@@ -149,7 +151,7 @@ def read_outgoing(t: r.Table, storage: StorageSettings, env: Mapping[str, str]) 
         username=t.optional("username", r.nonempty),
         password=_password(t, auth, env, required=False),
         oauth2=_oauth2(t, auth, env),
-        maildir=Path(t.get("maildir", r.nonempty, str(storage.dir / "outbox"))),
+        maildir=t.get("maildir", r.path(base), storage.dir / "outbox"),
         redirect_all_to=t.optional("redirect_all_to", r.address),
         retry_delay=t.get("retry_delay", r.positive_duration, r.duration("1m")),
         give_up_after=t.get("give_up_after", r.duration, r.duration("2d")),
@@ -161,7 +163,3 @@ def read_outgoing(t: r.Table, storage: StorageSettings, env: Mapping[str, str]) 
         t.problems.add(t.label, "username", 'is required by auth = "oauth2"')
     t.finish()
     return settings
-
-
-def _path(value: str | None) -> Path | None:
-    return Path(value) if value is not None else None

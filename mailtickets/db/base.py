@@ -17,6 +17,8 @@ from sqlalchemy.engine import Engine, make_url
 from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
 from sqlalchemy.types import TypeDecorator
 
+from mailtickets.errors import DatabaseError
+
 SQLITE_BUSY_TIMEOUT_MS = 15_000
 
 NAMING_CONVENTION = {
@@ -64,13 +66,23 @@ class Base(DeclarativeBase):
     }
 
 
-def make_engine(url: str) -> Engine:
-    """An engine for `url`; for a SQLite file, its folder is created and WAL is switched on."""
+def make_engine(url: str, *, create: bool = True) -> Engine:
+    """An engine for `url`; for a SQLite file, WAL is switched on.
+
+    With `create`, a SQLite file that does not exist is made, and its folder; without, its
+    absence is a `DatabaseError` naming it, so that commands that only read leave nothing.
+    """
     parsed = make_url(url)
     if parsed.get_backend_name() != "sqlite":
         return create_engine(url, pool_pre_ping=True)
     if parsed.database and parsed.database != ":memory:":
-        Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
+        path = Path(parsed.database)
+        if create:
+            path.parent.mkdir(parents=True, exist_ok=True)
+        elif not path.is_file():
+            raise DatabaseError(
+                f"{path}: no such database; run `mailtickets db upgrade` to create it"
+            )
     engine = create_engine(url, connect_args={"timeout": SQLITE_BUSY_TIMEOUT_MS / 1000})
     event.listen(engine, "connect", _sqlite_pragmas)
     event.listen(engine, "begin", _sqlite_begin_immediate)

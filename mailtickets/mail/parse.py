@@ -1,7 +1,7 @@
 """Parse raw mail into what the pipeline needs, tolerating every defect real mail has.
 
-Nothing here raises on bad input: unreadable headers fall back to their raw text, unknown or
-wrong charsets fall back to UTF-8 and then windows-1252, HTML-only mail becomes readable text,
+Nothing here raises on bad input: unreadable headers fall back to their raw text, charsets are
+read as browsers read them (WHATWG) and wrong ones from the bytes, HTML-only mail becomes text,
 and MIME trees are walked iteratively with a bound on parts so hostile nesting costs little.
 All text returned is safe to store (no NUL, no lone surrogates).
 """
@@ -18,6 +18,7 @@ from email.parser import BytesParser
 from email.policy import default as default_policy
 from email.utils import getaddresses, parsedate_to_datetime
 
+from mailtickets.mail import charsets
 from mailtickets.mail.addresses import MAX_ADDRESS, is_valid, normalise
 from mailtickets.mail.htmltext import html_to_text
 from mailtickets.mail.subjects import MAX_SUBJECT
@@ -97,16 +98,21 @@ def safe_text(text: str) -> str:
         try:
             text = raw.decode("utf-8")
         except UnicodeDecodeError:
-            text = raw.decode("windows-1252", "replace")
+            text = charsets.windows_1252(raw)
     return text.replace("\x00", "").encode("utf-8", "replace").decode("utf-8")
 
 
 def headers(message: Message, name: str) -> list[str]:
-    """Every value of header `name`, decoded where possible, raw where not."""
+    """Every value of header `name`, decoded where possible, raw where not.
+
+    An encoded word labelled iso-8859-1 is read by the stdlib as latin-1: its C1 controls are
+    windows-1252's quotes and dashes, as a browser shows them.
+    """
     try:
-        return [safe_text(str(v)) for v in message.get_all(name) or []]
+        values = [str(v) for v in message.get_all(name) or []]
     except Exception:  # noqa: BLE001  (a malformed header must not stop parsing)
-        return [safe_text(_decode_words(v)) for v in _raw_headers(message, name)]
+        values = [_decode_words(v) for v in _raw_headers(message, name)]
+    return [charsets.c1_as_windows_1252(safe_text(v)) for v in values]
 
 
 def _raw_headers(message: Message, name: str) -> list[str]:
@@ -291,15 +297,8 @@ def _body(message: Message) -> tuple[str, str | None, list[Attachment], list[str
 
 
 def decode_text(part: Message) -> str:
-    """A text part's content in the best charset that decodes it; never fails."""
-    payload = _payload(part)
-    declared = part.get_content_charset() or "us-ascii"
-    for charset in (declared, "utf-8", "windows-1252"):
-        try:
-            return payload.decode(charset)
-        except (LookupError, UnicodeError):
-            continue
-    return payload.decode("latin-1")
+    """A text part's content, read as a browser reads it (`charsets.decode`); never fails."""
+    return charsets.decode(_payload(part), part.get_content_charset())
 
 
 def _payload(part: Message) -> bytes:

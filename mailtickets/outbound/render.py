@@ -76,6 +76,15 @@ def environment(site_dir: Path | None = None) -> Environment:
     return env
 
 
+def customer_locales(env: Environment) -> tuple[str, ...]:
+    """The locales a customer can be written to in: those with an acknowledgement template,
+    packaged or the site's own."""
+    suffix = "/customer/acknowledgement.txt.j2"
+    return tuple(
+        sorted({n.removesuffix(suffix) for n in env.list_templates() if n.endswith(suffix)})
+    )
+
+
 def render(env: Environment, name: str, locale: str, context: Mapping[str, Any]) -> Rendered:
     """Render `name` (e.g. `customer/acknowledgement`) in `locale`, falling back to English."""
     base = _locate(env, name, locale)

@@ -23,6 +23,7 @@ from mailtickets.mail.dsn import Bounce
 from mailtickets.mail.loops import Verdict
 from mailtickets.mail.parse import ParsedMail
 from mailtickets.mail.rules import Routing, Rule
+from mailtickets.outbound.render import customer_locales
 from mailtickets.outcomes import Outcome
 from mailtickets.services.sla.policy import SlaConfig
 
@@ -44,6 +45,8 @@ class PipelineConfig:
     agents_must_authenticate_at: str | None = None
     rules: tuple[Rule, ...] = ()
     spam: SpamSettings = field(default_factory=SpamSettings)
+    #: The locales customers can get mail in (those with templates), for their language.
+    locales: tuple[str, ...] = ()
 
     @classmethod
     def from_settings(
@@ -67,6 +70,7 @@ class PipelineConfig:
             ),
             rules=settings.rules,
             spam=settings.spam,
+            locales=customer_locales(templates),
         )
 
     @property

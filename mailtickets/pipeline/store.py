@@ -56,7 +56,10 @@ def store_message(
         new_text=ctx.new_text,
         inbound_id=ctx.intake.id,
     )
-    tickets.add_message(ctx.session, ticket, message, ctx.now)
+    verdict = ctx.automated
+    # Which signal made it a robot's mail, so that an agent can see why nobody answered it.
+    detail = {"automated": verdict.signal, "why": verdict.reason} if verdict else {}
+    tickets.add_message(ctx.session, ticket, message, ctx.now, **detail)
     for part in mail.attachments:
         too_big = len(part.content) > ctx.config.max_attachment_size
         if too_big and not part.inline:

@@ -141,7 +141,10 @@ def is_participant(session: Session, ticket: Ticket, address: str) -> bool:
     return session.scalar(query) is not None
 
 
-def add_message(session: Session, ticket: Ticket, message: Message, now: datetime) -> Message:
+def add_message(
+    session: Session, ticket: Ticket, message: Message, now: datetime, **detail: Any
+) -> Message:
+    """Add `message` to `ticket`; its event carries `detail` (e.g. why it is automated)."""
     message.ticket_id = ticket.id
     session.add(message)
     session.flush()
@@ -156,6 +159,7 @@ def add_message(session: Session, ticket: Ticket, message: Message, now: datetim
         message.from_address,
         message=message.id,
         message_id=message.message_id,
+        **detail,
     )
     return message
 

@@ -40,6 +40,10 @@ EXPECTED = (
     "Ingest through SMTP, 3 instances on one PostgreSQL",
     "Throughput of 3 instances over 1",
     "Quote stripping, ",
+    "flufl.bounce's 115 real bounces: tickets opened",
+    "Failed addresses found where flufl.bounce finds them",
+    "Recognised as bounces: dsn samples",
+    "Auto-reply and bulk signals recognised, each alone",
 )
 
 

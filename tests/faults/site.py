@@ -35,7 +35,7 @@ from tests.support.helpdesk import Helpdesk
 from tests.support.relay import free_port
 
 QUEUE = "support@acme.example"
-SECRET = {"MAILTICKETS_SECRET": "fault-suite-secret"}
+SECRET = {"MAILTICKETS_SECRET": "fault-suite-signing-key-0123456789abcdef"}
 ACKNOWLEDGEMENT = "customer/acknowledgement"
 
 

@@ -16,6 +16,9 @@ SOURCE = Path(__file__).resolve().parents[2]
 #: test names is read, never a ./mailtickets.toml or the host's /etc/mailtickets/config.toml.
 ISOLATED = {"MAILTICKETS_CONFIG_PATH": ""}
 
+#: A signing key the configuration accepts (weak ones are refused: see `secret_weakness`).
+SECRET = "test-signing-key-0123456789-abcdefghij"
+
 
 def environment(env: Mapping[str, str] | None = None) -> dict[str, str]:
     """The environment for a `mailtickets` process: ours without MAILTICKETS_* settings, then

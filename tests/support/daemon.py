@@ -7,7 +7,7 @@ import selectors
 import signal
 import subprocess
 import time
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 
 from tests.support.cli import COMMAND, environment
@@ -18,10 +18,16 @@ READY_LINE = "Stop with Ctrl-C"
 class Daemon:
     """A running `mailtickets run`; its stderr is collected in `output`."""
 
-    def __init__(self, cwd: Path, args: tuple[str, ...] = (), env: Mapping[str, str] = {}):
+    def __init__(
+        self,
+        cwd: Path,
+        args: tuple[str, ...] = (),
+        env: Mapping[str, str] = {},
+        command: Sequence[str] = COMMAND,
+    ):
         self.output = ""
         self.process = subprocess.Popen(
-            [*COMMAND, *args, "run"],
+            [*command, *args, "run"],
             cwd=cwd,
             env=environment(env),
             stdout=subprocess.DEVNULL,

@@ -20,6 +20,7 @@ from mailtickets.outbound.sender import Attempt, OutboxSender
 from mailtickets.outbound.transport import transport_for
 from mailtickets.pipeline.worker import Processed, claim, process
 from mailtickets.services.views import show_ticket
+from tests.support.cli import SECRET
 from tests.support.clock import FrozenClock
 from tests.support.mail import compose
 
@@ -173,7 +174,7 @@ class Helpdesk:
 def make_helpdesk(url: str, directory: Path, extra: str = "", config: str = CONFIG) -> Helpdesk:
     """A migrated helpdesk on `url`, keeping its files (outbox maildir) in `directory`."""
     text = config.format(url=url, directory=directory) + extra
-    settings, _ = parse_settings(text, "test", None, {"SECRET": "k"})
+    settings, _ = parse_settings(text, "test", None, {"SECRET": SECRET})
     engine = make_engine(url)
     migrate.upgrade(engine)
     engine.dispose()

@@ -12,6 +12,7 @@ from mailtickets.db.models import (
     EventKind,
     MessageKind,
     OutboundMessage,
+    Ticket,
 )
 from mailtickets.errors import Stop
 from mailtickets.mail.dsn import Bounce
@@ -19,6 +20,7 @@ from mailtickets.mail.loops import Verdict
 from mailtickets.outcomes import Outcome
 from mailtickets.pipeline.context import MessageContext
 from mailtickets.pipeline.steps.loops import AUTOMATED_OUTCOMES
+from mailtickets.pipeline.steps.match import SIGNED_IN_RETURNED as _SIGNED_IN_RETURNED
 from mailtickets.pipeline.store import open_ticket, store_message
 from mailtickets.services import contacts, tickets
 
@@ -39,32 +41,43 @@ def record_automated(ctx: MessageContext, verdict: Verdict) -> None:
 def record_bounce(ctx: MessageContext, bounce: Bounce) -> None:
     ticket = ctx.ticket
     if ticket is None:
-        raise Stop(Outcome.BOUNCE, "delivery report for a message we did not send")
+        raise Stop(Outcome.BOUNCE, f"{bounce.format} for a message we did not send")
     store_message(ctx, ticket, MessageKind.BOUNCE)
     tickets.record(
         ctx.session,
         ticket,
-        EventKind.DELIVERY_FAILED if bounce.permanent else EventKind.DELIVERY_DELAYED,
+        EventKind.DELIVERY_DELAYED if bounce.delayed else EventKind.DELIVERY_FAILED,
         ctx.now,
         ctx.sender_address,
         original=bounce.original_message_id,
+        format=bounce.format,
+        matched_by=ctx.matched_by,
         failures=[
             {"recipient": f.recipient, "action": f.action, "status": f.status}
             for f in bounce.failures
         ],
     )
-    original = bounce.original_message_id
-    sent = (
-        ctx.session.scalar(select(OutboundMessage).where(OutboundMessage.message_id == original))
-        if original
-        else None
-    )
+    sent_to = _sent_to(ctx, ticket, bounce.original_message_id)
     for failure in bounce.failures:
-        if sent is None or failure.recipient not in sent.recipients:
+        if failure.recipient not in sent_to:
             continue
-        reason = f"{failure.action} {failure.status} for {original}"
+        reason = f"{failure.action} {failure.status} for {bounce.original_message_id or ticket.id}"
         if failure.permanent:
             contacts.suppress(ctx.session, failure.recipient, f"hard bounce: {reason}", ctx.now)
         elif failure.action == "delayed":
             contacts.soft_bounce(ctx.session, failure.recipient, reason, ctx.now)
     ctx.outcome = Outcome.BOUNCE
+
+
+def _sent_to(ctx: MessageContext, ticket: Ticket, original: str | None) -> set[str]:
+    """Whom the bounced mail went to: the message it names, else any we sent on `ticket`
+    (found by our signed marker or reply address, whose signature proves it was ours)."""
+    query = select(OutboundMessage)
+    if original:
+        sent = ctx.session.scalar(query.where(OutboundMessage.message_id == original))
+        if sent is not None:
+            return set(sent.recipients)
+    if ctx.matched_by not in _SIGNED_IN_RETURNED:
+        return set()
+    rows = ctx.session.scalars(query.where(OutboundMessage.ticket_id == ticket.id))
+    return {recipient for row in rows for recipient in row.recipients}

@@ -15,6 +15,7 @@ from mailtickets.db.models import (
     MessageKind,
     Ticket,
 )
+from mailtickets.mail import language
 from mailtickets.mail.addresses import normalise
 from mailtickets.mail.authresults import authenticated
 from mailtickets.mail.commands import parse_commands
@@ -30,9 +31,9 @@ def record_customer_message(ctx: MessageContext) -> None:
     sender = tickets.contact_for(ctx.session, ctx.sender_address, ctx.sender_name, ctx.now)
     ctx.sender = sender
     contacts.heard_from(sender)
-    language = _language(ctx.mail.header("Content-Language"))
-    if language is not None and sender.locale is None:
-        sender.locale = language  # the customer's own language wins over the queue's
+    if sender.locale is None:
+        # Kept once known: the customer's own language wins over the queue's from then on.
+        sender.locale = _locale(ctx)
     previous = ctx.ticket
     if previous is None or tickets.closed_too_long(previous, ctx.now, ctx.config.reopen_grace):
         ticket = open_ticket(ctx, sender, linked_to=previous)
@@ -67,14 +68,12 @@ def _follow_up(ctx: MessageContext, ticket: Ticket, sender: Contact) -> None:
     ctx.outcome = Outcome.FOLLOW_UP
 
 
-def _language(content_language: str | None) -> str | None:
-    """Our locale for a Content-Language header (RFC 3282), or None when we have none."""
-    first = (content_language or "").split(",")[0].strip().lower()
-    if first.startswith("pt"):
-        return "pt_BR"
-    if first.startswith("en"):
-        return "en"
-    return None
+def _locale(ctx: MessageContext) -> str | None:
+    """The customer's locale, among those we have templates for: the language their mail
+    declares (Content-Language), else the one their new text is written in."""
+    declared = language.from_header(ctx.mail.header("Content-Language"))
+    found = declared or language.detect(ctx.new_text)
+    return language.locale_for(found, ctx.config.locales) if found else None
 
 
 def _open_on_behalf(ctx: MessageContext) -> bool:

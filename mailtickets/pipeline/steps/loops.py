@@ -1,9 +1,8 @@
-"""Recognise auto-replies, bulk and list mail, bounces and our own mail."""
+"""Recognise bounces, auto-replies, bulk and list mail, and our own mail."""
 
 from __future__ import annotations
 
 from mailtickets.errors import Stop
-from mailtickets.mail.dsn import read_bounce
 from mailtickets.mail.loops import Automated, classify
 from mailtickets.outcomes import Outcome
 from mailtickets.pipeline.context import Received
@@ -26,5 +25,4 @@ def detect_automated(ctx: Received) -> None:
         return
     if verdict.kind is Automated.OWN:
         raise Stop(AUTOMATED_OUTCOMES[verdict.kind], verdict.reason)
-    if verdict.kind is Automated.BOUNCE:
-        ctx.bounce = read_bounce(ctx.mail)
+    ctx.bounce = verdict.bounce

@@ -5,11 +5,14 @@
 2. In-Reply-To / References against every Message-ID we stored or sent (ours are signed);
 3. the signed reference marker in the body, for relays that rewrite Message-IDs;
 4. the subject tag `[PREFIX #id]`;
+a bounce also by the marker or a signed reply address in what it returns of our message;
 otherwise a new ticket in the queue of the envelope recipient. Markers and tags are only
 honoured for a participant of the ticket: anyone can copy a subject.
 """
 
 from __future__ import annotations
+
+import re
 
 from sqlalchemy import select
 
@@ -26,9 +29,15 @@ from mailtickets.mail.tokens import (
 from mailtickets.pipeline.context import MessageContext, ProvenAgent
 from mailtickets.services.tickets import follow_merges, is_participant
 
+#: How `_by_returned` matched: by a signature of ours, found in the returned copy of our mail.
+SIGNED_IN_RETURNED = (
+    "reference marker in the returned message",
+    "signed reply address in the returned message",
+)
+
 
 def match_ticket(ctx: MessageContext) -> None:
-    found = _by_token(ctx) or _by_references(ctx) or _by_marker_or_tag(ctx)
+    found = _by_token(ctx) or _by_references(ctx) or _by_returned(ctx) or _by_marker_or_tag(ctx)
     ctx.ticket, ctx.matched_by = found if found else (None, None)
     if ctx.ticket is not None:
         ctx.ticket = follow_merges(ctx.session, ctx.ticket)
@@ -109,6 +118,27 @@ def _stored(ctx: MessageContext, message_id: str) -> int | None:
             select(OutboundMessage.ticket_id).where(OutboundMessage.message_id == message_id)
         )
     return found
+
+
+def _by_returned(ctx: MessageContext) -> tuple[Ticket, str] | None:
+    """A bounce whose Message-ID was lost: our signed marker or reply address in the copy of
+    our message it returns. Signed, so no participant check: a bounce comes from no one."""
+    if ctx.bounce is None:
+        return None
+    text = ctx.bounce.returned_text
+    for ticket_id in tickets_in_markers(ctx.config.secret, text):
+        ticket = ctx.session.get(Ticket, ticket_id)
+        if ticket is not None:
+            return ticket, SIGNED_IN_RETURNED[0]
+    for queue in ctx.config.queues:
+        local, _, domain = queue.address.lower().partition("@")
+        pattern = re.compile(rf"{re.escape(local)}\+([0-9a-z.]{{1,80}})@{re.escape(domain)}", re.I)
+        for tag in pattern.findall(text):
+            token = read_reply_token(ctx.config.secret, tag, ctx.now)
+            ticket = ctx.session.get(Ticket, token.ticket_id) if token else None
+            if ticket is not None:
+                return ticket, SIGNED_IN_RETURNED[1]
+    return None
 
 
 def _by_marker_or_tag(ctx: MessageContext) -> tuple[Ticket, str] | None:

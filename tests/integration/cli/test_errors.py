@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from mailtickets.db import migrate
-from tests.support.cli import mailtickets
+from tests.support.cli import SECRET, mailtickets
 
 
 def _single_line(stderr: str) -> str:
@@ -21,7 +21,7 @@ def test_unreachable_database_is_one_line(tmp_path: Path) -> None:
         '[database]\nurl = "postgresql+psycopg://nobody@127.0.0.1:1/none"\n'
         '[[queue]]\naddress = "s@a.example"\n'
     )
-    shared = {"MAILTICKETS_SECRET": "shared by every instance"}
+    shared = {"MAILTICKETS_SECRET": SECRET}
     result = mailtickets("--config", str(config), "db", "current", cwd=tmp_path, env=shared)
     assert result.returncode == 1
     line = _single_line(result.stderr)
@@ -29,7 +29,19 @@ def test_unreachable_database_is_one_line(tmp_path: Path) -> None:
     assert "127.0.0.1" in line
 
 
+def test_run_refuses_a_missing_database_and_creates_none(tmp_path: Path) -> None:
+    result = mailtickets("run", cwd=tmp_path)
+    assert result.returncode == 1
+    assert _single_line(result.stderr) == (
+        "mailtickets: var/mailtickets.db: no such database; "
+        "run `mailtickets db upgrade` to create it"
+    )
+    assert list(tmp_path.iterdir()) == []
+
+
 def test_run_refuses_an_out_of_date_schema(tmp_path: Path) -> None:
+    (tmp_path / "var").mkdir()
+    (tmp_path / "var" / "mailtickets.db").touch()
     result = mailtickets("run", cwd=tmp_path)
     assert result.returncode == 1
     assert _single_line(result.stderr) == (

@@ -21,7 +21,7 @@ from sqlalchemy.engine import Engine
 from mailtickets.db.models import Ticket
 from mailtickets.mail.ratings import Rating
 from mailtickets.services.satisfaction import rate
-from tests.support.cli import mailtickets
+from tests.support.cli import SECRET, mailtickets
 from tests.support.helpdesk import CONFIG, Helpdesk, make_helpdesk
 from tests.support.mail import compose
 
@@ -52,7 +52,7 @@ class Desk:
             str(self.config),
             *args,
             cwd=self.directory,
-            env={"SECRET": "k"},
+            env={"SECRET": SECRET},
             stdin=stdin,
         )
         assert "Traceback" not in result.stderr

@@ -14,7 +14,7 @@ from typing import Any
 
 import pytest
 
-from tests.support.cli import mailtickets
+from tests.support.cli import SECRET, mailtickets
 from tests.support.helpdesk import CONFIG, Helpdesk, make_helpdesk
 from tests.support.mail import compose
 
@@ -67,7 +67,7 @@ def _known_history(desk: Helpdesk) -> dict[str, int]:
 
 def _run(site: Path, *args: str) -> subprocess.CompletedProcess[str]:
     config = str(site / "site.toml")
-    result = mailtickets("--config", config, *args, cwd=site, env={"SECRET": "k"})
+    result = mailtickets("--config", config, *args, cwd=site, env={"SECRET": SECRET})
     assert result.returncode == 0, result.stderr
     return result
 
@@ -167,7 +167,7 @@ def test_contacts_show_a_customers_history(desk: Helpdesk, tmp_path: Path) -> No
         "show",
         "nobody@example.com",
         cwd=tmp_path,
-        env={"SECRET": "k"},
+        env={"SECRET": SECRET},
     )
     assert missing.returncode == 1
     assert "no contact nobody@example.com" in missing.stderr

@@ -10,10 +10,10 @@ from sqlalchemy import inspect, text
 from mailtickets.db import migrate
 from mailtickets.db.base import make_engine
 from mailtickets.errors import SchemaOutOfDate
-from tests.support.cli import mailtickets
+from tests.support.cli import SECRET, mailtickets
 
 # Instances sharing a PostgreSQL database must share the signing key (see config checks).
-SHARED = {"MAILTICKETS_SECRET": "shared by every instance"}
+SHARED = {"MAILTICKETS_SECRET": SECRET}
 
 
 def _config(tmp_path: Path, url: str) -> Path:

@@ -125,16 +125,27 @@ def test_a_follow_up_stays_where_its_conversation_is(routed: Helpdesk) -> None:
 
 
 @pytest.mark.parametrize(
-    ("queue", "subject", "expected"),
+    ("queue", "subject", "body", "expected"),
     [
-        ("support@acme.example", "Forgot my password", "Resetting your password"),
-        ("vendas@acme.example", "Esqueci minha senha", "Como redefinir a sua senha"),
+        (
+            "support@acme.example",
+            "Forgot my password",
+            "Hello, I forgot my password and cannot log in any more.",
+            "Resetting your password",
+        ),
+        (
+            "vendas@acme.example",
+            "Esqueci minha senha",
+            "Olá, esqueci minha senha e não consigo mais entrar.",
+            "Como redefinir a sua senha",
+        ),
     ],
 )
 def test_a_macro_answers_in_the_acknowledgement_and_the_ticket_stays_open(
-    routed: Helpdesk, queue: str, subject: str, expected: str
+    routed: Helpdesk, queue: str, subject: str, body: str, expected: str
 ) -> None:
-    result = routed.deliver(compose(to=queue, subject=subject), rcpt=(queue,))
+    # The body is in the queue's language: the customer's language picks the templates.
+    result = routed.deliver(compose(to=queue, subject=subject, body=body), rcpt=(queue,))
     assert result.ticket_id is not None
     (ack,) = _sent(routed, "ana@example.com")
     text = ack.get_body(("plain",))

@@ -14,7 +14,7 @@ import pytest
 from mailtickets.db.models import Ticket, TicketStatus
 from mailtickets.services import autoclose, digest
 from mailtickets.services.sla import report, sweep
-from tests.support.cli import mailtickets
+from tests.support.cli import SECRET, mailtickets
 from tests.support.helpdesk import CONFIG, Helpdesk, make_helpdesk
 from tests.support.mail import compose
 
@@ -148,7 +148,7 @@ def _cli(desk: Helpdesk, *args: str) -> Any:
     if not config.exists():
         url = desk.app.settings.database.url
         config.write_text(SLA_CONFIG.format(url=url, directory=site) + EXTRA)
-    done = mailtickets("--config", str(config), *args, "--json", cwd=site, env={"SECRET": "k"})
+    done = mailtickets("--config", str(config), *args, "--json", cwd=site, env={"SECRET": SECRET})
     assert done.returncode == 0, done.stderr
     return json.loads(done.stdout)
 

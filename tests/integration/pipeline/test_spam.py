@@ -10,7 +10,7 @@ import pytest
 
 from mailtickets.db.models import IntakeStatus
 from mailtickets.pipeline.worker import Processed, claim, process
-from tests.support.cli import mailtickets
+from tests.support.cli import SECRET, mailtickets
 from tests.support.helpdesk import CONFIG, Helpdesk, make_helpdesk
 from tests.support.mail import compose
 
@@ -97,7 +97,7 @@ def test_released_spam_opens_its_ticket_and_is_acknowledged(
     _held(guarded, held, "X-Spam-Flag: YES")
     config = tmp_path / "site.toml"
     config.write_text(CONFIG.format(url=database_url, directory=tmp_path) + SPAM)
-    env = {"SECRET": "k"}
+    env = {"SECRET": SECRET}
     listed = mailtickets("--config", str(config), "quarantine", "list", cwd=tmp_path, env=env)
     assert "spam: X-Spam-Flag: YES" in listed.stdout
     released = mailtickets(

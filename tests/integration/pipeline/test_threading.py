@@ -8,10 +8,11 @@ from sqlalchemy import select
 
 from mailtickets.db.models import Agent, Contact, IntakeStatus, TicketStatus
 from mailtickets.mail.tokens import marker, reply_token
+from tests.support.cli import SECRET as TEXT_SECRET
 from tests.support.helpdesk import Helpdesk
 from tests.support.mail import compose
 
-SECRET = b"k"
+SECRET = TEXT_SECRET.encode()
 
 
 def _open_ticket(helpdesk: Helpdesk, **kwargs: object) -> int:

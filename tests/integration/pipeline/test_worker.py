@@ -14,7 +14,7 @@ from mailtickets.ingest.intake import Envelope, accept
 from mailtickets.pipeline.worker import IngestWorker
 from mailtickets.services import quarantine
 from mailtickets.services.directory import sync_directory
-from tests.support.cli import mailtickets
+from tests.support.cli import SECRET, mailtickets
 from tests.support.helpdesk import CONFIG, Helpdesk
 from tests.support.mail import compose
 
@@ -121,7 +121,7 @@ def test_an_operator_discarding_a_held_message_keeps_its_raw_bytes(
     config.write_text(CONFIG.format(url=url, directory=tmp_path))
 
     def operator(*args: str) -> str:
-        done = mailtickets("--config", str(config), *args, cwd=tmp_path, env={"SECRET": "k"})
+        done = mailtickets("--config", str(config), *args, cwd=tmp_path, env={"SECRET": SECRET})
         assert done.returncode == 0, done.stderr
         return done.stdout
 

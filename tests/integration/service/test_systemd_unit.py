@@ -42,4 +42,12 @@ def test_unit_uses_notify_and_hardening() -> None:
     assert settings["ProtectSystem"] == "strict"
     assert settings["ReadWritePaths"] == "/var/lib/mailtickets"
     assert settings["NoNewPrivileges"] == "true"
-    assert settings["EnvironmentFile"].startswith("-/etc/mailtickets/")
+    # Secrets come from /etc/mailtickets/.env, which mailtickets reads beside its config, so
+    # that operators' commands and the MTA's pipe sign with the daemon's key.
+    environment = [
+        line.removeprefix("Environment=")
+        for line in UNIT.read_text().splitlines()
+        if line.startswith("Environment=")
+    ]
+    assert "MAILTICKETS_CONFIG=/etc/mailtickets/config.toml" in environment
+    assert "EnvironmentFile" not in settings

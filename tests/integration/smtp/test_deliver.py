@@ -10,7 +10,7 @@ from sqlalchemy import select
 from mailtickets.db import migrate
 from mailtickets.db.base import make_engine, session_factory
 from mailtickets.db.models import InboundMessage
-from tests.support.cli import mailtickets
+from tests.support.cli import SECRET, mailtickets
 from tests.support.smtp import message
 
 EX_DATAERR, EX_NOUSER, EX_TEMPFAIL = 65, 67, 75
@@ -111,7 +111,20 @@ def test_an_unknown_recipient_is_no_such_user(
     assert rows(sqlite_url) == []
 
 
+def test_a_missing_database_is_a_temporary_failure_and_not_created(tmp_path: Path) -> None:
+    missing = tmp_path / "missing.db"
+    config = write_config(tmp_path, f"sqlite:///{missing}")
+    result = mailtickets("--config", config, "deliver", cwd=tmp_path, stdin=message())
+    assert result.returncode == EX_TEMPFAIL
+    assert error_line(result.stderr) == (
+        f"mailtickets: the message was not stored, try again later: {missing}: no such "
+        "database; run `mailtickets db upgrade` to create it"
+    )
+    assert not missing.exists()
+
+
 def test_a_database_not_yet_upgraded_is_a_temporary_failure(tmp_path: Path) -> None:
+    (tmp_path / "empty.db").touch()
     config = write_config(tmp_path, f"sqlite:///{tmp_path / 'empty.db'}")
     result = mailtickets("--config", config, "deliver", cwd=tmp_path, stdin=message())
     assert result.returncode == EX_TEMPFAIL
@@ -123,7 +136,7 @@ def test_a_database_not_yet_upgraded_is_a_temporary_failure(tmp_path: Path) -> N
 
 def test_an_unreachable_database_is_a_temporary_failure(tmp_path: Path) -> None:
     config = write_config(tmp_path, "postgresql+psycopg://nobody@127.0.0.1:1/none")
-    shared = {"MAILTICKETS_SECRET": "shared by every instance"}
+    shared = {"MAILTICKETS_SECRET": SECRET}
     result = mailtickets("--config", config, "deliver", cwd=tmp_path, stdin=message(), env=shared)
     assert result.returncode == EX_TEMPFAIL
     line = error_line(result.stderr)

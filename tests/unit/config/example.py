@@ -7,10 +7,18 @@ from pathlib import Path
 
 EXAMPLE = Path(__file__).parents[3] / "config.example.toml"
 
-_HEADER = re.compile(r"^\[\[?([\w.]+)\]\]?")
+# A table header, live or commented out with the rest of an optional block ("#[[imap]]").
+_HEADER = re.compile(r"^#?\[\[?([\w.]+)\]\]?")
 # The convention the example's header states: "#", one space, a key, " = ". Prose and the
 # indented continuation of a comment never start that way.
 _DEFAULT = re.compile(r"^# (\w+) = ")
+# An example setting commented out to keep the file copy-safe: "#" and at once the TOML.
+_EXAMPLE_SETTING = re.compile(r"^#(?=[\[\w])", re.MULTILINE)
+
+
+def uncommented(text: str) -> str:
+    """The example with every example setting switched on: the whole site it describes."""
+    return _EXAMPLE_SETTING.sub("", text)
 
 
 def documented_defaults(text: str) -> dict[str, str]:

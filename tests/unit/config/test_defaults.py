@@ -17,6 +17,7 @@ import pytest
 from mailtickets.config import settings as settings_module
 from mailtickets.config.load import parse_settings
 from mailtickets.config.settings import Settings
+from tests.support.cli import SECRET
 from tests.unit.config.example import EXAMPLE, documented_defaults
 
 # One of each table, with only what it requires, so that every key is asked for.
@@ -54,7 +55,7 @@ subject = "urgent"
 [rule.set]
 priority = "high"
 """
-ENV = {"IMAP_PASSWORD": "password", "MAILTICKETS_SECRET": "key", "REFRESH_TOKEN": "token"}
+ENV = {"IMAP_PASSWORD": "password", "MAILTICKETS_SECRET": SECRET, "REFRESH_TOKEN": "token"}
 DOCUMENTED = documented_defaults(EXAMPLE.read_text())
 
 

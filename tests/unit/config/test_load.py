@@ -13,10 +13,11 @@ from mailtickets.cli import main
 from mailtickets.config import load_settings
 from mailtickets.config.load import EMBEDDED_DEFAULT, parse_settings
 from mailtickets.errors import ConfigError
-from tests.unit.config.example import EXAMPLE, documented_defaults
+from tests.support.cli import SECRET
+from tests.unit.config.example import EXAMPLE, documented_defaults, uncommented
 
 EXAMPLE_ENV = {
-    "MAILTICKETS_SECRET": "s3cret",
+    "MAILTICKETS_SECRET": SECRET,
     "IMAP_PASSWORD": "imap-pw",
     "GMAIL_CLIENT_SECRET": "client-secret",
     "GMAIL_REFRESH_TOKEN": "refresh-token",
@@ -49,14 +50,14 @@ def _problems(text: str, env: dict[str, str] | None = None) -> list[str]:
 
 
 def test_example_parses_and_documents_every_key_the_loader_reads(tmp_path: Path) -> None:
-    # The example's site template directory must exist for the file to be valid.
-    text = EXAMPLE.read_text().replace("/etc/mailtickets/templates", str(tmp_path))
+    # Every example setting switched on; its site template directory must exist too.
+    text = uncommented(EXAMPLE.read_text()).replace("/etc/mailtickets/templates", str(tmp_path))
     settings, asked = parse_settings(text, str(EXAMPLE), EXAMPLE, EXAMPLE_ENV)
     # A key is documented by a setting or by its `# key = value` default line.
     documented = _documented_keys(tomllib.loads(text)) | set(documented_defaults(text))
     assert documented == set(asked)
     assert settings.tickets.subject_prefix == "ACME"
-    assert settings.tickets.secret == b"s3cret"
+    assert settings.tickets.secret == SECRET.encode()
     assert settings.imap[0].password == "imap-pw"
     assert settings.imap[0].poll_interval == timedelta(seconds=60)
     assert settings.smtp[0].max_message_size == 25 * 1024 * 1024
@@ -121,6 +122,23 @@ def test_missing_secret_variable_is_named() -> None:
     text = '[tickets]\nsecret_env = "HELPDESK_KEY"\n[[queue]]\naddress = "s@a.example"\n'
     assert _problems(text) == [
         "[tickets] secret_env: environment variable HELPDESK_KEY is not set (site.toml)"
+    ]
+
+
+@pytest.mark.parametrize(
+    ("secret", "weakness"),
+    [
+        ("abc", "is too short (3 characters, at least 32 are needed)"),
+        ("correct horse battery staple", "is too short (28 characters, at least 32 are needed)"),
+        ("ab" * 20, "has too few different characters (2, at least 10 are needed)"),
+        ("0123456780" * 4, "has too few different characters (9, at least 10 are needed)"),
+    ],
+)
+def test_a_weak_secret_is_refused_naming_its_variable(secret: str, weakness: str) -> None:
+    text = '[tickets]\nsecret_env = "HELPDESK_KEY"\n[[queue]]\naddress = "s@a.example"\n'
+    assert _problems(text, {"HELPDESK_KEY": secret}) == [
+        f"[tickets] secret_env: environment variable HELPDESK_KEY {weakness}; make one with "
+        "`mailtickets secret new` (site.toml)"
     ]
 
 
@@ -203,10 +221,11 @@ def test_unreadable_file_is_one_problem(tmp_path: Path) -> None:
 def test_env_file_beside_the_config_provides_secrets(tmp_path: Path) -> None:
     config = tmp_path / "mailtickets.toml"
     config.write_text('[tickets]\nsecret_env = "KEY"\n[[queue]]\naddress = "s@a.example"\n')
-    (tmp_path / ".env").write_text("KEY=from-dotenv\n")
-    assert load_settings(config, environ={}).tickets.secret == b"from-dotenv"
+    from_dotenv, real = f"{SECRET}-from-dotenv", f"{SECRET}-real"
+    (tmp_path / ".env").write_text(f"KEY={from_dotenv}\n")
+    assert load_settings(config, environ={}).tickets.secret == from_dotenv.encode()
     # The real environment wins over the file.
-    assert load_settings(config, environ={"KEY": "real"}).tickets.secret == b"real"
+    assert load_settings(config, environ={"KEY": real}).tickets.secret == real.encode()
 
 
 def test_search_order_prefers_the_environment_variable(tmp_path: Path) -> None:

@@ -11,7 +11,7 @@ import pytest
 
 from mailtickets.mail.addresses import normalise
 from mailtickets.mail.dsn import Bounce, read_bounce
-from mailtickets.mail.loops import Automated, Verdict, classify, is_delivery_report
+from mailtickets.mail.loops import Automated, Verdict, classify
 from mailtickets.mail.parse import ParsedMail, parse
 
 CORPUS_DIR = Path(__file__).parents[2] / "data" / "corpus"
@@ -90,8 +90,10 @@ def test_corpus_verdict_with_envelope_from_return_path(name: str) -> None:
 
 
 @pytest.mark.parametrize("name", NAMES)
-def test_only_bounces_are_delivery_reports(name: str) -> None:
-    assert is_delivery_report(_corpus(name)) == (MANIFEST[name]["kind"] == "bounce")
+def test_only_bounces_read_as_bounces(name: str) -> None:
+    mail = _corpus(name)
+    bounce = read_bounce(mail, _envelope_sender(mail))
+    assert (bounce is not None) == (MANIFEST[name]["kind"] == "bounce")
 
 
 # --- header by header --------------------------------------------------------------------
@@ -118,7 +120,7 @@ def test_only_bounces_are_delivery_reports(name: str) -> None:
         (("Precedence: list",), Automated.BULK, "list"),
         (("Precedence: first-class",), None, None),
         (("List-Id: Developers <devs.lists.example.net>",), Automated.BULK, "List-Id"),
-        (("List-Unsubscribe: <mailto:leave@lists.example.net>",), None, None),
+        (("List-Unsubscribe: <mailto:leave@lists.example.net>",), Automated.BULK, "List-Unsub"),
         # An auto reply that is also bulk is an auto reply.
         (("Precedence: bulk", "Auto-Submitted: auto-replied"), Automated.AUTO_REPLY, None),
     ],
@@ -137,7 +139,7 @@ def test_automation_headers(
     ("mail_from", "expected"),
     [
         ("", Automated.AUTO_REPLY),  # null return path: <>
-        (None, None),  # envelope unknown (e.g. read from IMAP)
+        (None, None),  # envelope unknown (e.g. read from IMAP), and no Return-Path header
         ("pat@example.org", None),
     ],
 )
@@ -146,6 +148,18 @@ def test_null_return_path_versus_unknown(mail_from: str | None, expected: Automa
     assert _kind(verdict) is expected
     if verdict is not None:
         assert "null return path" in verdict.reason
+
+
+def test_return_path_header_stands_for_an_unknown_envelope() -> None:
+    verdict = _classify(_mail("Return-Path: <>"), None)
+    assert verdict is not None
+    assert (verdict.kind, verdict.signal, verdict.reason) == (
+        Automated.AUTO_REPLY,
+        "sender",
+        "null return path",
+    )
+    # Over SMTP the envelope is known, and a Return-Path header the sender wrote means nothing.
+    assert _classify(_mail("Return-Path: <>"), "pat@example.org") is None
 
 
 @pytest.mark.parametrize(
@@ -158,7 +172,7 @@ def test_null_return_path_versus_unknown(mail_from: str | None, expected: Automa
     ],
 )
 def test_robot_senders(from_header: str) -> None:
-    mail = parse(f"{from_header}\nSubject: Returned mail\n\nsee below\n".encode())
+    mail = parse(f"{from_header}\nSubject: Your mailbox quota\n\nsee below\n".encode())
     verdict = _classify(mail, None)
     assert _kind(verdict) is Automated.AUTO_REPLY
     assert verdict is not None
@@ -261,7 +275,7 @@ def test_read_receipt_report_is_not_a_delivery_report() -> None:
         'Content-Type: multipart/report; report-type=disposition-notification; boundary="r"\n\n'
         "--r\nContent-Type: text/plain\n\nRead.\n--r--\n"
     )
-    assert not is_delivery_report(parse(raw.encode()))
+    assert read_bounce(parse(raw.encode())) is None
 
 
 # --- delivery status notifications ------------------------------------------------------
@@ -271,20 +285,28 @@ def test_failed_recipients_cover_every_corpus_bounce() -> None:
     assert set(FAILED_RECIPIENTS) == set(BOUNCES)
 
 
+def _bounce(mail: ParsedMail) -> Bounce:
+    bounce = read_bounce(mail)
+    assert bounce is not None
+    return bounce
+
+
 @pytest.mark.parametrize("name", BOUNCES)
 def test_bounced_message_id(name: str) -> None:
-    assert read_bounce(_corpus(name)).original_message_id == MANIFEST[name]["bounced_message_id"]
+    assert _bounce(_corpus(name)).original_message_id == MANIFEST[name]["bounced_message_id"]
 
 
 @pytest.mark.parametrize("name", BOUNCES)
 def test_bounce_type(name: str) -> None:
     assert MANIFEST[name]["bounce_type"] in ("hard", "soft")
-    assert read_bounce(_corpus(name)).permanent == (MANIFEST[name]["bounce_type"] == "hard")
+    bounce = _bounce(_corpus(name))
+    assert bounce.permanent == (MANIFEST[name]["bounce_type"] == "hard")
+    assert bounce.delayed == (MANIFEST[name]["bounce_type"] == "soft")
 
 
 @pytest.mark.parametrize("name", BOUNCES)
 def test_failed_recipient(name: str) -> None:
-    failures = read_bounce(_corpus(name)).failures
+    failures = _bounce(_corpus(name)).failures
     assert [f.recipient for f in failures] == [FAILED_RECIPIENTS[name]]
     failure = failures[0]
     if MANIFEST[name]["bounce_type"] == "hard":
@@ -294,10 +316,8 @@ def test_failed_recipient(name: str) -> None:
 
 
 @pytest.mark.parametrize("name", [n for n in NAMES if n not in BOUNCES])
-def test_other_mail_reads_as_an_empty_bounce(name: str) -> None:
-    bounce = read_bounce(_corpus(name))
-    assert bounce.failures == ()
-    assert not bounce.permanent
+def test_other_mail_is_no_bounce(name: str) -> None:
+    assert read_bounce(_corpus(name)) is None
 
 
 def _report(*blocks: str, returned: str = "") -> ParsedMail:
@@ -314,7 +334,7 @@ def _report(*blocks: str, returned: str = "") -> ParsedMail:
 
 
 def test_several_recipients_one_permanent() -> None:
-    bounce = read_bounce(
+    bounce = _bounce(
         _report(
             "Final-Recipient: rfc822; Slow@Example.org\nAction: delayed\nStatus: 4.4.1",
             "Original-Recipient: rfc822;<gone@example.org>\nAction: Failed\n"
@@ -330,5 +350,6 @@ def test_several_recipients_one_permanent() -> None:
     assert bounce.original_message_id == "mt.7.abc@acme.example"
 
 
-def test_report_without_recipients_or_original() -> None:
-    assert read_bounce(_report()) == Bounce(None, ())
+def test_report_without_recipients_or_original_is_still_a_bounce() -> None:
+    bounce = _bounce(_report())
+    assert (bounce.original_message_id, bounce.failures, bounce.permanent) == (None, (), False)
