@@ -1,0 +1,98 @@
+"""What a reply quotes, and whether it quotes a given message: evidence for threading a reply
+that carries no reference to its ticket.
+
+The quoted part is what `quotes.new_text` left out of the body, plus the body's "> " lines
+(inline answers keep some in the new text). It is compared as runs of words, lower-cased and
+without accents or punctuation, so the "> " marks of every nesting level, rewrapped lines and
+a changed charset of the quoting client do not matter; a signature left out of the new text
+is in the quoted part too, but repeats no message of a ticket.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from collections import Counter
+from dataclasses import dataclass
+from functools import cached_property
+
+#: Words in a row that make one comparable run (a shingle).
+RUN = 4
+#: Runs a quote must share with a message to quote it: five words in a row, or more.
+MIN_SHARED_RUNS = 2
+#: A message shorter than one comparable run ("Please restart it.") counts as quoted when all
+#: its words stand in the quote in order, but only from this many words on.
+MIN_SHORT_WORDS = 3
+#: The part of a long quoted history that is compared: the newest messages come first.
+MAX_WORDS = 5000
+
+_QUOTED_LINE = re.compile(r"^\s*>")
+
+
+def words(text: str) -> tuple[str, ...]:
+    """The words of `text`, lower-cased, without accents or punctuation."""
+    decomposed = unicodedata.normalize("NFKD", text.casefold())
+    plain = "".join(ch for ch in decomposed if not unicodedata.combining(ch))
+    return tuple(re.findall(r"\w+", plain))
+
+
+def _runs_of(sequence: tuple[str, ...]) -> set[tuple[str, ...]]:
+    return {sequence[i : i + RUN] for i in range(len(sequence) - RUN + 1)}
+
+
+def _contains(sequence: tuple[str, ...], part: tuple[str, ...]) -> bool:
+    """Whether `part` stands in `sequence`, its words in a row."""
+    return any(
+        sequence[i : i + len(part)] == part for i, word in enumerate(sequence) if word == part[0]
+    )
+
+
+@dataclass(frozen=True)
+class Quote:
+    """The quoted part of one message."""
+
+    text: str
+    #: Whether the body has "> " lines: the mark every client puts on quoted plain text,
+    #: which a signature or a tagline never carries.
+    marked: bool
+
+    @classmethod
+    def of(cls, body: str, new_text: str) -> Quote:
+        """The part of `body` that its new text `new_text` does not hold, and its "> " lines."""
+        lines = body.replace("\r\n", "\n").replace("\r", "\n").split("\n")
+        own = Counter(line.strip() for line in new_text.split("\n"))
+        quoted: list[str] = []
+        marked = False
+        for line in lines:
+            stripped = line.strip()
+            if _QUOTED_LINE.match(stripped):
+                marked = True
+                quoted.append(stripped)
+            elif own[stripped] > 0:
+                own[stripped] -= 1
+            elif stripped:
+                quoted.append(stripped)
+        return cls("\n".join(quoted), marked)
+
+    def repeats(self, message_text: str) -> int:
+        """How strongly the quote repeats `message_text`: the word runs they share, 0 when it
+        does not quote it (see MIN_SHARED_RUNS and MIN_SHORT_WORDS)."""
+        original = words(message_text)
+        if len(original) < RUN + MIN_SHARED_RUNS - 1:
+            whole = len(original) >= MIN_SHORT_WORDS and _contains(self._words, original)
+            return MIN_SHARED_RUNS if whole else 0
+        shared = len(self._runs & _runs_of(original))
+        return shared if shared >= MIN_SHARED_RUNS else 0
+
+    def names_ticket(self, ticket_id: int) -> bool:
+        """Whether the quote carries `#<ticket_id>`: our subject tag in a quoted header block,
+        or the number our acknowledgement and notices give the customer."""
+        return re.search(rf"(?<![\w#])#{ticket_id}(?!\d)", self.text) is not None
+
+    @cached_property
+    def _words(self) -> tuple[str, ...]:
+        return words(self.text)[:MAX_WORDS]
+
+    @cached_property
+    def _runs(self) -> set[tuple[str, ...]]:
+        return _runs_of(self._words)
