@@ -56,7 +56,9 @@ def store_message(
         new_text=ctx.new_text,
         inbound_id=ctx.intake.id,
     )
-    tickets.add_message(ctx.session, ticket, message, ctx.now)
+    # A message that opened its ticket was matched to none (a long-closed one at most).
+    matched_by = None if ctx.created else ctx.matched_by
+    tickets.add_message(ctx.session, ticket, message, ctx.now, matched_by=matched_by)
     for part in mail.attachments:
         too_big = len(part.content) > ctx.config.max_attachment_size
         if too_big and not part.inline:

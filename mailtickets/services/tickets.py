@@ -11,7 +11,7 @@ import uuid
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import and_, or_, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -33,6 +33,14 @@ from mailtickets.errors import NotFound
 from mailtickets.mail.parse import MAX_NAME
 from mailtickets.services.sla.clocks import refresh
 from mailtickets.services.sla.policy import SlaConfig
+
+#: The subject of a ticket whose first mail had none.
+NO_SUBJECT = "(no subject)"
+#: The most recently active tickets of one sender that a reply without a reference is
+#: compared with; a sender with more open tickets than this is a robot, not a customer.
+MAX_JOINABLE = 100
+#: The newest messages of those tickets whose text a quote is compared with.
+MAX_QUOTABLE = 400
 
 
 def record(
@@ -86,7 +94,7 @@ def open_ticket(
     ticket = Ticket(
         queue_id=queue.id,
         contact_id=contact.id,
-        subject=subject or "(no subject)",
+        subject=subject or NO_SUBJECT,
         status=TicketStatus.OPEN,
         priority=Priority.NORMAL,
         created_at=now,
@@ -141,7 +149,53 @@ def is_participant(session: Session, ticket: Ticket, address: str) -> bool:
     return session.scalar(query) is not None
 
 
-def add_message(session: Session, ticket: Ticket, message: Message, now: datetime) -> Message:
+def joinable_tickets(session: Session, address: str, since: datetime) -> list[Ticket]:
+    """The tickets `address` takes part in that a reply of theirs may still join: open or
+    pending, or resolved or closed at or after `since`; the most recently active first."""
+    query = (
+        select(Ticket)
+        .join(Participant, Participant.ticket_id == Ticket.id)
+        .join(Contact, Participant.contact_id == Contact.id)
+        .where(
+            Contact.address == address,
+            Ticket.merged_into_id.is_(None),
+            or_(
+                Ticket.status.in_((TicketStatus.OPEN, TicketStatus.PENDING)),
+                and_(Ticket.status == TicketStatus.RESOLVED, Ticket.resolved_at >= since),
+                and_(Ticket.status == TicketStatus.CLOSED, Ticket.closed_at >= since),
+            ),
+        )
+        .order_by(Ticket.updated_at.desc(), Ticket.id.desc())
+        .limit(MAX_JOINABLE)
+    )
+    return list(session.scalars(query))
+
+
+def quotable_messages(session: Session, ticket_ids: list[int]) -> list[tuple[int, str, str]]:
+    """(ticket id, Message-ID, new text) of what the customers of these tickets were sent
+    or wrote themselves, newest first: the text a reply of theirs can quote. Notes never
+    reach a customer, robots' mail is nothing they answer."""
+    query = (
+        select(Message.ticket_id, Message.message_id, Message.new_text)
+        .where(
+            Message.ticket_id.in_(ticket_ids),
+            Message.kind.in_((MessageKind.CUSTOMER, MessageKind.AGENT)),
+        )
+        .order_by(Message.id.desc())
+        .limit(MAX_QUOTABLE)
+    )
+    return [(ticket_id, message_id, text) for ticket_id, message_id, text in session.execute(query)]
+
+
+def add_message(
+    session: Session,
+    ticket: Ticket,
+    message: Message,
+    now: datetime,
+    *,
+    matched_by: str | None = None,
+) -> Message:
+    """Put `message` on `ticket`; its event names the threading rule that `matched_by` it."""
     message.ticket_id = ticket.id
     session.add(message)
     session.flush()
@@ -156,6 +210,7 @@ def add_message(session: Session, ticket: Ticket, message: Message, now: datetim
         message.from_address,
         message=message.id,
         message_id=message.message_id,
+        **({"matched_by": matched_by} if matched_by else {}),
     )
     return message
 
