@@ -11,7 +11,7 @@ import uuid
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import and_, or_, select
+from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -36,11 +36,6 @@ from mailtickets.services.sla.policy import SlaConfig
 
 #: The subject of a ticket whose first mail had none.
 NO_SUBJECT = "(no subject)"
-#: The most recently active tickets of one sender that a reply without a reference is
-#: compared with; a sender with more open tickets than this is a robot, not a customer.
-MAX_JOINABLE = 100
-#: The newest messages of those tickets whose text a quote is compared with.
-MAX_QUOTABLE = 400
 
 
 def record(
@@ -147,44 +142,6 @@ def is_participant(session: Session, ticket: Ticket, address: str) -> bool:
         .where(Participant.ticket_id == ticket.id, Contact.address == address)
     )
     return session.scalar(query) is not None
-
-
-def joinable_tickets(session: Session, address: str, since: datetime) -> list[Ticket]:
-    """The tickets `address` takes part in that a reply of theirs may still join: open or
-    pending, or resolved or closed at or after `since`; the most recently active first."""
-    query = (
-        select(Ticket)
-        .join(Participant, Participant.ticket_id == Ticket.id)
-        .join(Contact, Participant.contact_id == Contact.id)
-        .where(
-            Contact.address == address,
-            Ticket.merged_into_id.is_(None),
-            or_(
-                Ticket.status.in_((TicketStatus.OPEN, TicketStatus.PENDING)),
-                and_(Ticket.status == TicketStatus.RESOLVED, Ticket.resolved_at >= since),
-                and_(Ticket.status == TicketStatus.CLOSED, Ticket.closed_at >= since),
-            ),
-        )
-        .order_by(Ticket.updated_at.desc(), Ticket.id.desc())
-        .limit(MAX_JOINABLE)
-    )
-    return list(session.scalars(query))
-
-
-def quotable_messages(session: Session, ticket_ids: list[int]) -> list[tuple[int, str, str]]:
-    """(ticket id, Message-ID, new text) of what the customers of these tickets were sent
-    or wrote themselves, newest first: the text a reply of theirs can quote. Notes never
-    reach a customer, robots' mail is nothing they answer."""
-    query = (
-        select(Message.ticket_id, Message.message_id, Message.new_text)
-        .where(
-            Message.ticket_id.in_(ticket_ids),
-            Message.kind.in_((MessageKind.CUSTOMER, MessageKind.AGENT)),
-        )
-        .order_by(Message.id.desc())
-        .limit(MAX_QUOTABLE)
-    )
-    return [(ticket_id, message_id, text) for ticket_id, message_id, text in session.execute(query)]
 
 
 def add_message(

@@ -8,9 +8,10 @@
 5. a reply that carries none of these (a webmail or phone client that drops headers, a
    customer who starts a new mail with "Re: <our subject>") joins the sender's own ticket
    with the same subject: one they take part in, open or pending, or resolved or closed
-   within `reopen_grace`. A quote in the reply must repeat a message of that ticket (or its
-   number); a generic subject ("Help", "Ajuda") joins only with such a quote. Among several
-   such tickets, the one the quote repeats most, else the most recently active;
+   within `reopen_grace`. A quote in the reply must repeat a message of that ticket (the
+   customer's, an agent's answer, our mail to them) or name its number; a generic subject
+   ("Help", "Ajuda") joins only with such a quote. Among several such tickets, the one the
+   quote repeats most, else the most recently active;
 otherwise a new ticket in the queue of the envelope recipient. Markers and tags are only
 honoured for a participant of the ticket: anyone can copy a subject, so the subject is only
 compared with the sender's own tickets.
@@ -32,13 +33,8 @@ from mailtickets.mail.tokens import (
     tickets_in_markers,
 )
 from mailtickets.pipeline.context import MessageContext, ProvenAgent
-from mailtickets.services.tickets import (
-    NO_SUBJECT,
-    follow_merges,
-    is_participant,
-    joinable_tickets,
-    quotable_messages,
-)
+from mailtickets.services.candidates import joinable_tickets, quotable_texts
+from mailtickets.services.tickets import NO_SUBJECT, follow_merges, is_participant
 
 
 def match_ticket(ctx: MessageContext) -> None:
@@ -179,7 +175,7 @@ def _quoted(ctx: MessageContext, quote: Quote, same: list[Ticket]) -> tuple[Tick
     if not quote.text:
         return None
     best: dict[int, tuple[int, str]] = {}
-    for ticket_id, message_id, text in quotable_messages(ctx.session, [t.id for t in same]):
+    for ticket_id, message_id, text in quotable_texts(ctx.session, [t.id for t in same]):
         strength = quote.repeats(text)
         if strength > best.get(ticket_id, (0, ""))[0]:
             best[ticket_id] = (strength, f"<{message_id}>")

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from datetime import timedelta
 
+from mailtickets.mail.parse import parse
 from tests.support.helpdesk import Helpdesk
 from tests.support.mail import compose
 
@@ -137,9 +138,26 @@ def test_a_generic_subject_quoting_the_ticket_joins_the_one_it_quotes(
     ]
 
 
-def test_a_quote_of_the_acknowledgement_joins_by_the_ticket_number_in_it(
-    helpdesk: Helpdesk,
-) -> None:
+def test_a_quote_of_our_acknowledgement_joins_its_ticket(helpdesk: Helpdesk) -> None:
+    ticket_id = _open(helpdesk, subject="Help", body="My account is locked.")
+    other = _open(helpdesk, subject="Help", body="And the invoice is wrong.")
+    helpdesk.send_all()
+    (ack,) = [o for o in helpdesk.outbox(ticket_id) if o.template == "customer/acknowledgement"]
+    assert ack.raw is not None
+    text = parse(ack.raw).text
+    # A phone client quotes the top of it only: no ticket number, no marker.
+    top = "\n".join(text.split("\n")[:3])
+    assert f"#{ticket_id}" not in top and "Thank you for contacting us" in top
+    body = _quoting(top, reply="Still locked.")
+    result = helpdesk.deliver(compose(subject="Re: Help", body=body))
+    # The quote is the same for both acknowledgements: the most recently active ticket wins.
+    assert (result.outcome, result.ticket_id) == ("follow_up", other)
+    (ack,) = [o for o in helpdesk.outbox(other) if o.template == "customer/acknowledgement"]
+    assert _matched_by(helpdesk, other) == f"subject and quote of <{ack.message_id}>"
+
+
+def test_a_quote_naming_the_ticket_number_joins_it_without_our_mail(helpdesk: Helpdesk) -> None:
+    # Before the acknowledgement was rendered, or once retention purged its bytes.
     ticket_id = _open(helpdesk, subject="Help", body="My account is locked.")
     acknowledgement = (
         "Hello Ana Cliente,\n\nThank you for contacting us. We have received your request "
