@@ -23,17 +23,20 @@ MIN_SHARED_RUNS = 2
 #: A message shorter than one comparable run ("Please restart it.") counts as quoted when all
 #: its words stand in the quote in order, but only from this many words on.
 MIN_SHORT_WORDS = 3
-#: The part of a long quoted history that is compared: the newest messages come first.
-MAX_WORDS = 5000
+#: The part of a long quote, and of a long message, that is compared: a quote starts with
+#: the newest message, and one that repeats a message repeats its beginning.
+MAX_CHARS = 20_000
 
 _QUOTED_LINE = re.compile(r"^\s*>")
+_WORD = re.compile(r"\w+")
+# The combining marks NFKD splits off Latin letters (ã → a + ◌̃); other scripts keep theirs.
+_ACCENTS = re.compile("[\u0300-\u036f]")
 
 
 def words(text: str) -> tuple[str, ...]:
     """The words of `text`, lower-cased, without accents or punctuation."""
-    decomposed = unicodedata.normalize("NFKD", text.casefold())
-    plain = "".join(ch for ch in decomposed if not unicodedata.combining(ch))
-    return tuple(re.findall(r"\w+", plain))
+    plain = _ACCENTS.sub("", unicodedata.normalize("NFKD", text.casefold()))
+    return tuple(_WORD.findall(plain))
 
 
 def _runs_of(sequence: tuple[str, ...]) -> set[tuple[str, ...]]:
@@ -77,7 +80,7 @@ class Quote:
     def repeats(self, message_text: str) -> int:
         """How strongly the quote repeats `message_text`: the word runs they share, 0 when it
         does not quote it (see MIN_SHARED_RUNS and MIN_SHORT_WORDS)."""
-        original = words(message_text)
+        original = words(message_text[:MAX_CHARS])
         if len(original) < RUN + MIN_SHARED_RUNS - 1:
             whole = len(original) >= MIN_SHORT_WORDS and _contains(self._words, original)
             return MIN_SHARED_RUNS if whole else 0
@@ -91,7 +94,7 @@ class Quote:
 
     @cached_property
     def _words(self) -> tuple[str, ...]:
-        return words(self.text)[:MAX_WORDS]
+        return words(self.text[:MAX_CHARS])
 
     @cached_property
     def _runs(self) -> set[tuple[str, ...]]:

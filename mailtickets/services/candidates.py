@@ -28,8 +28,8 @@ from mailtickets.mail.parse import parse
 MAX_JOINABLE = 100
 #: The newest messages, and the newest of our mails, of those tickets that a quote is
 #: compared with: replies quote recent mail.
-MAX_QUOTABLE = 200
-MAX_QUOTABLE_SENT = 50
+MAX_QUOTABLE = 100
+MAX_QUOTABLE_SENT = 20
 
 
 def joinable_tickets(session: Session, address: str, since: datetime) -> list[Ticket]:
