@@ -32,6 +32,7 @@ from bench import (
     latency,
     scaleout,
     sla_sweep,
+    thread_accuracy,
 )
 from bench.figures import Figure, Part, Scale
 
@@ -49,6 +50,7 @@ PARTS: dict[str, Part] = {
     "smtp-postgresql": ingest.smtp_postgres,
     "sla-postgresql": sla_sweep.measure_postgres,
     "scaleout": scaleout.measure,
+    "threading": thread_accuracy.measure,
 }
 
 SCALES = {

@@ -39,6 +39,7 @@ EXPECTED = (
     "Ingest through SMTP, 1 instance on one PostgreSQL",
     "Ingest through SMTP, 3 instances on one PostgreSQL",
     "Throughput of 3 instances over 1",
+    "Threading: messages in the ticket of their conversation",
 )
 
 
