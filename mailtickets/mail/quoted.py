@@ -14,6 +14,7 @@ import re
 import unicodedata
 from collections import Counter
 from dataclasses import dataclass
+from datetime import datetime
 from functools import cached_property
 
 #: Words in a row that make one comparable run (a shingle).
@@ -27,7 +28,12 @@ MIN_SHORT_WORDS = 3
 #: the newest message, and one that repeats a message repeats its beginning.
 MAX_CHARS = 20_000
 
+#: Lines at the top of a quote where its attribution or header block gives the quoted mail's
+#: time ("On 2 Nov 2026, at 12:47, Ana wrote:", "Sent: 02/11/2026 12:47").
+ATTRIBUTION_LINES = 6
+
 _QUOTED_LINE = re.compile(r"^\s*>")
+_TIME = re.compile(r"(?<!\d)\d{1,2}[:h](\d{2})(?!\d)")
 _WORD = re.compile(r"\w+")
 # The combining marks NFKD splits off Latin letters (ã → a + ◌̃); other scripts keep theirs.
 _ACCENTS = re.compile("[\u0300-\u036f]")
@@ -86,6 +92,14 @@ class Quote:
             return MIN_SHARED_RUNS if whole else 0
         shared = len(self._runs & _runs_of(original))
         return shared if shared >= MIN_SHARED_RUNS else 0
+
+    def dates(self, when: datetime | None) -> bool:
+        """Whether the quote's attribution or header block gives the minute of `when`, the
+        time of a message it repeats. The quoting client shows that time in its own zone and
+        format, so only the minute is compared: enough to tell apart two messages whose text
+        is the same ("Thanks, it still fails.")."""
+        top = "\n".join(self.text.split("\n")[:ATTRIBUTION_LINES])
+        return when is not None and any(int(m) == when.minute for m in _TIME.findall(top))
 
     def names_ticket(self, ticket_id: int) -> bool:
         """Whether the quote carries `#<ticket_id>`: our subject tag in a quoted header block,

@@ -8,6 +8,7 @@ acknowledgement, the resolved notice…), for as long as retention keeps its byt
 from __future__ import annotations
 
 from datetime import datetime
+from typing import NamedTuple
 
 from sqlalchemy import and_, or_, select
 from sqlalchemy.orm import Session
@@ -32,6 +33,15 @@ MAX_QUOTABLE = 100
 MAX_QUOTABLE_SENT = 20
 
 
+class Quotable(NamedTuple):
+    """A text a customer may quote: which ticket's, which mail, and when it was written."""
+
+    ticket_id: int
+    message_id: str
+    text: str
+    date: datetime | None
+
+
 def joinable_tickets(session: Session, address: str, since: datetime) -> list[Ticket]:
     """The tickets `address` takes part in that a reply of theirs may still join: open or
     pending, or resolved or closed at or after `since`; the most recently active first."""
@@ -54,11 +64,11 @@ def joinable_tickets(session: Session, address: str, since: datetime) -> list[Ti
     return list(session.scalars(query))
 
 
-def quotable_texts(session: Session, ticket_ids: list[int]) -> list[tuple[int, str, str]]:
-    """(ticket id, Message-ID, text) of what the customers of these tickets wrote or were
-    sent. Notes never reach a customer; robots' mail is nothing they answer."""
+def quotable_texts(session: Session, ticket_ids: list[int]) -> list[Quotable]:
+    """What the customers of these tickets wrote or were sent. Notes never reach a customer;
+    robots' mail is nothing they answer."""
     written = session.execute(
-        select(Message.ticket_id, Message.message_id, Message.new_text)
+        select(Message.ticket_id, Message.message_id, Message.new_text, Message.date)
         .where(
             Message.ticket_id.in_(ticket_ids),
             Message.kind.in_((MessageKind.CUSTOMER, MessageKind.AGENT)),
@@ -76,6 +86,9 @@ def quotable_texts(session: Session, ticket_ids: list[int]) -> list[tuple[int, s
         .order_by(OutboundMessage.id.desc())
         .limit(MAX_QUOTABLE_SENT)
     )
-    texts = [(ticket_id, message_id, text) for ticket_id, message_id, text in written]
-    texts += [(t, message_id, parse(raw).text) for t, message_id, raw in sent if t and raw]
+    texts = [Quotable(*row) for row in written]
+    for ticket_id, message_id, raw in sent:
+        if ticket_id is not None and raw is not None:
+            mail = parse(raw)
+            texts.append(Quotable(ticket_id, message_id, mail.text, mail.date))
     return texts

@@ -11,7 +11,8 @@
    within `reopen_grace`. A quote in the reply must repeat a message of that ticket (the
    customer's, an agent's answer, our mail to them) or name its number; a generic subject
    ("Help", "Ajuda") joins only with such a quote. Among several such tickets, the one the
-   quote repeats most, else the most recently active;
+   quote repeats most, then the one whose message's time the quote's attribution gives,
+   then the most recently active;
 otherwise a new ticket in the queue of the envelope recipient. Markers and tags are only
 honoured for a participant of the ticket: anyone can copy a subject, so the subject is only
 compared with the sender's own tickets.
@@ -170,15 +171,17 @@ def _by_subject(ctx: MessageContext) -> tuple[Ticket, str] | None:
 
 
 def _quoted(ctx: MessageContext, quote: Quote, same: list[Ticket]) -> tuple[Ticket, str] | None:
-    """The ticket the quote repeats most (the most recently active on a tie) and what of it
-    is quoted: a message, else the ticket's number; None when it quotes none of them."""
+    """The ticket the quote repeats most (between equals, the one whose message's time the
+    attribution gives, then the most recently active) and what of it is quoted: a message,
+    else the ticket's number; None when it quotes none of them."""
     if not quote.text:
         return None
-    best: dict[int, tuple[int, str]] = {}
-    for ticket_id, message_id, text in quotable_texts(ctx.session, [t.id for t in same]):
-        strength = quote.repeats(text)
-        if strength > best.get(ticket_id, (0, ""))[0]:
-            best[ticket_id] = (strength, f"<{message_id}>")
+    best: dict[int, tuple[tuple[int, bool], str]] = {}
+    for quotable in quotable_texts(ctx.session, [t.id for t in same]):
+        strength = quote.repeats(quotable.text)
+        found = (strength, quote.dates(quotable.date))
+        if strength and found > best.get(quotable.ticket_id, ((0, False), ""))[0]:
+            best[quotable.ticket_id] = (found, f"<{quotable.message_id}>")
     quoted = [(best[t.id][0], t, best[t.id][1]) for t in same if t.id in best]
     if quoted:
         # max() keeps the first of equals: `same` is ordered by recent activity.

@@ -3,7 +3,7 @@ own ticket with the same subject, with the quote as evidence, never another cust
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 
 from mailtickets.mail.parse import parse
 from tests.support.helpdesk import Helpdesk
@@ -136,6 +136,29 @@ def test_a_generic_subject_quoting_the_ticket_joins_the_one_it_quotes(
     assert [m["kind"] for m in helpdesk.ticket(newer)["messages"] if m["direction"] == "in"] == [
         "customer"
     ]
+
+
+def test_between_two_tickets_quoting_the_same_words_the_attribution_time_decides(
+    any_helpdesk: Helpdesk,
+) -> None:
+    helpdesk = any_helpdesk
+    same = "Thanks, I tried that but it still fails."
+    older = _open(helpdesk, body="The printer on the first floor is on fire.")
+    newer = _open(helpdesk, body="Now the one on the second floor is on fire too.")
+    for ticket_id, hour in ((older, 10), (newer, 11)):
+        written = datetime(2026, 11, 2, hour, 12 + hour, tzinfo=UTC)
+        tagged = compose(
+            subject=f"Re: [ACME #{ticket_id}] Printer on fire", body=same, date=written
+        )
+        assert helpdesk.deliver(tagged).ticket_id == ticket_id
+    first = [m for m in helpdesk.ticket(older)["messages"] if m["kind"] == "customer"][-1]
+    # Ana answers her own 10:22 mail (shown at 07:22 in her zone) from a client that drops
+    # the headers: the same words stand on both tickets, the time only on the older one's.
+    attribution = "Em 02/11/2026 às 07:22, Ana Cliente <ana@example.com> escreveu:\n"
+    body = _quoting(same, attribution=attribution, reply="Still nothing.")
+    result = helpdesk.deliver(compose(subject="Re: Printer on fire", body=body))
+    assert (result.outcome, result.ticket_id) == ("follow_up", older)
+    assert _matched_by(helpdesk, older) == f"subject and quote of <{first['message_id']}>"
 
 
 def test_a_quote_of_our_acknowledgement_joins_its_ticket(helpdesk: Helpdesk) -> None:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
+
 import pytest
 
 from mailtickets.mail.quoted import Quote, words
@@ -101,3 +103,35 @@ def test_inline_answers_keep_their_quoted_questions_as_the_quote() -> None:
 )
 def test_names_ticket(text: str, expected: bool) -> None:
     assert _quote(f"Thanks.\n\n{text}\n").names_ticket(12) is expected
+
+
+WHEN = datetime(2026, 11, 2, 12, 47, tzinfo=UTC)
+
+
+@pytest.mark.parametrize(
+    "attribution",
+    [
+        "On 2 Nov 2026, at 12:47, Ana <ana@example.com> wrote:",
+        "Em seg., 2 de nov. de 2026 às 09:47, Ana <ana@example.com> escreveu:",  # UTC-3
+        "Em 02/11/2026 às 9h47, Ana escreveu:",
+        "On Mon, Nov 2, 2026 at 7:47 AM Ana <ana@example.com> wrote:",
+    ],
+)
+def test_the_attribution_gives_the_minute_of_the_quoted_mail(attribution: str) -> None:
+    quote = _quote(f"Still broken.\n\n{attribution}\n> Thanks, it still fails.\n")
+    assert quote.dates(WHEN)
+    assert not quote.dates(WHEN.replace(minute=48))
+    assert not quote.dates(None)
+
+
+def test_an_outlook_header_block_gives_the_minute_too() -> None:
+    body = (
+        "Still broken.\n\nFrom: Ana <ana@example.com>\nSent: 02/11/2026 12:47\n"
+        "To: support@acme.example\nSubject: Printer\n\nThanks, it still fails.\n"
+    )
+    assert _quote(body).dates(WHEN)
+
+
+def test_times_deep_in_the_quote_are_no_attribution() -> None:
+    lines = "".join(f"> line {n}\n" for n in range(10))
+    assert not _quote(f"Hi.\n\n{lines}> the meeting is at 12:47\n").dates(WHEN)
