@@ -8,9 +8,10 @@
 5. a reply that carries none of these (a webmail or phone client that drops headers, a
    customer who starts a new mail with "Re: <our subject>") joins the sender's own ticket
    with the same subject: one they take part in, open or pending, or resolved or closed
-   within `reopen_grace`. A quote in the reply must repeat a message of that ticket (the
-   customer's, an agent's answer, our mail to them) or name its number; a generic subject
-   ("Help", "Ajuda") joins only with such a quote. Among several such tickets, the one the
+   within `reopen_grace`. A quote ("> " lines) in the reply must repeat a message of that
+   ticket (the customer's, an agent's answer, our mail to them) or name its number; an
+   unmarked quote (Outlook's) counts when it does; a generic subject ("Help", "Ajuda")
+   joins only with such a quote. Among several such tickets, the one the
    quote repeats most, then the one whose message's time the quote's attribution gives,
    then the most recently active;
 otherwise a new ticket in the queue of the envelope recipient. Markers and tags are only
