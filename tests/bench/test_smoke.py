@@ -53,7 +53,7 @@ def test_the_runner_measures_every_part_and_writes_its_report(tmp_path: Path) ->
         cwd=ROOT,
         capture_output=True,
         text=True,
-        timeout=120,
+        timeout=300,  # a hang guard: the smoke run takes about two minutes here
         check=False,
     )
     assert done.returncode == 0, done.stderr
