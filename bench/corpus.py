@@ -1,17 +1,23 @@
-"""A seeded corpus of support mail: the same seed and size give the same bytes.
+"""Seeded corpora of support mail: the same seed and size give the same corpus.
 
-The mix follows what a support address sees in a flood: mostly new requests, then replies
-with threading headers, replies that keep only the subject tag, replies that carry neither,
-and auto-replies; text in English and Portuguese, in utf-8, iso-8859-1 and windows-1252,
-some subjects as encoded words, some bodies with an HTML alternative, some attachments and
-a few of them megabytes large.
+`generate` is the flood the throughput figures send: mostly new requests, then replies with
+threading headers, replies that keep only the subject tag, replies that carry neither, and
+auto-replies; text in English and Portuguese, in utf-8, iso-8859-1 and windows-1252, some
+subjects as encoded words, some bodies with an HTML alternative, some attachments and a few
+of them megabytes large.
+
+`conversations` is the threading corpus: conversations between customers and an agent,
+turn by turn, each turn knowing the conversation it belongs to. Its replies answer the mail
+the writer actually received, so `bench.clients` writes them against a running instance.
+Both corpora draw on the same subjects and text, which is why they share this module (about
+400 lines) rather than each having one.
 """
 
 from __future__ import annotations
 
 import random
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 from email.charset import QP, Charset
 from email.header import Header
@@ -198,6 +204,169 @@ def _auto_reply(number: int, sender: str, subject: str, original: str, message_i
         "\r\n"
         "I am out of the office until Monday and will answer your mail then.\r\n"
     ).encode()
+
+
+# --- The threading corpus ---------------------------------------------------------------
+
+#: What each turn of a conversation is, and its share once a conversation is open. Most
+#: replies go to the signed Reply-To our mail gives; the rest reach the plain queue address
+#: (a client that answers From, a customer who writes a new mail) with the threading
+#: headers some clients keep and others drop, the subject tag or not, a quote or not.
+CONVERSATION_MIX = {
+    "new": 0.30,
+    "agent_answer": 0.22,
+    "reply_to_reply_address": 0.14,
+    "reply_threaded": 0.06,
+    "reply_references_only": 0.02,
+    "reply_in_reply_to_only": 0.02,
+    "reply_tag_only": 0.05,
+    "reply_bare_quoted": 0.05,
+    "reply_bare": 0.04,
+    "follow_up_own": 0.02,
+    "follow_up_own_bare": 0.02,
+    "auto_reply": 0.04,
+    "auto_reply_tag_only": 0.02,
+}
+#: New requests whose subject says nothing of their matter; the same few across customers.
+GENERIC_SHARE = 0.12
+#: New requests from a customer who wrote before, sometimes about the same thing again.
+RETURNING_SHARE = 0.3
+#: Replies go to one of the conversations opened last.
+RECENT_CONVERSATIONS = 60
+AGENT = "alice@acme.example"
+
+_EN_GENERIC = ("Help", "Question", "Problem", "Urgent", "Hello", "")
+_PT_GENERIC = ("Ajuda", "Dúvida", "Problema", "Urgente", "Olá", "")
+_EN_NAMES = ("Pat Customer", "Sam Lee", "Alex Morgan", "Jamie Fox")
+_PT_NAMES = ("João Conceição", "Ana Cliente", "Maria Gonçalves", "Luís Araújo")
+_EN_DETAILS = (
+    "My reference is {ref}.",
+    "It started on {day} at about {hour} o'clock.",
+    "The screen shows error E{ref}.",
+    "This concerns order {ref} from {day}.",
+)
+_PT_DETAILS = (
+    "Minha referência é {ref}.",
+    "Começou na {day} por volta das {hour} horas.",
+    "A tela mostra o erro E{ref}.",
+    "Trata-se do pedido {ref} de {day}.",
+)
+_EN_DAYS = ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday")
+_PT_DAYS = ("segunda", "terça", "quarta", "quinta", "sexta")
+_EN_REPLIES = (
+    "Thanks, I tried that but it still fails.",
+    "It works now, thank you very much!",
+    "Any news on this? We are still waiting.",
+    "I did what you asked and nothing changed.",
+    "Sorry, one more thing about this.",
+)
+_PT_REPLIES = (
+    "Obrigado, tentei isso mas continua falhando.",
+    "Agora funcionou, muito obrigada!",
+    "Alguma novidade? Continuamos esperando.",
+    "Fiz o que vocês pediram e nada mudou.",
+    "Desculpe, mais uma coisa sobre isso.",
+)
+_EN_ANSWERS = (
+    "Thanks for the details, we are looking into it now.",
+    "Could you restart the device and tell us what the screen says afterwards?",
+    "We have reset your access; please try again and let us know.",
+    "The invoice will be corrected and sent again by {day}.",
+    "I have passed this to our field team under reference {ref}.",
+)
+_PT_ANSWERS = (
+    "Obrigado pelos detalhes, já estamos verificando.",
+    "Você pode reiniciar o aparelho e nos dizer o que aparece na tela depois?",
+    "Redefinimos o seu acesso; tente novamente e nos avise, por favor.",
+    "A fatura será corrigida e reenviada até {day}.",
+    "Encaminhei para a nossa equipe de campo com a referência {ref}.",
+)
+#: Agents close some conversations as they answer; customers may write again after that.
+RESOLVE_SHARE = 0.15
+
+
+@dataclass(frozen=True)
+class Turn:
+    """One message of the threading corpus: who writes it, what, and in which conversation."""
+
+    number: int
+    kind: str
+    #: The number of the turn that opened the conversation: its ticket is where this belongs.
+    thread: int
+    customer: str
+    name: str
+    portuguese: bool
+    #: The conversation's subject, as its new request had it.
+    subject: str
+    #: Whether that subject is one of the generic few (Help, Ajuda…) many customers write.
+    generic: bool
+    text: str
+
+    @property
+    def message_id(self) -> str:
+        domain = "acme.example" if self.kind == "agent_answer" else self.customer.split("@")[1]
+        return f"turn-{self.number}@{domain}"
+
+
+def conversations(count: int, seed: int = 11) -> list[Turn]:
+    """`count` turns in the order they are written, the same for the same `count` and `seed`."""
+    rng = random.Random(seed)
+    kinds, weights = list(CONVERSATION_MIX), list(CONVERSATION_MIX.values())
+    customers: list[tuple[str, str, bool]] = []
+    opened: list[Turn] = []
+    turns: list[Turn] = []
+    for number in range(count):
+        kind = "new" if not opened else rng.choices(kinds, weights)[0]
+        if kind == "new":
+            turn = _new_request(rng, number, customers)
+            opened.append(turn)
+        else:
+            first = rng.choice(opened[-RECENT_CONVERSATIONS:])
+            turn = replace(
+                first, number=number, kind=kind, text=_written(rng, kind, first.portuguese)
+            )
+        turns.append(turn)
+    return turns
+
+
+def _new_request(rng: random.Random, number: int, customers: list[tuple[str, str, bool]]) -> Turn:
+    if customers and rng.random() < RETURNING_SHARE:
+        address, name, portuguese = rng.choice(customers)
+    else:
+        portuguese = rng.random() < 0.5
+        address = f"customer{len(customers)}@{_domain(len(customers))}"
+        name = rng.choice(_PT_NAMES if portuguese else _EN_NAMES)
+        customers.append((address, name, portuguese))
+    generic = rng.random() < GENERIC_SHARE
+    if generic:
+        subject = rng.choice(_PT_GENERIC if portuguese else _EN_GENERIC)
+    else:
+        subject = rng.choice(_PT_SUBJECTS if portuguese else _EN_SUBJECTS)
+    text = _written(rng, "new", portuguese)
+    return Turn(number, "new", number, address, name, portuguese, subject, generic, text)
+
+
+def _written(rng: random.Random, kind: str, portuguese: bool) -> str:
+    """What the writer of a `kind` turn writes, with details (references, days) that make
+    each conversation's text its own, as real requests are."""
+    details = {
+        "ref": str(rng.randint(1000, 99999)),
+        "day": rng.choice(_PT_DAYS if portuguese else _EN_DAYS),
+        "hour": str(rng.randint(7, 19)),
+    }
+    detail = rng.choice(_PT_DETAILS if portuguese else _EN_DETAILS).format(**details)
+    if kind == "new":
+        lines = rng.sample(_PT_LINES if portuguese else _EN_LINES, k=rng.randint(2, 4))
+        return "\n\n".join([*lines, detail])
+    if kind == "agent_answer":
+        answer = rng.choice(_PT_ANSWERS if portuguese else _EN_ANSWERS).format(**details)
+        return f"#status resolved\n{answer}" if rng.random() < RESOLVE_SHARE else answer
+    if kind.startswith("auto_reply"):
+        if portuguese:
+            return f"Estou fora do escritório até {details['day']} e responderei depois."
+        return f"I am out of the office until {details['day']} and will answer your mail then."
+    reply = rng.choice(_PT_REPLIES if portuguese else _EN_REPLIES)
+    return f"{reply}\n\n{detail}" if rng.random() < 0.5 else reply
 
 
 def write_mbox(items: list[Item], path: Path) -> None:

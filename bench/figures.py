@@ -27,10 +27,15 @@ class Target:
         if self.met(figure):
             return f"met ({goal})"
         if self.higher_is_better:
-            short = f"{(1 - figure / self.value) * 100:.0f}% short" if self.value else "short"
+            short = f"{_percent(1 - figure / self.value)} short" if self.value else "short"
         else:
-            short = f"{(figure / self.value - 1) * 100:.0f}% over" if self.value else "over"
+            short = f"{_percent(figure / self.value - 1)} over" if self.value else "over"
         return f"**missed** by {short} ({goal})" + (f": {self.if_missed}" if self.if_missed else "")
+
+
+def _percent(fraction: float) -> str:
+    # A near miss (an accuracy of 99.3 against 99.5) must not read as "0% short".
+    return f"{fraction * 100:.1f}%" if fraction < 0.01 else f"{fraction * 100:.0f}%"
 
 
 @dataclass(frozen=True)

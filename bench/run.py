@@ -34,6 +34,7 @@ from bench import (
     quotes,
     scaleout,
     sla_sweep,
+    thread_accuracy,
 )
 from bench.figures import Figure, Part, Scale, Table
 
@@ -53,6 +54,7 @@ PARTS: dict[str, Part] = {
     "scaleout": scaleout.measure,
     "quotes": quotes.measure,
     "bounces": bounces.measure,
+    "threading": thread_accuracy.measure,
 }
 
 SCALES = {

@@ -33,10 +33,11 @@ log = logging.getLogger(__name__)
 
 #: Before the sender is known: robots, loops and duplicates end here.
 SCREENING: tuple[Callable[[Received], None], ...] = (detect_automated, drop_duplicates)
-#: After it: find the ticket, read the new text, route, change the ticket, queue the mail.
+#: After it: read the new text (threading by subject compares what is left, the quote), find
+#: the ticket, route, change the ticket, queue the mail.
 APPLYING: tuple[Callable[[MessageContext], None], ...] = (
-    match_ticket,
     extract_new_text,
+    match_ticket,
     evaluate_rules,
     hold_spam,
     apply_to_ticket,

@@ -59,6 +59,9 @@ def store_message(
     verdict = ctx.automated
     # Which signal made it a robot's mail, so that an agent can see why nobody answered it.
     detail = {"automated": verdict.signal, "why": verdict.reason} if verdict else {}
+    # A message that opened its ticket was matched to none (a long-closed one at most).
+    if ctx.matched_by and not ctx.created:
+        detail["matched_by"] = ctx.matched_by
     tickets.add_message(ctx.session, ticket, message, ctx.now, **detail)
     for part in mail.attachments:
         too_big = len(part.content) > ctx.config.max_attachment_size

@@ -34,6 +34,9 @@ from mailtickets.mail.parse import MAX_NAME
 from mailtickets.services.sla.clocks import refresh
 from mailtickets.services.sla.policy import SlaConfig
 
+#: The subject of a ticket whose first mail had none.
+NO_SUBJECT = "(no subject)"
+
 
 def record(
     session: Session,
@@ -86,7 +89,7 @@ def open_ticket(
     ticket = Ticket(
         queue_id=queue.id,
         contact_id=contact.id,
-        subject=subject or "(no subject)",
+        subject=subject or NO_SUBJECT,
         status=TicketStatus.OPEN,
         priority=Priority.NORMAL,
         created_at=now,
@@ -144,7 +147,8 @@ def is_participant(session: Session, ticket: Ticket, address: str) -> bool:
 def add_message(
     session: Session, ticket: Ticket, message: Message, now: datetime, **detail: Any
 ) -> Message:
-    """Add `message` to `ticket`; its event carries `detail` (e.g. why it is automated)."""
+    """Add `message` to `ticket`; its event carries `detail` (why it is automated, which
+    threading rule matched it)."""
     message.ticket_id = ticket.id
     session.add(message)
     session.flush()

@@ -22,6 +22,7 @@ def compose(
     references: list[str] | None = None,
     cc: str | None = None,
     headers: dict[str, str] | None = None,
+    date: datetime = datetime(2026, 11, 2, 9, 0, tzinfo=UTC),
 ) -> bytes:
     """A plain-text message; `message_id="auto"` makes a unique one, None leaves it out."""
     message = EmailMessage()
@@ -30,7 +31,7 @@ def compose(
     if cc:
         message["Cc"] = cc
     message["Subject"] = subject
-    message["Date"] = format_datetime(datetime(2026, 11, 2, 9, 0, tzinfo=UTC))
+    message["Date"] = format_datetime(date)
     if message_id == "auto":
         message_id = f"test-{next(_SEQUENCE)}@client.example"
     if message_id:

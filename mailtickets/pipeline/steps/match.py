@@ -5,9 +5,19 @@
 2. In-Reply-To / References against every Message-ID we stored or sent (ours are signed);
 3. the signed reference marker in the body, for relays that rewrite Message-IDs;
 4. the subject tag `[PREFIX #id]`;
+5. a reply that carries none of these (a webmail or phone client that drops headers, a
+   customer who starts a new mail with "Re: <our subject>") joins the sender's own ticket
+   with the same subject: one they take part in, open or pending, or resolved or closed
+   within `reopen_grace`. A quote ("> " lines) in the reply must repeat a message of that
+   ticket (the customer's, an agent's answer, our mail to them) or name its number; an
+   unmarked quote (Outlook's) counts when it does; a generic subject ("Help", "Ajuda")
+   joins only with such a quote. Among several such tickets, the one the
+   quote repeats most, then the one whose message's time the quote's attribution gives,
+   then the most recently active;
 a bounce also by the marker or a signed reply address in what it returns of our message;
 otherwise a new ticket in the queue of the envelope recipient. Markers and tags are only
-honoured for a participant of the ticket: anyone can copy a subject.
+honoured for a participant of the ticket: anyone can copy a subject, so the subject is only
+compared with the sender's own tickets.
 """
 
 from __future__ import annotations
@@ -19,7 +29,8 @@ from sqlalchemy import select
 from mailtickets.db.models import Agent, Message, OutboundMessage, Ticket
 from mailtickets.mail.addresses import split_plus
 from mailtickets.mail.authresults import authenticated
-from mailtickets.mail.subjects import ticket_in_tag
+from mailtickets.mail.quoted import Quote
+from mailtickets.mail.subjects import is_generic, is_reply, subject_key, ticket_in_tag
 from mailtickets.mail.tokens import (
     read_reply_token,
     read_survey_token,
@@ -27,7 +38,8 @@ from mailtickets.mail.tokens import (
     tickets_in_markers,
 )
 from mailtickets.pipeline.context import MessageContext, ProvenAgent
-from mailtickets.services.tickets import follow_merges, is_participant
+from mailtickets.services.candidates import joinable_tickets, quotable_texts
+from mailtickets.services.tickets import NO_SUBJECT, follow_merges, is_participant
 
 #: How `_by_returned` matched: by a signature of ours, found in the returned copy of our mail.
 SIGNED_IN_RETURNED = (
@@ -37,7 +49,8 @@ SIGNED_IN_RETURNED = (
 
 
 def match_ticket(ctx: MessageContext) -> None:
-    found = _by_token(ctx) or _by_references(ctx) or _by_returned(ctx) or _by_marker_or_tag(ctx)
+    found = _by_token(ctx) or _by_references(ctx) or _by_returned(ctx)
+    found = found or _by_marker_or_tag(ctx) or _by_subject(ctx)
     ctx.ticket, ctx.matched_by = found if found else (None, None)
     if ctx.ticket is not None:
         ctx.ticket = follow_merges(ctx.session, ctx.ticket)
@@ -159,3 +172,62 @@ def _by_marker_or_tag(ctx: MessageContext) -> tuple[Ticket, str] | None:
             "why": f"{how} of a ticket whose participants do not include the sender",
         }
     return None
+
+
+def _by_subject(ctx: MessageContext) -> tuple[Ticket, str] | None:
+    quote = Quote.of(ctx.mail.text, ctx.new_text)
+    # A delivery report names its message by reference or not at all; a mail that neither
+    # says it replies nor quotes anything is a new request, whatever its subject.
+    if ctx.bounce is not None or not (is_reply(ctx.mail.subject) or quote.marked):
+        return None
+    key = subject_key(ctx.mail.subject)
+    since = ctx.now - ctx.config.reopen_grace
+    same = [
+        ticket
+        for ticket in joinable_tickets(ctx.session, ctx.sender_address, since)
+        if subject_key("" if ticket.subject == NO_SUBJECT else ticket.subject) == key
+    ]
+    if not same:
+        return None
+    quoted = _quoted(ctx, quote, same)
+    if quoted is not None:
+        ticket, what = quoted
+        return ticket, f"subject and quote of {what}"
+    if quote.marked:
+        _not_joined(ctx, same[0], "it quotes none of that ticket's messages")
+    elif is_generic(ctx.mail.subject):
+        _not_joined(ctx, same[0], "the subject is too generic to join without a quote of it")
+    else:
+        return same[0], "subject of the sender's ticket"
+    return None
+
+
+def _quoted(ctx: MessageContext, quote: Quote, same: list[Ticket]) -> tuple[Ticket, str] | None:
+    """The ticket the quote repeats most (between equals, the one whose message's time the
+    attribution gives, then the most recently active) and what of it is quoted: a message,
+    else the ticket's number; None when it quotes none of them."""
+    if not quote.text:
+        return None
+    best: dict[int, tuple[tuple[int, bool], str]] = {}
+    for quotable in quotable_texts(ctx.session, [t.id for t in same]):
+        strength = quote.repeats(quotable.text)
+        found = (strength, quote.dates(quotable.date))
+        if strength and found > best.get(quotable.ticket_id, ((0, False), ""))[0]:
+            best[quotable.ticket_id] = (found, f"<{quotable.message_id}>")
+    quoted = [(best[t.id][0], t, best[t.id][1]) for t in same if t.id in best]
+    if quoted:
+        # max() keeps the first of equals: `same` is ordered by recent activity.
+        _, ticket, what = max(quoted, key=lambda found: found[0])
+        return ticket, what
+    named = next((t for t in same if quote.names_ticket(t.id)), None)
+    return (named, f"its number #{named.id}") if named is not None else None
+
+
+def _not_joined(ctx: MessageContext, ticket: Ticket, why: str) -> None:
+    """Tell agents, on the ticket the message opens, which ticket of the sender's it may
+    continue and why it did not join it."""
+    if ctx.ignored_reference is None:
+        ctx.ignored_reference = {
+            "ignored_ticket": ticket.id,
+            "why": f"same subject as the sender's ticket, but {why}",
+        }

@@ -1,10 +1,21 @@
-"""Subject prefixes in many languages, our ticket tag, and forward detection."""
+"""Subject prefixes in many languages, our ticket tag, forward and reply detection, and
+which subjects are the same and which say nothing of their matter."""
 
 from __future__ import annotations
 
 import pytest
 
-from mailtickets.mail.subjects import MAX_SUBJECT, clean, is_forward, tag, tagged, ticket_in_tag
+from mailtickets.mail.subjects import (
+    MAX_SUBJECT,
+    clean,
+    is_forward,
+    is_generic,
+    is_reply,
+    subject_key,
+    tag,
+    tagged,
+    ticket_in_tag,
+)
 
 
 @pytest.mark.parametrize(
@@ -151,3 +162,85 @@ def test_tagged_subjects_round_trip(ticket: int) -> None:
 )
 def test_is_forward(subject: str, expected: bool) -> None:
     assert is_forward(subject) is expected
+
+
+@pytest.mark.parametrize(
+    ("subject", "expected"),
+    [
+        ("Re: Printer on fire", True),
+        ("RES: Impressora", True),
+        ("AW: Drucker", True),
+        ("SV: Skrivaren", True),
+        ("Re[2]: Printer", True),
+        ("Re: Fwd: Printer", True),
+        ("Fwd: Re: Printer", False),  # a forward of a reply is a forward
+        ("ENC: Impressora", False),
+        ("Printer on fire", False),
+        ("Reunion: agenda", False),
+        ("[ACME #12] Re: Printer", False),  # the tag threads it first
+        ("", False),
+    ],
+)
+def test_is_reply(subject: str, expected: bool) -> None:
+    assert is_reply(subject) is expected
+
+
+@pytest.mark.parametrize(
+    ("one", "other"),
+    [
+        ("Re: Printer on fire", "Printer on fire"),
+        ("RES: [ACME #12] Impressora não funciona", "impressora nao funciona"),
+        ("Re:  Printer   on fire!", "printer on fire"),
+        ("AW: Fatura de novembro está errada.", "Fatura de novembro esta errada"),
+    ],
+)
+def test_subject_key_ignores_prefixes_case_accents_and_punctuation(one: str, other: str) -> None:
+    assert subject_key(one) == subject_key(other)
+
+
+def test_subject_key_keeps_what_tells_subjects_apart() -> None:
+    assert subject_key("Invoice 2026-11 is wrong") != subject_key("Invoice 2026-10 is wrong")
+    assert subject_key("Printer on fire") != subject_key("Printer not on fire")
+
+
+@pytest.mark.parametrize(
+    "subject",
+    [
+        "Help",
+        "Re: Help!",
+        "Ajuda",
+        "RES: Ajuda",
+        "Dúvida",
+        "Question",
+        "Problem",
+        "Problema",
+        "Urgent",
+        "URGENTE!!!",
+        "I need help please",
+        "Preciso de ajuda urgente",
+        "Bom dia",
+        "Hello",
+        "Support request",
+        "",
+        "Re:",
+        "(no subject)",
+    ],
+)
+def test_generic_subjects(subject: str) -> None:
+    assert is_generic(subject)
+
+
+@pytest.mark.parametrize(
+    "subject",
+    [
+        "Printer help",
+        "Help with invoice 2026-11",
+        "Dúvida sobre a fatura",
+        "Question about the VPN",
+        "Problem logging in",
+        "Urgent: server down",
+        "Pedido 4471 não chegou",
+    ],
+)
+def test_subjects_that_name_their_matter_are_not_generic(subject: str) -> None:
+    assert not is_generic(subject)
