@@ -176,3 +176,23 @@ def test_a_mistake_in_the_pipe_command_line_is_a_temporary_failure(
     assert error_line(result.stderr) == (
         f"mailtickets: the message was not stored, try again later: {mistake}"
     )
+
+
+def test_an_unexpected_error_is_a_temporary_failure_named_by_its_type(tmp_path: Path) -> None:
+    # An exception none of our handlers knows, as a bug would raise: SQLAlchemy's warning
+    # about an unknown URL parameter, turned into an error by the interpreter.
+    (tmp_path / "mt.db").touch()
+    config = write_config(tmp_path, f"sqlite:///{tmp_path / 'mt.db'}?nonsense=1")
+    result = mailtickets(
+        "--config",
+        config,
+        "deliver",
+        cwd=tmp_path,
+        stdin=message(),
+        env={"PYTHONWARNINGS": "error::RuntimeWarning"},
+    )
+    assert result.returncode == EX_TEMPFAIL
+    assert error_line(result.stderr).startswith(
+        "mailtickets: the message was not stored, try again later: SAWarning: "
+        "Query string argument(s) 'nonsense' are not accepted"
+    )
