@@ -151,6 +151,8 @@ class Postfix:
             "relay_domains": ", ".join(domains),
             "transport_maps": f"inline:{{ {table} }}" if table else "",
             "default_transport": "error:this test's Postfix delivers nowhere else",
+            # Accepted, then bounced with a DSN, as a real MTA does (not refused at RCPT).
+            "smtpd_reject_unlisted_recipient": "no",
             "local_transport": "error:no local delivery",
             "alias_maps": "",
             "alias_database": "",

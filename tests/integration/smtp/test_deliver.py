@@ -153,3 +153,46 @@ def test_a_broken_configuration_is_a_temporary_failure(tmp_path: Path) -> None:
         "mailtickets: the message was not stored, try again later: [queue.support] address: "
         f'must be a mail address such as support@example.com, got "support" ({config})'
     )
+
+
+@pytest.mark.parametrize(
+    ("args", "mistake"),
+    [
+        (("--confg", "site.toml", "deliver"), "No such option '--confg'. Did you mean '--config'?"),
+        (("deliver", "--recipient"), "Option '--recipient' requires an argument."),
+        (
+            ("deliver", "--recipient", "a@acme.example", "b@acme.example"),
+            "Got unexpected extra argument (b@acme.example)",
+        ),
+    ],
+    ids=["global option", "missing value", "two recipients"],
+)
+def test_a_mistake_in_the_pipe_command_line_is_a_temporary_failure(
+    tmp_path: Path, args: tuple[str, ...], mistake: str
+) -> None:
+    # The MTA's configuration is wrong, not the sender: it must keep the message (not exit 2).
+    result = mailtickets(*args, cwd=tmp_path, stdin=message())
+    assert result.returncode == EX_TEMPFAIL
+    assert error_line(result.stderr) == (
+        f"mailtickets: the message was not stored, try again later: {mistake}"
+    )
+
+
+def test_an_unexpected_error_is_a_temporary_failure_named_by_its_type(tmp_path: Path) -> None:
+    # An exception none of our handlers knows, as a bug would raise: SQLAlchemy's warning
+    # about an unknown URL parameter, turned into an error by the interpreter.
+    (tmp_path / "mt.db").touch()
+    config = write_config(tmp_path, f"sqlite:///{tmp_path / 'mt.db'}?nonsense=1")
+    result = mailtickets(
+        "--config",
+        config,
+        "deliver",
+        cwd=tmp_path,
+        stdin=message(),
+        env={"PYTHONWARNINGS": "error::RuntimeWarning"},
+    )
+    assert result.returncode == EX_TEMPFAIL
+    assert error_line(result.stderr).startswith(
+        "mailtickets: the message was not stored, try again later: SAWarning: "
+        "Query string argument(s) 'nonsense' are not accepted"
+    )

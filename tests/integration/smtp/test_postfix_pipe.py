@@ -161,3 +161,21 @@ def test_a_broken_configuration_defers_and_fixed_delivers_once(
         f"[queue.{QUEUE}] nmae: unknown key ({site.config})",
         lambda: site.config.write_text(GOOD),
     )
+
+
+def test_a_bounce_comes_back_through_the_pipe_with_the_null_sender(
+    site: Site, postfix: Postfix
+) -> None:
+    # Mail from the queue to an address Postfix cannot deliver: Postfix's own DSN goes back
+    # to the queue address, through the pipe, with an empty ${sender}.
+    site.config.write_text(GOOD)
+    site.mailtickets("db", "upgrade")
+    queue_id = postfix.send(QUEUE, ["ana@customer.example"], message())
+    postfix.delivery(queue_id, "bounced")
+    notice = postfix.wait_for_log(rf"{queue_id}: sender non-delivery notification: (\w+)")[1]
+    stored = postfix.delivery(notice, "sent")
+    assert "accepted intake #1 from pipe" in stored["reason"]
+    with daemon_as(None, site.directory, ("--config", str(site.config))) as daemon:
+        daemon.wait_for("intake #1: ")
+        assert daemon.stop() == 0
+    assert "intake #1: bounce" in daemon.output
