@@ -97,6 +97,7 @@ def read_outgoing(t: r.Table, storage: StorageSettings, env: Mapping[str, str]) 
         retry_delay=t.get("retry_delay", r.positive_duration, r.duration("1m")),
         give_up_after=t.get("give_up_after", r.duration, r.duration("2d")),
         timeout=t.get("timeout", r.positive_duration, r.duration("30s")),
+        max_attachments_size=t.get("max_attachments_size", r.size, r.size("10MB")),
     )
     t.finish()
     return settings
