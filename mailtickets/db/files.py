@@ -13,7 +13,7 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Iterable
 
-from sqlalchemy import delete, select
+from sqlalchemy import delete, func, select
 from sqlalchemy.orm import Session
 
 from mailtickets.db.models import Attachment
@@ -58,6 +58,20 @@ def read(session: Session, attachment_ids: Iterable[int]) -> dict[int, bytes]:
         )
     )
     return {row.id: bytes(row.content) for row in rows}
+
+
+def heads(session: Session, attachment_ids: Iterable[int], length: int) -> dict[int, bytes]:
+    """The first `length` bytes of each kept file among `attachment_ids` (to tell its type)."""
+    wanted = list(dict.fromkeys(attachment_ids))
+    if not wanted:
+        return {}
+    head = func.substr(Attachment.content, 1, length)
+    rows = session.execute(
+        select(Attachment.id, head).where(
+            Attachment.id.in_(wanted), Attachment.content.is_not(None)
+        )
+    )
+    return {row[0]: bytes(row[1]) for row in rows}
 
 
 def discard(session: Session, message_id: int) -> None:
