@@ -18,6 +18,7 @@ from mailtickets.db.models import (
     Ticket,
     TicketStatus,
 )
+from mailtickets.outbox.attachments import ticket_files
 from mailtickets.services.tickets import find
 
 
@@ -105,6 +106,7 @@ def show_ticket(session: Session, ticket_id: int) -> dict[str, Any]:
 
 def _conversation(session: Session, ticket: Ticket) -> list[dict[str, Any]]:
     agents = {a.id: a for a in session.scalars(select(Agent))}
+    numbers = {f.row.id: f.number for f in ticket_files(session, ticket)}
     entries: list[tuple[datetime, dict[str, Any]]] = []
     for message in ticket.messages:
         agent = agents.get(message.author_agent_id) if message.author_agent_id else None
@@ -126,6 +128,7 @@ def _conversation(session: Session, ticket: Ticket) -> list[dict[str, Any]]:
                     "new_text": message.new_text,
                     "attachments": [
                         {
+                            "number": numbers[a.id],
                             "filename": a.filename,
                             "content_type": a.content_type,
                             "size": a.size,
