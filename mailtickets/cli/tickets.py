@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import getpass
 import json
+import sys
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -129,9 +130,8 @@ def attachment(cli: CliContext, ticket_id: int, number: int, output: Path) -> No
     if content is None:
         fail(f"file {number} of ticket #{ticket_id} ({row.filename}) was not kept: {row.omitted}")
     if str(output) == "-":
-        stdout = click.get_binary_stream("stdout")
-        stdout.write(content)
-        stdout.flush()
+        sys.stdout.buffer.write(content)
+        sys.stdout.buffer.flush()
         return
     try:
         output.write_bytes(content)

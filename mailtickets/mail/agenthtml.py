@@ -9,7 +9,8 @@ signature and the history it quotes. `reply_html` keeps what they wrote:
    "From:" block of its desktop version, Yahoo's `yahoo_quoted`), or else the first paragraph
    that is only an attribution ("On … wrote:") or an "-----Original Message-----" line.
 2. So does a signature, from a mark (`gmail_signature`, `moz-signature`, Outlook's
-   `Signature`) or a "-- " line on: the answer is signed with the agent's configured signature.
+   `Signature` and `_MailAutoSig`) or a "-- " line on: the answer is signed with the agent's
+   configured signature. A signature no mark tells from the text stays, as in the text rules.
 3. The command lines at the top (`#resolve`, …) go, as they do from the text, with blank
    lines around the rest.
 4. Images: only those the agent attached (`cid:`), renamed to the Content-IDs the outgoing
@@ -162,6 +163,8 @@ def _is_mark(element: Any) -> bool:
         return True
     if element.get("data-smartmail") == "gmail_signature":
         return True
+    if element.tag == "a" and element.get("name") == "_MailAutoSig":
+        return True  # where Outlook for Windows inserts the signature
     if element.tag == "blockquote" and (element.get("type") or "").lower() == "cite":
         return True
     if element.tag not in ("p", "div"):

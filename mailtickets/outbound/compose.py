@@ -137,23 +137,25 @@ def with_files(raw: bytes, files: Sequence[OutgoingFile]) -> bytes:
         if related is html:
             html.make_related(boundary=_boundary(seed, "related"))
         for file in inline:
-            maintype, _, subtype = file.content_type.partition("/")
-            related.add_related(
-                file.content,
-                maintype,
-                subtype,
-                cid=f"<{file.cid}>",
-                disposition="inline",
-                filename=file.name,
-            )
+            related.attach(_part(file, "inline", cid=f"<{file.cid}>"))
     attached = [f for f in files if f not in inline]
     if attached:
         if message.get_content_type() != "multipart/mixed":
             message.make_mixed(boundary=_boundary(seed, "mixed"))
         for file in attached:
-            maintype, _, subtype = file.content_type.partition("/")
-            message.add_attachment(file.content, maintype, subtype, filename=file.name)
+            message.attach(_part(file, "attachment"))
     return message.as_bytes(policy=WIRE)
+
+
+def _part(file: OutgoingFile, disposition: str, cid: str | None = None) -> EmailMessage:
+    # Made under SMTP's own policy: RFC 2045 wants base64 in lines of at most 76 characters,
+    # where WIRE would write lines of 998.
+    part = EmailMessage(policy=SMTP)
+    maintype, _, subtype = file.content_type.partition("/")
+    part.set_content(
+        file.content, maintype, subtype, disposition=disposition, filename=file.name, cid=cid
+    )
+    return part
 
 
 def _related(message: EmailMessage) -> EmailMessage | None:

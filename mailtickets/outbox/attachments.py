@@ -62,7 +62,9 @@ class Choice:
         """The `files` a template is given: numbers, names, sizes, and how to get the rest."""
         return {
             "carried": [
-                _entry(f, ticket_id) | {"inline": f.row.id in self.in_place} for f in self.carried
+                _entry(f, ticket_id)
+                | {"inline": f.row.id in self.in_place, "cid": content_id(f.row)}
+                for f in self.carried
             ],
             "left": [
                 _entry(f, ticket_id) | {"mailable": encoded_size(f.row.size) <= self.cap}
