@@ -1,11 +1,12 @@
 """The bytes of attachments: the one place that writes, reads and drops them.
 
 Today a file's bytes live in its `attachment` row (`content`), written once when its message
-is stored and read when a mail carries the file out (the outbox sender), when an operator
-saves it (`tickets attachment`) or when a person's data is exported. Every one of those goes
-through `store`, `read` and `discard` here and nowhere else, so that moving the bytes to
-content-addressed files under `[storage] dir` (keyed by the `sha256` each row already
-keeps) is a change to this module alone.
+is stored and read when a mail carries the file out (the outbox sender; `heads` tells an
+image from its first bytes before), when an operator saves it (`tickets attachment`) or
+when a person's data is exported. Every one of those goes through `store`, `read`, `heads`
+and `discard` here and nowhere else, so that moving the bytes to content-addressed files
+under `[storage] dir` (keyed by the `sha256` each row already keeps) is a change to this
+module alone.
 """
 
 from __future__ import annotations
