@@ -43,6 +43,23 @@ def relay(
 ) -> None:
     """The agent's answer (their `text` and the `macros` they inserted) to the customer and
     every other participant; `resolved` adds that the ticket is now resolved."""
+    reply, files = _formatting_and_files(ctx, ticket)
+    message: dict[str, Any] = {"author": proven.row.name, "new_text": text}
+    if reply is not None:
+        # The macros' text, escaped, after the agent's own (already sanitised) HTML.
+        html = reply.html + "".join(f"<p>{_lines_html(m)}</p>" for m in macros)
+        message = message | {"new_text": "\n\n".join([html_to_text(reply.html), *macros])}
+        message["html"] = html
+    author = {"name": proven.row.name, "signature": proven.settings.signature}
+    context = ticket_context(ctx.session, ticket, ctx.config.subject_prefix, agent=author)
+    context |= {"message": message, "resolved": resolved}
+    tell_customer(ctx, ticket, "customer/agent_reply", context, files)
+    if files.left or files.not_kept:
+        _files_not_sent(ctx, ticket, proven, files)
+
+
+def _formatting_and_files(ctx: MessageContext, ticket: Ticket) -> tuple[ReplyHtml | None, Choice]:
+    """The agent's HTML, if it is to be used, and the files of their message that go with it."""
     candidates = of_message(ctx.session, ticket, ctx.attachments)
     images = {f.row.content_id: content_id(f.row) for f in candidates if f.row.content_id}
     reply = _formatting(ctx, images)
@@ -61,18 +78,7 @@ def relay(
         # from the text, which would otherwise point at nothing.
         shown_now = [f.row for f in files.carried if f.row.id in files.in_place]
         reply = _formatting(ctx, {r.content_id: content_id(r) for r in shown_now if r.content_id})
-    message: dict[str, Any] = {"author": proven.row.name, "new_text": text}
-    if reply is not None:
-        # The macros' text, escaped, after the agent's own (already sanitised) HTML.
-        html = reply.html + "".join(f"<p>{_lines_html(m)}</p>" for m in macros)
-        message = message | {"new_text": "\n\n".join([html_to_text(reply.html), *macros])}
-        message["html"] = html
-    author = {"name": proven.row.name, "signature": proven.settings.signature}
-    context = ticket_context(ctx.session, ticket, ctx.config.subject_prefix, agent=author)
-    context |= {"message": message, "resolved": resolved}
-    tell_customer(ctx, ticket, "customer/agent_reply", context, files)
-    if files.left or files.not_kept:
-        _files_not_sent(ctx, ticket, proven, files)
+    return reply, files
 
 
 def _formatting(ctx: MessageContext, images: dict[str, str]) -> ReplyHtml | None:

@@ -7,6 +7,10 @@ import base64
 import re
 from email.message import EmailMessage
 
+import pytest
+from sqlalchemy import select
+
+from mailtickets.db.models import Attachment
 from mailtickets.outbox.attachments import MAX_FILES
 from tests.support.files import File, pdf, png, with_files
 from tests.support.helpdesk import Helpdesk
@@ -228,3 +232,51 @@ def test_files_of_another_ticket_are_out_of_reach(relayed: Helpdesk, relay: Rela
     assert [p.get_filename() for p in _files(answer)] == ["mine.pdf"]
     for message in _to(relay, ALICE)[before:]:
         assert "secret" not in message.as_string()
+
+
+def test_a_file_erased_before_its_mail_is_sent_is_left_out_not_replaced(
+    relayed: Helpdesk, relay: Relay, caplog: pytest.LogCaptureFixture
+) -> None:
+    kept, erased = pdf("kept"), pdf("erased")
+    mail = with_files(
+        files=(
+            File("kept.pdf", "application/pdf", kept),
+            File("erased.pdf", "application/pdf", erased),
+        )
+    )
+    ticket_id = relayed.deliver(mail).ticket_id
+    assert ticket_id is not None
+    with relayed.app.sessions.begin() as session:
+        gone = session.scalars(select(Attachment).where(Attachment.filename == "erased.pdf")).one()
+        session.delete(gone)
+    relayed.send_all()
+    (notice,) = _to(relay, ALICE)
+    assert {str(p.get_filename()): p.get_content() for p in _files(notice)} == {"kept.pdf": kept}
+    assert f"file #{gone.id} is gone, sent without it" in caplog.text
+
+
+def test_an_agents_image_that_is_not_one_is_attached_and_a_real_one_shown(
+    relayed: Helpdesk, relay: Relay
+) -> None:
+    ticket_id = relayed.deliver(compose()).ticket_id
+    assert ticket_id is not None
+    relayed.send_all()
+    real, fake = png(seed=5), pdf("not a chart")
+    html = (
+        '<p>Before: <img src="cid:real@alice" alt="the screen"></p>'
+        '<p>After: <img src="cid:fake@alice" alt="the chart"></p>'
+    )
+    files = (
+        File("screen.png", "image/png", real, content_id="real@alice"),
+        File("chart.png", "image/png", fake, content_id="fake@alice"),
+    )
+    assert _answer(relayed, ticket_id, html, "Before, after.", files) == "agent_reply"
+    relayed.send_all()
+    (answer,) = _to(relay, ANA)[1:]
+    parts = {str(p.get_filename()): p for p in _files(answer)}
+    assert parts["screen.png"].get_content_disposition() == "inline"
+    assert parts["chart.png"].get_content_disposition() == "attachment"
+    assert parts["chart.png"].get_payload(decode=True) == fake
+    shown = re.findall(r'src="cid:([^"]+)"', _html(answer))
+    assert shown == [str(parts["screen.png"]["Content-ID"]).strip("<>")]
+    assert "the chart" in _html(answer)
