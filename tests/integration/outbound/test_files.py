@@ -24,19 +24,28 @@ CAP = 10_000_000  # the default [outgoing] max_attachments_size
 ALICE, BRUNO, ANA = "alice@acme.example", "bruno@acme.example", "ana@example.com"
 
 
-def _desk(relay: Relay, tmp_path: Path, intake: str = "1MiB") -> Helpdesk:
+def _desk(relay: Relay, tmp_path: Path, intake: str = "1MiB", url: str | None = None) -> Helpdesk:
     extra = (
         f'[outgoing]\nhost = "127.0.0.1"\nport = {relay.port}\ntls = "none"\n'
         'retry_delay = "10s"\ngive_up_after = "1h"\ntimeout = "30s"\n'
     )
     config = CONFIG.replace('max_attachment_size = "1MiB"', f'max_attachment_size = "{intake}"')
-    return make_helpdesk(f"sqlite:///{tmp_path / 'mailtickets.db'}", tmp_path, extra, config)
+    url = url or f"sqlite:///{tmp_path / 'mailtickets.db'}"
+    return make_helpdesk(url, tmp_path, extra, config)
 
 
 @pytest.fixture
 def big(relay: Relay, tmp_path: Path) -> Iterator[Helpdesk]:
     """A helpdesk whose intake keeps files up to 20 MiB, twice the outgoing cap."""
     desk = _desk(relay, tmp_path, intake="20MiB")
+    yield desk
+    desk.app.engine.dispose()
+
+
+@pytest.fixture
+def on_any(relay: Relay, tmp_path: Path, database_url: str) -> Iterator[Helpdesk]:
+    """A relayed helpdesk on SQLite and, in a second run, on PostgreSQL."""
+    desk = _desk(relay, tmp_path, url=database_url)
     yield desk
     desk.app.engine.dispose()
 
@@ -72,7 +81,7 @@ def _ids(header: object) -> list[str]:
 
 
 def test_each_agent_gets_the_pdf_attached_and_the_png_in_place(
-    relayed: Helpdesk, relay: Relay
+    on_any: Helpdesk, relay: Relay
 ) -> None:
     shot, invoice = png(seed=7), pdf()
     mail = with_files(
@@ -82,8 +91,8 @@ def test_each_agent_gets_the_pdf_attached_and_the_png_in_place(
         ),
         to="vendas@acme.example",
     )
-    result = relayed.deliver(mail, rcpt=("vendas@acme.example",))
-    relayed.send_all()
+    result = on_any.deliver(mail, rcpt=("vendas@acme.example",))
+    on_any.send_all()
     for agent in (ALICE, BRUNO):  # both serve Vendas
         (notice,) = _to(relay, agent)
         files = _files(notice)
@@ -99,7 +108,7 @@ def test_each_agent_gets_the_pdf_attached_and_the_png_in_place(
         assert f"invoice.pdf ({len(invoice)} bytes)" in listed
         assert f"screenshot.png ({len(shot)} bytes)" in listed
     # The outbox named the files; their bytes were read only to send.
-    for row in relayed.outbox(result.ticket_id):
+    for row in on_any.outbox(result.ticket_id):
         if row.template == "agent/new_ticket":
             assert sorted(f["inline"] for f in row.attachments or []) == [False, True]
             assert row.raw is not None
