@@ -25,14 +25,13 @@ from sqlalchemy.orm import Session, sessionmaker
 from mailtickets.background import BackgroundLoop
 from mailtickets.clock import Clock
 from mailtickets.config.settings import AgentSettings, OutgoingSettings, QueueSettings
-from mailtickets.db import files
 from mailtickets.db.lease import MAX_ERROR, lease_batch
-from mailtickets.db.models import Attachment, EventKind, OutboundMessage, OutboundStatus, Ticket
+from mailtickets.db.models import EventKind, OutboundMessage, OutboundStatus, Ticket
 from mailtickets.errors import PermanentFailure, TemporaryFailure
-from mailtickets.mail.attachments import outgoing_name, outgoing_type
 from mailtickets.mail.tokens import marker
 from mailtickets.outbound.charts import draw_all
-from mailtickets.outbound.compose import WIRE, OutgoingFile, address, compose, with_files
+from mailtickets.outbound.compose import WIRE, address, compose
+from mailtickets.outbound.files import with_files
 from mailtickets.outbound.render import render
 from mailtickets.outbound.transport import Transport
 from mailtickets.outbox.context import ticket_context
@@ -108,7 +107,7 @@ def send(
 ) -> Attempt:
     """Deliver one prepared outbox row and record how it went."""
     try:
-        raw = _with_files(sessions, outbound_id, prepared)
+        raw = with_files(sessions, outbound_id, prepared.raw, prepared.files)
         delivery = transport.send(raw, prepared.envelope_from, prepared.recipients)
     except TemporaryFailure as exc:
         return Attempt(_temporary(sessions, outbound_id, str(exc), config, now), str(exc))
@@ -160,33 +159,6 @@ def _prepare(
     redirect = config.outgoing.redirect_all_to
     targets = [redirect] if redirect else recipients
     return Prepared(row.raw, queue.address, targets, tuple(row.attachments or ()))
-
-
-def _with_files(sessions: sessionmaker[Session], outbound_id: int, prepared: Prepared) -> bytes:
-    """The rendered message with its files, read now: the outbox never holds their bytes."""
-    if not prepared.files:
-        return prepared.raw
-    ids = [int(entry["id"]) for entry in prepared.files]
-    with sessions() as session:
-        rows = {r.id: r for r in session.scalars(select(Attachment).where(Attachment.id.in_(ids)))}
-        contents = files.read(session, ids)
-    found = []
-    for position, entry in enumerate(prepared.files, start=1):
-        row, content = rows.get(int(entry["id"])), contents.get(int(entry["id"]))
-        if row is None or content is None:
-            # Erased since the mail was queued: it goes without the file, never with another.
-            log.warning("outbox #%s: file #%s is gone, sent without it", outbound_id, entry["id"])
-            continue
-        found.append(
-            OutgoingFile(
-                name=outgoing_name(row.filename, row.content_type, position),
-                content_type=outgoing_type(row.content_type),
-                content=content,
-                inline=bool(entry.get("inline")),
-                cid=str(entry["cid"]),
-            )
-        )
-    return with_files(prepared.raw, found)
 
 
 def _queue(row: OutboundMessage, config: SenderConfig) -> QueueSettings:
