@@ -52,7 +52,8 @@ def record_agent_reply(ctx: MessageContext, ticket: Ticket, proven: ProvenAgent)
     if errors:
         _reject(ctx, ticket, agent, errors)
         return
-    macros = [_macro(ctx, ticket, c.argument) or "" for c in parsed.commands if c.name == "macro"]
+    named = [c.argument for c in parsed.commands if c.name == "macro"]
+    macros = [found for name in named if (found := _macro(ctx, ticket, name))]
     text = "\n\n".join(t for t in [parsed.text, *macros] if t)
     ctx.new_text = text
     is_note = any(c.name == "note" for c in parsed.commands)
@@ -70,7 +71,7 @@ def record_agent_reply(ctx: MessageContext, ticket: Ticket, proven: ProvenAgent)
         ctx.outcome = Outcome.NOTE
     elif text:
         store_message(ctx, conversation, MessageKind.AGENT, author_agent_id=agent.id)
-        relay(ctx, conversation, proven, text, [m for m in macros if m], resolved=resolving)
+        relay(ctx, conversation, proven, text, macros, resolved=resolving)
         ctx.outcome = Outcome.AGENT_REPLY
     else:
         ctx.outcome = Outcome.COMMANDS

@@ -378,3 +378,26 @@ def test_a_file_too_large_to_keep_is_named_to_the_customer_once_and_to_the_agent
     replied = _to(relay, ALICE)[-1]
     assert "scan.pdf (2.1 MB): too large to keep" in _text(replied)
     assert list(_files(replied)) == ["note.txt"]
+
+
+def test_a_macro_follows_the_agents_html_escaped(relayed: Helpdesk, relay: Relay) -> None:
+    ticket_id = relayed.deliver(compose()).ticket_id
+    assert ticket_id is not None
+    relayed.send_all()
+    address = relayed.reply_address(ticket_id, ALICE)
+    html = "<div>#macro password_reset</div><div><b>Hi Ana</b>, the steps:</div>"
+    raw = compose(
+        sender=f"Alice <{ALICE}>",
+        to=address,
+        subject="Re: x",
+        body="#macro password_reset\n\nHi Ana, the steps:",
+    )
+    result = relayed.deliver(with_files(raw, html=html), rcpt=(address,), mail_from=ALICE)
+    assert result.outcome == "agent_reply"
+    relayed.send_all()
+    (answer,) = _to(relay, ANA)[1:]
+    html_part, text = _html(answer), _text(answer)
+    assert "<b>Hi Ana</b>, the steps:" in html_part
+    assert "Open the sign-in page and choose &#34;Forgot password?&#34;." in html_part
+    assert "#macro" not in html_part and "#macro" not in text
+    assert text.index("Hi Ana, the steps:") < text.index("Open the sign-in page")
