@@ -1,11 +1,14 @@
-"""`mailtickets tickets list|show`: tickets at a glance, or one whole, as text or JSON."""
+"""`mailtickets tickets list|show|attachment`: tickets at a glance, one whole (as text or
+JSON), or one of its files saved."""
 
 from __future__ import annotations
 
 import getpass
 import json
+import sys
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from typing import Any
 
 import click
@@ -15,8 +18,10 @@ from sqlalchemy.orm import Session
 from mailtickets.cli import CliContext, fail
 from mailtickets.cli.output import print_json, table, when
 from mailtickets.config.reader import duration
+from mailtickets.db import files
 from mailtickets.db.models import Agent, Ticket, TicketStatus
 from mailtickets.errors import NotFound
+from mailtickets.outbox.attachments import ticket_files
 from mailtickets.services import tickets as service
 from mailtickets.services.sla import clocks, report
 from mailtickets.services.sla.policy import SlaConfig
@@ -147,7 +152,44 @@ def _conversation(ticket: dict[str, Any], *, full: bool) -> None:
             click.echo(text.rstrip("\n"))
         for attachment in message["attachments"]:
             note = f" (not kept: {attachment['omitted']})" if attachment["omitted"] else ""
-            click.echo(f"[attachment: {attachment['filename']}, {attachment['size']} bytes{note}]")
+            click.echo(
+                f"[file {attachment['number']}: {attachment['filename']}, "
+                f"{attachment['size']} bytes{note}]"
+            )
+
+
+@tickets.command("attachment")
+@click.argument("ticket_id", type=int)
+@click.argument("number", type=click.IntRange(min=1))
+@click.option(
+    "--output",
+    "-o",
+    required=True,
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="File to write, replaced if it exists; - for standard output.",
+)
+@click.pass_obj
+def attachment(cli: CliContext, ticket_id: int, number: int, output: Path) -> None:
+    """Save file NUMBER of a ticket, numbered as `tickets show` lists them, to --output."""
+    app = cli.app()
+    with app.sessions() as session:
+        listed = ticket_files(session, service.find(session, ticket_id))
+        if number > len(listed):
+            has = f"it has {len(listed)}" if listed else "it has none"
+            raise NotFound(f"ticket #{ticket_id} has no file {number} ({has})")
+        row = listed[number - 1].row
+        content = files.read(session, [row.id]).get(row.id)
+    if content is None:
+        fail(f"file {number} of ticket #{ticket_id} ({row.filename}) was not kept: {row.omitted}")
+    if str(output) == "-":
+        sys.stdout.buffer.write(content)
+        sys.stdout.buffer.flush()
+        return
+    try:
+        output.write_bytes(content)
+    except OSError as exc:
+        fail(f"cannot write {output}: {exc.strerror or exc}")
+    click.echo(f"#{ticket_id} file {number}: {row.filename}, {len(content)} bytes in {output}")
 
 
 def _person(name: str | None, address: str) -> str:

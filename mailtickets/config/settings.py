@@ -129,6 +129,8 @@ class OutgoingSettings:
     retry_delay: timedelta
     give_up_after: timedelta
     timeout: timedelta
+    #: What the files one mail carries may add up to once encoded; the rest are listed.
+    max_attachments_size: int
 
 
 @dataclass(frozen=True)

@@ -58,10 +58,12 @@ HELP: tuple[str, ...] = (
     "#merge <ticket number>",
     "#macro <name>",
     "#customer <address>",
+    "#files [<file number>]",
 )
 
 # Ticket tags in subjects allow twelve digits (see subjects.ticket_in_tag).
 _MAX_TICKET_DIGITS = 12
+_MAX_FILE_DIGITS = 6
 _SHOWN_CHARS = 80
 _LOCAL_PART_MAX = 64
 _DOMAIN_MAX = 255
@@ -95,6 +97,9 @@ _NAMES = {
     "macro": "macro",
     "customer": "customer",
     "cliente": "customer",
+    "files": "files",
+    "arquivos": "files",
+    "anexos": "files",
 }
 _STATUS_VALUES = {
     **{status: status for status in STATUSES},
@@ -255,6 +260,17 @@ def _word(rest: str) -> str | None:
     return word if valid and any(c.isalnum() for c in word) else None
 
 
+def _file(rest: str) -> str | None:
+    """Nothing (every file of the ticket) or one file's number as the ticket lists it."""
+    if not rest:
+        return ""
+    digits = rest.removeprefix("#")
+    if not (0 < len(digits) <= _MAX_FILE_DIGITS and digits.isascii() and digits.isdigit()):
+        return None
+    number = int(digits)
+    return str(number) if number > 0 else None
+
+
 def _ticket(rest: str) -> str | None:
     digits = rest.removeprefix("#")
     if not (0 < len(digits) <= _MAX_TICKET_DIGITS and digits.isascii() and digits.isdigit()):
@@ -280,4 +296,5 @@ _SYNTAX: dict[str, tuple[Callable[[str], str | None], str]] = {
     "merge": (_ticket, "needs a ticket number, such as 123 or #123"),
     "macro": (_word, f"needs one name of {_WORD_NEEDS}"),
     "customer": (_address, _ADDRESS_NEEDS),
+    "files": (_file, "takes nothing, or the number of one file of the ticket, such as 2"),
 }

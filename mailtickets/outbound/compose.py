@@ -4,10 +4,13 @@ rendered templates. Nothing a customer wrote can add a header: every value is on
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import datetime
 from email.headerregistry import Address
 from email.message import EmailMessage
+from email.parser import BytesParser
 from email.policy import SMTP
 from email.utils import format_datetime
 
@@ -18,6 +21,9 @@ from mailtickets.outbound.charts import InlineImage
 from mailtickets.outbound.render import Rendered
 
 ACKNOWLEDGEMENT = "customer/acknowledgement"
+#: Mail an agent wrote and we only relay. RFC 3834: a human's reply is not auto-submitted
+#: (and some customers' filters drop mail that says it is).
+HUMAN = frozenset({"customer/agent_reply"})
 #: CRLF, and lines up to RFC 5322's 998: a Message-ID is never folded or RFC 2047-encoded,
 #: which clients would not recognise (Exchange's ids alone are longer than 78).
 WIRE = SMTP.clone(max_line_length=998)
@@ -71,9 +77,15 @@ def compose(
         message["References"] = one_line(references)
     if reply_to:
         message["Reply-To"] = address(reply_to, sender.display_name)
-    # RFC 3834: an acknowledgement answers a message; everything else we generate.
-    message["Auto-Submitted"] = "auto-replied" if template == ACKNOWLEDGEMENT else "auto-generated"
-    message["X-Auto-Response-Suppress"] = "All"
+    if template in HUMAN:
+        # Out-of-office and other automatic answers to it would only be noise on the ticket;
+        # delivery reports are still wanted.
+        message["X-Auto-Response-Suppress"] = "OOF, AutoReply"
+    else:
+        # RFC 3834: an acknowledgement answers a message; everything else we generate.
+        auto = "auto-replied" if template == ACKNOWLEDGEMENT else "auto-generated"
+        message["Auto-Submitted"] = auto
+        message["X-Auto-Response-Suppress"] = "All"
     message[LOOP_HEADER] = loop_domain
     text = f"{rendered.text.rstrip()}\n\n{marker}\n"
     message.set_content(text, cte="quoted-printable")
@@ -91,3 +103,69 @@ def compose(
 def _with_footer(html: str, footer: str) -> str:
     position = html.lower().rfind("</body>")
     return html + footer if position < 0 else html[:position] + footer + html[position:]
+
+
+@dataclass(frozen=True)
+class OutgoingFile:
+    """A file to add to a composed message; its name and type already made safe."""
+
+    name: str
+    content_type: str
+    content: bytes
+    #: Shown inside the HTML as `cid:` rather than attached.
+    inline: bool
+    cid: str
+
+
+def with_files(raw: bytes, files: Sequence[OutgoingFile]) -> bytes:
+    """`raw`, a composed message, with `files` added: images shown in place in the
+    multipart/related around the HTML, the others attached (multipart/mixed).
+
+    The same input gives the same bytes (boundaries come from the Message-ID), so every retry
+    sends the same message.
+    """
+    if not files:
+        return raw
+    message = BytesParser(_class=EmailMessage, policy=WIRE).parsebytes(raw)
+    assert isinstance(message, EmailMessage)
+    seed = str(message["Message-ID"] or "")
+    html = message.get_body(("html",))
+    inline = [f for f in files if f.inline] if html is not None else []
+    if inline:
+        assert isinstance(html, EmailMessage)
+        related = _related(message) or html
+        if related is html:
+            html.make_related(boundary=_boundary(seed, "related"))
+        for file in inline:
+            related.attach(_part(file, "inline", cid=f"<{file.cid}>"))
+    attached = [f for f in files if f not in inline]
+    if attached:
+        if message.get_content_type() != "multipart/mixed":
+            message.make_mixed(boundary=_boundary(seed, "mixed"))
+        for file in attached:
+            message.attach(_part(file, "attachment"))
+    return message.as_bytes(policy=WIRE)
+
+
+def _part(file: OutgoingFile, disposition: str, cid: str | None = None) -> EmailMessage:
+    # Made under SMTP's own policy: RFC 2045 wants base64 in lines of at most 76 characters,
+    # where WIRE would write lines of 998.
+    part = EmailMessage(policy=SMTP)
+    maintype, _, subtype = file.content_type.partition("/")
+    part.set_content(
+        file.content, maintype, subtype, disposition=disposition, filename=file.name, cid=cid
+    )
+    return part
+
+
+def _related(message: EmailMessage) -> EmailMessage | None:
+    """The multipart/related that holds the HTML already (when charts are drawn in it)."""
+    for part in message.walk():
+        if part.get_content_type() == "multipart/related":
+            assert isinstance(part, EmailMessage)
+            return part
+    return None
+
+
+def _boundary(seed: str, kind: str) -> str:
+    return f"=_{kind}_{hashlib.sha256(f'{seed} {kind}'.encode()).hexdigest()[:32]}"

@@ -46,6 +46,8 @@ TEMPLATES = (
     "agent/delivery_failed",
     "agent/command_error",
     "agent/daily_digest",
+    "agent/files",
+    "agent/files_not_sent",
 )
 
 
@@ -61,6 +63,19 @@ def nl2br(value: object) -> Markup:
     return Markup("<br>\n").join(escape(str(value)).split("\n"))
 
 
+def filesize(value: object, locale: str = DEFAULT_LOCALE) -> str:
+    """A byte count as people read it, in decimal units: "950 bytes", "12 KB", "15.2 MB"."""
+    size = int(str(value))
+    if size < 1000:
+        return f"{size} bytes"
+    for unit, scale in (("KB", 10**3), ("MB", 10**6), ("GB", 10**9)):
+        if size < 1000 * scale or unit == "GB":
+            amount = size / scale
+            text = f"{amount:.1f}" if amount < 100 else f"{amount:.0f}"
+            return f"{text.replace('.', ',') if locale == 'pt_BR' else text} {unit}"
+    raise AssertionError("unreachable")
+
+
 def environment(site_dir: Path | None = None) -> Environment:
     loaders = [FileSystemLoader(site_dir)] if site_dir else []
     loaders.append(FileSystemLoader(resource_dir("templates")))
@@ -73,6 +88,7 @@ def environment(site_dir: Path | None = None) -> Environment:
         lstrip_blocks=True,
     )
     env.filters["nl2br"] = nl2br
+    env.filters["filesize"] = filesize
     return env
 
 
@@ -126,6 +142,52 @@ SAMPLE_CONTEXT: dict[str, Any] = {
     },
     "reply_to": "support+1042.0.0.0123456789abcdef@acme.example",
     "omitted_attachments": ["scan-2026-11-02.pdf"],
+    "files": {
+        "carried": [
+            {
+                "number": 1,
+                "name": "photo.png",
+                "size": 48213,
+                "inline": True,
+                "cid": "0f3a.1@mailtickets",
+                "command": "mailtickets tickets attachment 1042 1 --output photo.png",
+            },
+            {
+                "number": 2,
+                "name": "invoice & receipt.pdf",
+                "size": 182734,
+                "inline": False,
+                "cid": "9b2c.2@mailtickets",
+                "command": "mailtickets tickets attachment 1042 2 --output 'invoice & receipt.pdf'",
+            },
+        ],
+        "left": [
+            {
+                "number": 3,
+                "name": "video.mp4",
+                "size": 15728640,
+                "mailable": False,
+                "command": "mailtickets tickets attachment 1042 3 --output video.mp4",
+            },
+            {
+                "number": 5,
+                "name": "log.txt",
+                "size": 3000000,
+                "mailable": True,
+                "command": "mailtickets tickets attachment 1042 5 --output log.txt",
+            },
+        ],
+        "not_kept": [
+            {
+                "number": 4,
+                "name": "scan-2026-11-02.pdf",
+                "size": 31457280,
+                "command": "mailtickets tickets attachment 1042 4 --output scan-2026-11-02.pdf",
+            },
+        ],
+        "cap": 10000000,
+    },
+    "part": {"number": 1, "of": 2},
     "answer": {
         "title": "Resetting your password",
         "text": "1. Open the sign-in page.\n2. Choose <Forgot password?>.",

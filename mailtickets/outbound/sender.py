@@ -18,6 +18,7 @@ import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
 from jinja2 import Environment
 from sqlalchemy import select
@@ -33,6 +34,7 @@ from mailtickets.mail.refusals import ALIKE_WITHIN, Blame, blame
 from mailtickets.mail.tokens import marker
 from mailtickets.outbound.charts import draw_all
 from mailtickets.outbound.compose import WIRE, address, compose
+from mailtickets.outbound.files import with_files
 from mailtickets.outbound.refusals import RecentRefusals
 from mailtickets.outbound.render import render
 from mailtickets.outbound.transport import Delivery, Transport
@@ -74,6 +76,8 @@ class Prepared:
     recipients: list[str]
     #: The last attempt was held by the relay's refusal.
     was_held: bool = False
+    #: The files the row names (`OutboundMessage.attachments`), read only when sending.
+    files: tuple[dict[str, Any], ...] = ()
 
 
 def prepare(
@@ -112,7 +116,8 @@ def send(
 ) -> Attempt:
     """Deliver one prepared outbox row and record how it went."""
     try:
-        delivery = transport.send(prepared.raw, prepared.envelope_from, prepared.recipients)
+        raw = with_files(sessions, outbound_id, prepared.raw, prepared.files)
+        delivery = transport.send(raw, prepared.envelope_from, prepared.recipients)
     except RelayRefused as exc:
         waiting = _temporary(sessions, outbound_id, HELD + str(exc), config, now)
         return Attempt(waiting.status, waiting.error, held=str(exc))
@@ -192,7 +197,8 @@ def _prepare(
             return None
     redirect = config.outgoing.redirect_all_to
     held = (row.last_error or "").startswith(HELD)
-    return Prepared(row.raw, queue.address, [redirect] if redirect else recipients, held)
+    targets = [redirect] if redirect else recipients
+    return Prepared(row.raw, queue.address, targets, held, tuple(row.attachments or ()))
 
 
 def _queue(row: OutboundMessage, config: SenderConfig) -> QueueSettings:

@@ -10,6 +10,7 @@ from sqlalchemy.orm import Session
 from mailtickets.db.models import SatisfactionRating, Ticket, TicketStatus
 from mailtickets.mail.commands import HELP
 from mailtickets.mail.subjects import tag
+from mailtickets.outbox.attachments import NO_FILES
 
 MAX_OPEN_TICKETS = 5
 #: Enough of a rating's comment for an agent to see how the customer felt.
@@ -55,6 +56,7 @@ def ticket_context(
         "agent": agent,
         "commands": list(HELP),
         "omitted_attachments": [],
+        "files": NO_FILES.context(ticket.id),
     } | extra
 
 

@@ -29,8 +29,12 @@ def enqueue(
     domain: str | None = None,
     in_reply_to: str | None = None,
     references: Sequence[str] = (),
+    attachments: list[dict[str, Any]] | None = None,
 ) -> OutboundMessage:
-    """An outbox row; its Message-ID is on `domain`, by default the ticket's queue's."""
+    """An outbox row; its Message-ID is on `domain`, by default the ticket's queue's.
+
+    `attachments` names the files it carries by attachment id (`outbox.attachments`).
+    """
     if domain is None:
         if ticket is None:
             raise ValueError(f"mail {template!r} about no ticket needs a domain")
@@ -48,6 +52,7 @@ def enqueue(
         attempts=0,
         next_attempt_at=now,
         created_at=now,
+        attachments=attachments,
     )
     session.add(row)
     return row

@@ -13,6 +13,7 @@ from mailtickets.config.settings import AgentSettings, QueueSettings
 from mailtickets.db.models import Agent, Ticket
 from mailtickets.mail.addresses import normalise
 from mailtickets.mail.tokens import reply_token
+from mailtickets.outbox.attachments import NO_FILES, Choice
 from mailtickets.outbox.enqueue import enqueue
 
 AGENT_TOKEN_LIFETIME = timedelta(days=90)
@@ -66,8 +67,10 @@ def notify_agents(
     references: Sequence[str] = (),
     exclude: str | None = None,
     to_assignee: bool = True,
+    files: Choice = NO_FILES,
 ) -> int:
-    """Enqueue `template` to each agent who should hear about `ticket`; return how many."""
+    """Enqueue `template` to each agent who should hear about `ticket`, with `files`;
+    return how many."""
     signatures = {normalise(a.address): a.signature for a in agents}
     targets = recipients(session, ticket, queues, agents, exclude, to_assignee)
     for agent in targets:
@@ -81,10 +84,12 @@ def notify_agents(
             | {
                 "agent": {"name": agent.name, "signature": signatures.get(agent.address, "")},
                 "reply_to": reply_address(secret, ticket, agent.id, now),
+                "files": files.context(ticket.id),
             },
             now=now,
             secret=secret,
             in_reply_to=in_reply_to,
             references=references,
+            attachments=files.attachments(),
         )
     return len(targets)

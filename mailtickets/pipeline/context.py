@@ -17,7 +17,7 @@ from sqlalchemy.orm import Session
 
 from mailtickets.config import Settings
 from mailtickets.config.settings import AgentSettings, QueueSettings, SpamSettings
-from mailtickets.db.models import Agent, Contact, InboundMessage, Ticket
+from mailtickets.db.models import Agent, Attachment, Contact, InboundMessage, Ticket
 from mailtickets.mail.addresses import normalise, split_plus
 from mailtickets.mail.dsn import Bounce
 from mailtickets.mail.loops import Verdict
@@ -35,6 +35,8 @@ class PipelineConfig:
     reopen_grace: timedelta
     max_acknowledgements_per_hour: int
     max_attachment_size: int
+    #: What the files of one outgoing mail may add up to, encoded (`[outgoing]`).
+    max_attachments_size: int
     tickets_from_auto_replies: bool
     queues: tuple[QueueSettings, ...]
     agents: tuple[AgentSettings, ...]
@@ -58,6 +60,7 @@ class PipelineConfig:
             reopen_grace=settings.tickets.reopen_grace,
             max_acknowledgements_per_hour=settings.tickets.max_acknowledgements_per_hour,
             max_attachment_size=settings.ingest.max_attachment_size,
+            max_attachments_size=settings.outgoing.max_attachments_size,
             tickets_from_auto_replies=settings.ingest.tickets_from_auto_replies,
             queues=settings.queues,
             agents=settings.agents,
@@ -150,6 +153,8 @@ class MessageContext(Received):
     outcome: Outcome | None = None
     created: bool = False
     omitted_attachments: list[str] = field(default_factory=list)
+    #: The files of the message as stored on its ticket, for the mail that tells of it.
+    attachments: list[Attachment] = field(default_factory=list)
     #: What the `[[rule]]`s matched and set (steps.rules); None when none were evaluated.
     routing: Routing | None = None
 

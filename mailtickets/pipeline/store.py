@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
-import hashlib
-
 from sqlalchemy import select
 
-from mailtickets.db.models import Attachment, Contact, Message, MessageKind, Queue, Ticket
+from mailtickets.db import files
+from mailtickets.db.models import Contact, Message, MessageKind, Queue, Ticket
 from mailtickets.mail.addresses import normalise
 from mailtickets.mail.subjects import clean
 from mailtickets.outcomes import Outcome
@@ -63,21 +62,20 @@ def store_message(
     if ctx.matched_by and not ctx.created:
         detail["matched_by"] = ctx.matched_by
     tickets.add_message(ctx.session, ticket, message, ctx.now, **detail)
+    limit = ctx.config.max_attachment_size
     for part in mail.attachments:
-        too_big = len(part.content) > ctx.config.max_attachment_size
-        if too_big and not part.inline:
+        if len(part.content) > limit and not part.inline:
             ctx.omitted_attachments.append(part.filename)
-        ctx.session.add(
-            Attachment(
-                message_id=message.id,
-                filename=part.filename,
-                content_type=part.content_type,
-                size=len(part.content),
-                sha256=hashlib.sha256(part.content).hexdigest(),
-                inline=part.inline,
-                content_id=part.content_id,
-                content=None if too_big else part.content,
-                omitted=f"larger than {ctx.config.max_attachment_size} bytes" if too_big else None,
-            )
+        stored = files.store(
+            ctx.session,
+            message.id,
+            filename=part.filename,
+            content_type=part.content_type,
+            content=part.content,
+            inline=part.inline,
+            content_id=part.content_id,
+            limit=limit,
         )
+        ctx.attachments.append(stored)
+    ctx.session.flush()  # the mail about the message names its files by id
     ctx.intake.ticket_id = ticket.id

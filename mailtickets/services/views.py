@@ -19,6 +19,7 @@ from mailtickets.db.models import (
     Ticket,
     TicketStatus,
 )
+from mailtickets.outbox.attachments import ticket_files
 from mailtickets.services import outgoing
 from mailtickets.services.tickets import find
 
@@ -123,6 +124,7 @@ def show_ticket(session: Session, ticket_id: int) -> dict[str, Any]:
 
 def _conversation(session: Session, ticket: Ticket) -> list[dict[str, Any]]:
     agents = {a.id: a for a in session.scalars(select(Agent))}
+    numbers = {f.row.id: f.number for f in ticket_files(session, ticket)}
     entries: list[tuple[datetime, dict[str, Any]]] = []
     for message in ticket.messages:
         agent = agents.get(message.author_agent_id) if message.author_agent_id else None
@@ -146,6 +148,7 @@ def _conversation(session: Session, ticket: Ticket) -> list[dict[str, Any]]:
                     "body": message.body_text,
                     "attachments": [
                         {
+                            "number": numbers[a.id],
                             "filename": a.filename,
                             "content_type": a.content_type,
                             "size": a.size,

@@ -10,7 +10,7 @@ import enum
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import ForeignKey, Index, LargeBinary, String, Text
+from sqlalchemy import JSON, ForeignKey, Index, LargeBinary, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from mailtickets.db.base import Base, string_enum
@@ -49,5 +49,9 @@ class OutboundMessage(Base):
     last_error: Mapped[str | None] = mapped_column(Text)
     created_at: Mapped[datetime]
     sent_at: Mapped[datetime | None]
-    #: The rendered bytes, kept from the first attempt on so retries send the same message.
+    #: The rendered bytes, kept from the first attempt on so retries send the same message;
+    #: without the files of `attachments`, which are added from their rows at each attempt.
     raw: Mapped[bytes | None] = mapped_column(LargeBinary)
+    #: The files this mail carries, by attachment id, e.g. `[{"id": 12, "inline": true,
+    #: "cid": "…"}]` (inline: shown in the HTML as `cid:`); never their bytes. None: none.
+    attachments: Mapped[list[dict[str, Any]] | None] = mapped_column(JSON)

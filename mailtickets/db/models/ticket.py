@@ -188,7 +188,11 @@ class Message(Base):
 
 
 class Attachment(Base):
-    """A file from a message; over the size cap only its description is kept (`omitted`)."""
+    """A file from a message; over the size cap only its description is kept (`omitted`).
+
+    Its bytes are read and written only through `mailtickets.db.files`; they load on demand,
+    so listing a ticket's files never reads them.
+    """
 
     __tablename__ = "attachment"
 
@@ -202,7 +206,7 @@ class Attachment(Base):
     sha256: Mapped[str] = mapped_column(String(64))
     inline: Mapped[bool]
     content_id: Mapped[str | None] = mapped_column(String(998))
-    content: Mapped[bytes | None] = mapped_column(LargeBinary)
+    content: Mapped[bytes | None] = mapped_column(LargeBinary, deferred=True)
     omitted: Mapped[str | None] = mapped_column(String(200))
 
 

@@ -3,31 +3,25 @@
 Every command is checked before any is applied, so a mail with one bad command changes
 nothing and earns the agent an error mail listing what was wrong. Otherwise all commands
 apply in one transaction; the remaining text goes to the customer and the other
-participants (or, with `#note`, stays internal); a mail of commands only sends nothing.
+participants (`answer`), or, with `#note`, stays internal with its files; a mail of commands
+only sends the customer nothing (`#files` answers the agent, `#assign` tells the assignee).
 """
 
 from __future__ import annotations
 
-from typing import Any
-
 from jinja2 import TemplateError, TemplateNotFound
 from sqlalchemy import select
 
-from mailtickets.db.models import (
-    Agent,
-    EventKind,
-    Message,
-    MessageKind,
-    Priority,
-    Ticket,
-    TicketStatus,
-)
+from mailtickets.db.models import Agent, EventKind, MessageKind, Priority, Ticket, TicketStatus
 from mailtickets.mail.commands import HELP, Command, final_status, parse_commands
+from mailtickets.outbox.attachments import choose, of_message, ticket_files
 from mailtickets.outbox.context import ticket_context
 from mailtickets.outbox.enqueue import enqueue
 from mailtickets.outbox.notices import notify_agents, reply_address
 from mailtickets.outcomes import Outcome
 from mailtickets.pipeline.context import MessageContext, ProvenAgent
+from mailtickets.pipeline.handlers.answer import relay, tell_customer
+from mailtickets.pipeline.handlers.files import check_files, send_files
 from mailtickets.pipeline.store import store_message
 from mailtickets.services import satisfaction, tickets
 
@@ -44,6 +38,7 @@ _HERE = {
     "resolve",
     "merge",
     "macro",
+    "files",
 }
 
 
@@ -57,10 +52,13 @@ def record_agent_reply(ctx: MessageContext, ticket: Ticket, proven: ProvenAgent)
     if errors:
         _reject(ctx, ticket, agent, errors)
         return
-    macro_text = [_macro(ctx, ticket, c.argument) for c in parsed.commands if c.name == "macro"]
-    text = "\n\n".join(t for t in [parsed.text, *macro_text] if t)
+    named = [c.argument for c in parsed.commands if c.name == "macro"]
+    macros = [found for name in named if (found := _macro(ctx, ticket, name))]
+    text = "\n\n".join(t for t in [parsed.text, *macros] if t)
     ctx.new_text = text
     is_note = any(c.name == "note" for c in parsed.commands)
+    resolving = final_status(parsed.commands) == TicketStatus.RESOLVED
+    resolving = resolving and ticket.status is not TicketStatus.RESOLVED
     # Commands are about `ticket`, even once it is merged away; the conversation goes on in
     # the ticket it was merged into.
     conversation = ticket
@@ -73,7 +71,7 @@ def record_agent_reply(ctx: MessageContext, ticket: Ticket, proven: ProvenAgent)
         ctx.outcome = Outcome.NOTE
     elif text:
         store_message(ctx, conversation, MessageKind.AGENT, author_agent_id=agent.id)
-        _relay(ctx, conversation, proven, text)
+        relay(ctx, conversation, proven, text, macros, resolved=resolving)
         ctx.outcome = Outcome.AGENT_REPLY
     else:
         ctx.outcome = Outcome.COMMANDS
@@ -102,6 +100,8 @@ def _check(ctx: MessageContext, ticket: Ticket, commands: tuple[Command, ...]) -
             problems.append(f"{command.line}: there is no macro named {command.argument}")
         elif command.name == "uncc" and command.argument == ticket.contact.address:
             problems.append(f"{command.line}: the customer who opened the ticket stays on it")
+        elif command.name == "files":
+            problems += check_files(ctx, ticket, command)
     return problems
 
 
@@ -114,7 +114,12 @@ def _apply(ctx: MessageContext, ticket: Ticket, agent: Agent, command: Command) 
             if command.argument == "me"
             else session.scalar(select(Agent).where(Agent.address == command.argument))
         )
+        before = ticket.assignee
         tickets.assign(session, ticket, target, now, actor)
+        if ticket.assignee is not before:
+            _tell_assignee(ctx, ticket, agent)
+    elif command.name == "files":
+        send_files(ctx, tickets.follow_merges(session, ticket), agent, command.argument)
     elif command.name == "priority":
         tickets.set_priority(session, ticket, Priority(command.argument), now, actor, sla=sla)
     elif command.name == "cc":
@@ -150,7 +155,7 @@ def _finish_status(
         if status == TicketStatus.RESOLVED and not was_resolved:
             if not answered:
                 context = ticket_context(ctx.session, ticket, ctx.config.subject_prefix)
-                _tell_customer(ctx, ticket, "customer/resolved", context)
+                tell_customer(ctx, ticket, "customer/resolved", context)
             _ask_for_rating(ctx, ticket)
     elif answered and ticket.status is TicketStatus.OPEN:
         tickets.set_status(
@@ -183,60 +188,10 @@ def _macro(ctx: MessageContext, ticket: Ticket, name: str) -> str | None:
     return None
 
 
-def _conversation_ids(ctx: MessageContext, ticket: Ticket) -> list[str]:
-    found = ctx.session.scalars(
-        select(Message.message_id).where(Message.ticket_id == ticket.id).order_by(Message.id)
-    )
-    return list(found)
-
-
-def _relay(ctx: MessageContext, ticket: Ticket, proven: ProvenAgent, text: str) -> None:
-    """The agent's answer to the customer and every other participant, threaded."""
-    author = {"name": proven.row.name, "signature": proven.settings.signature}
-    context = ticket_context(
-        ctx.session,
-        ticket,
-        ctx.config.subject_prefix,
-        author=proven.row.name,
-        new_text=text,
-        agent=author,
-    )
-    _tell_customer(ctx, ticket, "customer/agent_reply", context)
-
-
-def _tell_customer(
-    ctx: MessageContext, ticket: Ticket, template: str, context: dict[str, Any]
-) -> None:
-    """Mail `template` to the ticket's participants, continuing their conversation."""
-    recipients = [p.contact.address for p in ticket.participants]
-    recipients = [r for r in recipients if r not in ctx.config.own_addresses]
-    customer_ids = ctx.session.scalars(
-        select(Message.message_id)
-        .where(
-            Message.ticket_id == ticket.id,
-            Message.direction == "in",
-            Message.kind == MessageKind.CUSTOMER,
-        )
-        .order_by(Message.id.desc())
-        .limit(1)
-    )
-    variables = context | {"reply_to": reply_address(ctx.config.secret, ticket, None, ctx.now)}
-    enqueue(
-        ctx.session,
-        template=template,
-        locale=ticket.contact.locale or ticket.queue.locale,
-        recipients=recipients,
-        ticket=ticket,
-        context=variables,
-        now=ctx.now,
-        secret=ctx.config.secret,
-        in_reply_to=next(iter(customer_ids), None),
-        references=_conversation_ids(ctx, ticket),
-    )
-
-
 def _tell_other_agents(ctx: MessageContext, ticket: Ticket, author: Agent, text: str) -> None:
+    """The note, with its files, to the agents who hear of the ticket; never the customer."""
     note = {"author": f"{author.name} <{author.address}>", "text": text}
+    candidates = of_message(ctx.session, ticket, ctx.attachments)
     notify_agents(
         ctx.session,
         ticket,
@@ -247,6 +202,26 @@ def _tell_other_agents(ctx: MessageContext, ticket: Ticket, author: Agent, text:
         secret=ctx.config.secret,
         now=ctx.now,
         exclude=author.address,
+        files=choose(ctx.session, candidates, ctx.config.max_attachments_size),
+    )
+
+
+def _tell_assignee(ctx: MessageContext, ticket: Ticket, by: Agent) -> None:
+    """The agent given the ticket by another hears of it, with the ticket's files."""
+    files = choose(ctx.session, ticket_files(ctx.session, ticket), ctx.config.max_attachments_size)
+    notify_agents(
+        ctx.session,
+        ticket,
+        "agent/assigned",
+        ticket_context(
+            ctx.session, ticket, ctx.config.subject_prefix, assigned_by=f"{by.name} <{by.address}>"
+        ),
+        queues=ctx.config.queues,
+        agents=ctx.config.agents,
+        secret=ctx.config.secret,
+        now=ctx.now,
+        exclude=by.address,
+        files=files,
     )
 
 

@@ -4,7 +4,9 @@ A new ticket is acknowledged to the customer (never for automated mail, never to
 address, at most `max_acknowledgements_per_hour` per sender), with the canned answer a rule
 attached, and announced to the queue's agents; a customer's follow-up is announced to the
 assignee, or to the queue's agents while nobody is assigned; a hard bounce is reported to
-them too.
+them too. The agents' notices carry the message's files (`outbox.attachments`). A file the
+intake did not keep for its size is named to the customer: in the acknowledgement of a new
+ticket, and for a follow-up in one `customer/attachment_too_large` mail.
 """
 
 from __future__ import annotations
@@ -15,6 +17,7 @@ from typing import Any
 from sqlalchemy import func, select
 
 from mailtickets.db.models import Event, EventKind, Ticket
+from mailtickets.outbox.attachments import choose, of_message
 from mailtickets.outbox.context import ticket_context
 from mailtickets.outbox.enqueue import enqueue
 from mailtickets.outbox.notices import notify_agents, reply_address
@@ -35,6 +38,8 @@ def enqueue_mail(ctx: MessageContext) -> None:
         _notify_agents(ctx, ctx.ticket, "agent/new_ticket", context)
     elif ctx.outcome == Outcome.FOLLOW_UP:
         _notify_agents(ctx, ctx.ticket, "agent/customer_replied", _context(ctx, ctx.ticket))
+        if ctx.omitted_attachments and ctx.automated is None:
+            _files_too_large(ctx, ctx.ticket)
     elif ctx.outcome == Outcome.BOUNCE and ctx.bounce is not None and ctx.bounce.permanent:
         failed = [f for f in ctx.bounce.failures if f.permanent]
         failure = {
@@ -110,9 +115,31 @@ def _acknowledge(ctx: MessageContext, ticket: Ticket, context: dict[str, Any]) -
     record(ctx.session, ticket, EventKind.ACKNOWLEDGEMENT_QUEUED, ctx.now, customer.address)
 
 
+def _files_too_large(ctx: MessageContext, ticket: Ticket) -> None:
+    """Tell the customer which files of their follow-up were too large to keep, once."""
+    customer = ctx.sender
+    if customer is None or customer.suppressed_at is not None:
+        return
+    enqueue(
+        ctx.session,
+        template="customer/attachment_too_large",
+        locale=customer.locale or ticket.queue.locale,
+        recipients=[customer.address],
+        ticket=ticket,
+        context=_context(ctx, ticket)
+        | {"reply_to": reply_address(ctx.config.secret, ticket, None, ctx.now)},
+        now=ctx.now,
+        secret=ctx.config.secret,
+        in_reply_to=ctx.message_id,
+        references=[*ctx.mail.references, ctx.message_id],
+    )
+
+
 def _notify_agents(
     ctx: MessageContext, ticket: Ticket, template: str, context: dict[str, Any]
 ) -> None:
+    """`template` to the agents who hear of `ticket`, with the message's files."""
+    files = of_message(ctx.session, ticket, ctx.attachments)
     notify_agents(
         ctx.session,
         ticket,
@@ -124,4 +151,5 @@ def _notify_agents(
         now=ctx.now,
         in_reply_to=ctx.message_id,
         references=[*ctx.mail.references, ctx.message_id],
+        files=choose(ctx.session, files, ctx.config.max_attachments_size),
     )

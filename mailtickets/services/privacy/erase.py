@@ -13,8 +13,8 @@ from sqlalchemy import Text, cast, delete, or_, select, text, update
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session
 
+from mailtickets.db import files
 from mailtickets.db.models import (
-    Attachment,
     Contact,
     Event,
     InboundMessage,
@@ -143,7 +143,7 @@ def _outbound_to_delete(session: Session, person: Person, opened: list[int]) -> 
 
 
 def _blank(session: Session, message: Message) -> None:
-    session.execute(delete(Attachment).where(Attachment.message_id == message.id))
+    files.discard(session, message.id)
     message.message_id = f"erased.{message.id}@mailtickets.invalid"
     message.subject = message.body_text = message.new_text = ""
     message.from_address = message.from_name = None

@@ -12,6 +12,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from mailtickets.db import files
 from mailtickets.db.models import Event, InboundMessage, Message, SatisfactionRating, Ticket
 from mailtickets.services.privacy.person import (
     OTHER_PEOPLES,
@@ -91,7 +92,7 @@ def _ticket_json(
         if message.kind in OTHER_PEOPLES and not theirs(message, person):
             continue
         counts["messages"] += 1
-        messages.append(_message_json(message, archive, counts))
+        messages.append(_message_json(session, message, archive, counts))
     events = session.scalars(
         select(Event).where(Event.ticket_id == ticket.id, Event.actor == person.address)
     )
@@ -129,7 +130,7 @@ def _rating(session: Session, ticket: Ticket, person: Person) -> SatisfactionRat
 
 
 def _message_json(
-    message: Message, archive: zipfile.ZipFile, counts: dict[str, int]
+    session: Session, message: Message, archive: zipfile.ZipFile, counts: dict[str, int]
 ) -> dict[str, Any]:
     attachments = []
     for part in message.attachments:
@@ -139,10 +140,12 @@ def _message_json(
             "size": part.size,
             "omitted": part.omitted,
         }
-        if part.content is not None:
+        # One file at a time: a ticket's files together can be far larger than memory.
+        content = files.read(session, [part.id]).get(part.id)
+        if content is not None:
             safe = _UNSAFE_NAME.sub("_", part.filename).strip("._") or "attachment"
             entry["file"] = f"attachments/{message.id}/{part.id}-{safe}"
-            archive.writestr(entry["file"], part.content)
+            archive.writestr(entry["file"], content)
             counts["attachments"] += 1
         attachments.append(entry)
     return {

@@ -26,6 +26,9 @@ def _one(line: str) -> Command | CommandError:
     return results[0]
 
 
+_FILES_NEEDS = '"#files" takes nothing, or the number of one file of the ticket, such as 2'
+
+
 @pytest.mark.parametrize(
     ("line", "name", "argument"),
     [
@@ -94,6 +97,10 @@ def _one(line: str) -> Command | CommandError:
         # customer
         ("#customer ana@example.com", "customer", "ana@example.com"),
         ("#cliente Ana@Example.com", "customer", "ana@example.com"),
+        ("#files", "files", ""),
+        ("#files 2", "files", "2"),
+        ("#anexos #12", "files", "12"),
+        ("#Arquivos 007", "files", "7"),
         # spacing
         ("   #status\t\tclosed   ", "status", "closed"),
         ("#status\u00a0closed", "status", "closed"),  # no-break space, as pasted from HTML
@@ -149,6 +156,10 @@ def test_commands_and_aliases(line: str, name: str, argument: str) -> None:
         ),
         ("#uncc everyone", '"#uncc" needs one plain address, such as ana@example.com'),
         ("#customer", '"#customer" needs one plain address, such as ana@example.com'),
+        ("#files all", _FILES_NEEDS),
+        ("#files 0", _FILES_NEEDS),
+        ("#files 1 2", _FILES_NEEDS),
+        ("#files 1234567", _FILES_NEEDS),
         ("#tag", '"#tag" needs one word of letters, digits, - and _ (at most 50 characters)'),
         (
             "#tag two words",
@@ -182,7 +193,7 @@ def test_errors_name_the_command_and_what_it_needs(line: str, reason: str) -> No
 
 def test_help_has_one_line_per_command() -> None:
     names = ["status", "assign", "priority", "note", "cc", "uncc", "tag", "close", "resolve"]
-    names += ["merge", "macro", "customer"]
+    names += ["merge", "macro", "customer", "files"]
     assert [line.split()[0] for line in HELP] == [f"#{name}" for name in names]
     for line in HELP:
         parsed = parse_commands(line.split()[0])

@@ -40,6 +40,7 @@ BASE_KEYS = {
     "agent",
     "commands",
     "omitted_attachments",
+    "files",
 }
 # Mail about the queues as a whole, which shows no ticket's (customer's) text.
 ABOUT_NO_TICKET = {"agent/daily_digest"}
@@ -52,6 +53,7 @@ EVENT_KEYS = {
     "agent/delivery_failed": {"failure"},
     "agent/command_error": {"errors"},
     "agent/daily_digest": {"digest", "charts"},
+    "agent/files": {"part"},
 }
 ENGLISH = re.compile(r"\b(the|your|you|please|ticket|reply|thank|hello|regards)\b", re.IGNORECASE)
 
