@@ -58,6 +58,7 @@ HELP: tuple[str, ...] = (
     "#merge <ticket number>",
     "#macro <name>",
     "#customer <address>",
+    "#history",
 )
 
 # Ticket tags in subjects allow twelve digits (see subjects.ticket_in_tag).
@@ -95,6 +96,9 @@ _NAMES = {
     "macro": "macro",
     "customer": "customer",
     "cliente": "customer",
+    "history": "history",
+    "historico": "history",
+    "histórico": "history",
 }
 _STATUS_VALUES = {
     **{status: status for status in STATUSES},
@@ -280,4 +284,5 @@ _SYNTAX: dict[str, tuple[Callable[[str], str | None], str]] = {
     "merge": (_ticket, "needs a ticket number, such as 123 or #123"),
     "macro": (_word, f"needs one name of {_WORD_NEEDS}"),
     "customer": (_address, _ADDRESS_NEEDS),
+    "history": (_nothing, "takes no argument"),
 }

@@ -55,6 +55,8 @@ def ticket_context(
         "agent": agent,
         "commands": list(HELP),
         "omitted_attachments": [],
+        # The conversation so far, for an agent who has not seen it (outbox.history).
+        "history": None,
     } | extra
 
 

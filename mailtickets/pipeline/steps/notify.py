@@ -124,4 +124,5 @@ def _notify_agents(
         now=ctx.now,
         in_reply_to=ctx.message_id,
         references=[*ctx.mail.references, ctx.message_id],
+        shows=ctx.message_id,
     )

@@ -94,6 +94,10 @@ def _one(line: str) -> Command | CommandError:
         # customer
         ("#customer ana@example.com", "customer", "ana@example.com"),
         ("#cliente Ana@Example.com", "customer", "ana@example.com"),
+        # history
+        ("#history", "history", ""),
+        ("#histórico", "history", ""),
+        ("#historico", "history", ""),
         # spacing
         ("   #status\t\tclosed   ", "status", "closed"),
         ("#status\u00a0closed", "status", "closed"),  # no-break space, as pasted from HTML
@@ -149,6 +153,7 @@ def test_commands_and_aliases(line: str, name: str, argument: str) -> None:
         ),
         ("#uncc everyone", '"#uncc" needs one plain address, such as ana@example.com'),
         ("#customer", '"#customer" needs one plain address, such as ana@example.com'),
+        ("#history all", '"#history" takes no argument'),
         ("#tag", '"#tag" needs one word of letters, digits, - and _ (at most 50 characters)'),
         (
             "#tag two words",
@@ -182,7 +187,7 @@ def test_errors_name_the_command_and_what_it_needs(line: str, reason: str) -> No
 
 def test_help_has_one_line_per_command() -> None:
     names = ["status", "assign", "priority", "note", "cc", "uncc", "tag", "close", "resolve"]
-    names += ["merge", "macro", "customer"]
+    names += ["merge", "macro", "customer", "history"]
     assert [line.split()[0] for line in HELP] == [f"#{name}" for name in names]
     for line in HELP:
         parsed = parse_commands(line.split()[0])
