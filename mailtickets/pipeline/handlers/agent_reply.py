@@ -3,7 +3,9 @@
 Every command is checked before any is applied, so a mail with one bad command changes
 nothing and earns the agent an error mail listing what was wrong. Otherwise all commands
 apply in one transaction; the remaining text goes to the customer and the other
-participants (or, with `#note`, stays internal); a mail of commands only sends nothing.
+participants (or, with `#note`, stays internal); a mail of commands only sends the customer
+nothing (`#assign` tells the new assignee, `#history` mails the agent the whole ticket). A
+reply holding nothing but our own quoted notice sends nothing and tells the agent so.
 """
 
 from __future__ import annotations
@@ -25,6 +27,7 @@ from mailtickets.db.models import (
 from mailtickets.mail.commands import HELP, Command, final_status, parse_commands
 from mailtickets.outbox.context import ticket_context
 from mailtickets.outbox.enqueue import enqueue
+from mailtickets.outbox.history import whole_ticket
 from mailtickets.outbox.notices import notify_agents, reply_address
 from mailtickets.outcomes import Outcome
 from mailtickets.pipeline.context import MessageContext, ProvenAgent
@@ -44,6 +47,7 @@ _HERE = {
     "resolve",
     "merge",
     "macro",
+    "history",
 }
 
 
@@ -51,6 +55,11 @@ def record_agent_reply(ctx: MessageContext, ticket: Ticket, proven: ProvenAgent)
     """Apply the agent's commands, then relay their text or keep it as a note."""
     agent = proven.row
     ctx.intake.ticket_id = ticket.id
+    if ctx.only_our_words:
+        _tell_agent(ctx, ticket, agent, "agent/nothing_new")
+        tickets.record(ctx.session, ticket, EventKind.NOTHING_NEW, ctx.now, agent.address)
+        ctx.outcome = Outcome.NOTHING_NEW
+        return
     parsed = parse_commands(ctx.new_text)
     errors = [f"{e.line}: {e.reason}" for e in parsed.errors]
     errors += _check(ctx, ticket, parsed.commands)
@@ -114,7 +123,15 @@ def _apply(ctx: MessageContext, ticket: Ticket, agent: Agent, command: Command) 
             if command.argument == "me"
             else session.scalar(select(Agent).where(Agent.address == command.argument))
         )
+        before = ticket.assignee_id
         tickets.assign(session, ticket, target, now, actor)
+        if ticket.assignee_id != before:
+            _tell_assignee(ctx, ticket, agent)
+    elif command.name == "history":
+        conversation = tickets.follow_merges(session, ticket)
+        _tell_agent(
+            ctx, conversation, agent, "agent/history", record=whole_ticket(session, conversation)
+        )
     elif command.name == "priority":
         tickets.set_priority(session, ticket, Priority(command.argument), now, actor, sla=sla)
     elif command.name == "cc":
@@ -247,6 +264,25 @@ def _tell_other_agents(ctx: MessageContext, ticket: Ticket, author: Agent, text:
         secret=ctx.config.secret,
         now=ctx.now,
         exclude=author.address,
+        shows=ctx.message_id,
+    )
+
+
+def _tell_assignee(ctx: MessageContext, ticket: Ticket, by: Agent) -> None:
+    """The agent given the ticket by another hears of it, with the conversation so far."""
+    notify_agents(
+        ctx.session,
+        ticket,
+        "agent/assigned",
+        ticket_context(
+            ctx.session, ticket, ctx.config.subject_prefix, assigned_by=f"{by.name} <{by.address}>"
+        ),
+        queues=ctx.config.queues,
+        agents=ctx.config.agents,
+        secret=ctx.config.secret,
+        now=ctx.now,
+        exclude=by.address,
+        with_history=True,
     )
 
 
@@ -254,18 +290,25 @@ def _reject(ctx: MessageContext, ticket: Ticket, agent: Agent, errors: list[str]
     tickets.record(
         ctx.session, ticket, EventKind.COMMANDS_REJECTED, ctx.now, agent.address, errors=errors
     )
+    _tell_agent(ctx, ticket, agent, "agent/command_error", errors=errors, commands=list(HELP))
+    ctx.outcome = Outcome.COMMAND_ERROR
+
+
+def _tell_agent(
+    ctx: MessageContext, ticket: Ticket, agent: Agent, template: str, **extra: Any
+) -> None:
+    """`template` to the agent who wrote, answering their mail, on their own reply address."""
     context = ticket_context(
         ctx.session,
         ticket,
         ctx.config.subject_prefix,
-        errors=errors,
-        commands=list(HELP),
         agent={"name": agent.name, "signature": ""},
         reply_to=reply_address(ctx.config.secret, ticket, agent.id, ctx.now),
+        **extra,
     )
     enqueue(
         ctx.session,
-        template="agent/command_error",
+        template=template,
         locale=ticket.queue.locale,
         recipients=[agent.address],
         ticket=ticket,
@@ -274,4 +317,3 @@ def _reject(ctx: MessageContext, ticket: Ticket, agent: Agent, errors: list[str]
         secret=ctx.config.secret,
         in_reply_to=ctx.message_id,
     )
-    ctx.outcome = Outcome.COMMAND_ERROR
