@@ -123,9 +123,9 @@ def _apply(ctx: MessageContext, ticket: Ticket, agent: Agent, command: Command) 
             if command.argument == "me"
             else session.scalar(select(Agent).where(Agent.address == command.argument))
         )
-        before = ticket.assignee_id
+        before = ticket.assignee
         tickets.assign(session, ticket, target, now, actor)
-        if ticket.assignee_id != before:
+        if ticket.assignee is not before:
             _tell_assignee(ctx, ticket, agent)
     elif command.name == "history":
         conversation = tickets.follow_merges(session, ticket)
