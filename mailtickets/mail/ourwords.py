@@ -70,14 +70,23 @@ def without_our_words(body: str, ours: Iterable[str], names: Sequence[str]) -> s
     introduction names us: our address (any plus form) and display name."""
     lines = body[:MAX_CHARS].replace("\r\n", "\n").replace("\r", "\n").split("\n")
     positions = [(word, index) for index, line in enumerate(lines) for word in words(line)]
+    mentions = [re.compile(rf"(?<![\w.+-]){_pattern(n)}(?![\w-])", re.IGNORECASE) for n in names]
+    # A quote's introduction ends whatever came before: words the agent repeated from our
+    # mail above it are theirs, however close.
+    breaks = {
+        i
+        for i, line in enumerate(lines)
+        if any(m.search(line) for m in mentions)
+        and (_HEADER.match(line) or line.rstrip().endswith(":"))
+    }
     found = max(
-        (f for f in (_find(positions, words(text)) for text in ours) if f is not None),
+        (f for f in (_find(positions, words(text), breaks) for text in ours) if f is not None),
         key=lambda f: f.covered,
         default=None,
     )
     if found is None:
         return None
-    start = _introduction(lines, found.first_line, names)
+    start = _introduction(lines, found.first_line, mentions)
     after = [line for line in lines[found.last_line + 1 :] if not _QUOTED.match(line)]
     return "\n".join([*lines[:start], *after])
 
@@ -92,8 +101,9 @@ def has_words(text: str) -> bool:
     return False
 
 
-def _find(positions: list[tuple[str, int]], mail: list[str]) -> _Found | None:
-    """Where the reply quotes `mail`: the tightest cluster of shared runs, if it is enough."""
+def _find(positions: list[tuple[str, int]], mail: list[str], breaks: set[int]) -> _Found | None:
+    """Where the reply quotes `mail`: the largest cluster of shared runs, if it is enough;
+    no cluster reaches across a line of `breaks`."""
     if len(mail) < RUN:
         return None
     runs = {tuple(mail[i : i + RUN]) for i in range(len(mail) - RUN + 1)}
@@ -107,7 +117,7 @@ def _find(positions: list[tuple[str, int]], mail: list[str]) -> _Found | None:
     for i, is_ours in enumerate(covered):
         if not is_ours:
             continue
-        if current is not None and i - current[1] - 1 <= MAX_GAP:
+        if current is not None and _joins(positions, current[1], i, breaks):
             current = (current[0], i, current[2] + 1)
         else:
             current = (i, i, 1)
@@ -118,10 +128,17 @@ def _find(positions: list[tuple[str, int]], mail: list[str]) -> _Found | None:
     return _Found(positions[best[0]][1], positions[best[1]][1], best[2])
 
 
-def _introduction(lines: list[str], first: int, names: Sequence[str]) -> int:
+def _joins(positions: list[tuple[str, int]], last: int, word: int, breaks: set[int]) -> bool:
+    """Whether covered word `word` continues the cluster whose last covered word is `last`."""
+    if word - last - 1 > MAX_GAP:
+        return False
+    lines = range(positions[last][1] + 1, positions[word][1] + 1)
+    return not any(line in breaks for line in lines)
+
+
+def _introduction(lines: list[str], first: int, mentions: Sequence[re.Pattern[str]]) -> int:
     """The first line of the client's introduction to the quote starting at line `first`
     (`first` itself when there is none)."""
-    mentions = [re.compile(rf"(?<![\w.+-]){_pattern(n)}(?![\w-])", re.IGNORECASE) for n in names]
     seen = 0
     for index in range(first - 1, -1, -1):
         line = lines[index]
