@@ -3,7 +3,7 @@
 Mail from an agent's address first loses our own words: the notices we sent that agent
 about the ticket, found by their exact text wherever the agent's client put them
 (`mail.ourwords`), before the general quote stripping, which cannot know them. A reply that
-held nothing else says so (`only_our_words`): there is nothing to send.
+held nothing else, not even a file, says so (`only_our_words`): there is nothing to send.
 """
 
 from __future__ import annotations
@@ -34,7 +34,9 @@ def extract_new_text(ctx: MessageContext) -> None:
         names = [ctx.queue.address, ctx.queue.name]
         cut = without_our_words(text, _our_mail(ctx, ctx.ticket), names)
         if cut is not None and not has_words(cut):
-            ctx.only_our_words, ctx.new_text = True, ""
+            ctx.new_text = ""
+            # A file sent with nothing else to say is still something to send.
+            ctx.only_our_words = all(part.inline for part in ctx.mail.attachments)
             return
         text = text if cut is None else cut
     # A forward's quoted part is what the sender wants us to read.

@@ -133,6 +133,21 @@ def test_a_reply_that_only_quotes_our_notice_sends_nothing_and_the_agent_is_told
     assert "nothing but our own quoted notice" in _text(told)
 
 
+def test_a_file_sent_with_only_the_quote_is_not_called_nothing(
+    relayed: Helpdesk, relay: Relay
+) -> None:
+    _, notice = _open(relayed, relay)
+    address = notice["Reply-To"].addresses[0].addr_spec
+    mail = EmailMessage()
+    mail["From"], mail["To"], mail["Subject"] = ALICE, address, f"RE: {notice['Subject']}"
+    mail.set_content(f"On 02/11/2026 10:00, Support wrote:\n> {_text(notice)}")
+    mail.add_attachment(b"%PDF-1.4 manual", "application", "pdf", filename="manual.pdf")
+    result = relayed.deliver(mail.as_bytes(), rcpt=(address,), mail_from=ALICE)
+    assert result.outcome != "nothing_new"
+    relayed.send_all()
+    assert "Nothing sent" not in str(_to(relay, ALICE)[-1]["Subject"])
+
+
 def test_an_agent_may_repeat_words_of_the_notice_in_their_answer(
     relayed: Helpdesk, relay: Relay
 ) -> None:
