@@ -78,14 +78,15 @@ def _failed(authentication: Authentication | None) -> dict[str, str]:
     return {"code": "authentication", "detail": authentication.reason if authentication else ""}
 
 
-def _addressed_customer(ctx: MessageContext) -> str | None:
-    """The first address the mail was written to that is neither ours nor an agent's."""
+def _outside(ctx: MessageContext) -> list[str]:
+    """The addresses the mail was written to (To, then Cc) that are neither ours nor agents'."""
     agents = {normalise(a.address) for a in ctx.config.agents}
-    for address in (*ctx.mail.to, *ctx.mail.cc):
-        if address in agents or ctx.config.queue_for(address) is not None:
-            continue
-        return address
-    return None
+    written = dict.fromkeys((*ctx.mail.to, *ctx.mail.cc))
+    return [a for a in written if a not in agents and ctx.config.queue_for(a) is None]
+
+
+def _addressed_customer(ctx: MessageContext) -> str | None:
+    return next(iter(_outside(ctx)), None)
 
 
 def _copied_to_queue(
@@ -101,7 +102,10 @@ def _copied_to_queue(
     author = session.scalars(select(Agent).where(Agent.address == ctx.sender_address)).one()
     if ticket is None:
         contact = tickets.contact_for(session, customer, None, now)
-        ticket = open_ticket(ctx, contact, linked_to=ctx.ticket)
+        named = ctx.ticket
+        # A new ticket continues the one the mail names, when that one is the customer's.
+        earlier = named if named and tickets.is_participant(session, named, customer) else None
+        ticket = open_ticket(ctx, contact, linked_to=earlier)
         _opened_by_agent(ctx, ticket, customer, how="copied to the queue")
     else:
         ctx.ticket, ctx.outcome = ticket, Outcome.AGENT_REPLY
@@ -140,11 +144,8 @@ def _customers_ticket(ctx: MessageContext, customer: str) -> Ticket | None:
 
 
 def _add_recipients(ctx: MessageContext, ticket: Ticket) -> None:
-    """Everyone outside the agent wrote to has the mail: they are on the ticket now."""
-    agents = {normalise(a.address) for a in ctx.config.agents}
-    for address in (*ctx.mail.to, *ctx.mail.cc):
-        if address in agents or ctx.config.queue_for(address) is not None:
-            continue
+    """Everyone outside whom the agent wrote to has the mail: they are on the ticket now."""
+    for address in _outside(ctx):
         contact = tickets.contact_for(ctx.session, address, None, ctx.now)
         tickets.add_participant(ctx.session, ticket, contact, "cc", ctx.now)
 
