@@ -19,6 +19,12 @@ class Outcome(enum.StrEnum):
     COMMANDS = "commands"
     COMMAND_ERROR = "command_error"
     SATISFACTION = "satisfaction"
+    #: Mail from an agent's address that proves nothing: an unverified note on its ticket.
+    UNVERIFIED = "unverified"
+    #: Mail from an agent's address that names no ticket and no customer: the agent is told.
+    NOT_RECORDED = "not_recorded"
+    #: An agent's reply with nothing but our own quoted notice: nothing sent, the agent told.
+    NOTHING_NEW = "nothing_new"
     DUPLICATE = "duplicate"
     AUTO_REPLY = "auto_reply"
     BULK = "bulk"

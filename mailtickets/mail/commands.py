@@ -59,6 +59,7 @@ HELP: tuple[str, ...] = (
     "#macro <name>",
     "#customer <address>",
     "#files [<file number>]",
+    "#history",
 )
 
 # Ticket tags in subjects allow twelve digits (see subjects.ticket_in_tag).
@@ -100,6 +101,9 @@ _NAMES = {
     "files": "files",
     "arquivos": "files",
     "anexos": "files",
+    "history": "history",
+    "historico": "history",
+    "histórico": "history",
 }
 _STATUS_VALUES = {
     **{status: status for status in STATUSES},
@@ -297,4 +301,5 @@ _SYNTAX: dict[str, tuple[Callable[[str], str | None], str]] = {
     "macro": (_word, f"needs one name of {_WORD_NEEDS}"),
     "customer": (_address, _ADDRESS_NEEDS),
     "files": (_file, "takes nothing, or the number of one file of the ticket, such as 2"),
+    "history": (_nothing, "takes no argument"),
 }

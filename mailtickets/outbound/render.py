@@ -48,6 +48,10 @@ TEMPLATES = (
     "agent/daily_digest",
     "agent/files",
     "agent/files_not_sent",
+    "agent/unverified",
+    "agent/not_recorded",
+    "agent/nothing_new",
+    "agent/history",
 )
 
 
@@ -212,6 +216,50 @@ SAMPLE_CONTEXT: dict[str, Any] = {
     "assigned_by": "Bruno <bruno@acme.example>",
     "note": {"author": "Bruno <bruno@acme.example>", "text": "Called the customer."},
     "auto_close_after": "7 days",
+    "why": {"code": "authentication", "detail": "no DKIM or SPF pass for acme.example"},
+    "mail": {"subject": "Re: Impressora <script>alert(1)</script>"},
+    "history": {
+        "messages": [
+            {
+                "author": "Alice <alice@acme.example>",
+                "when": "2026-11-02 10:00 UTC",
+                "kind": "agent",
+                "text": "Please restart it <b>now</b>.",
+                "cut": False,
+            },
+            {
+                "author": "Ana Cliente <ana@example.com>",
+                "when": "2026-11-02 09:00 UTC",
+                "kind": "customer",
+                "text": "The printer shows error E-42. …",
+                "cut": True,
+            },
+        ],
+        "more": 3,
+    },
+    "record": {
+        "assignee": "alice@acme.example",
+        "tags": ["billing"],
+        "files": 1,
+        "entries": [
+            {
+                "type": "message",
+                "author": "Ana Cliente <ana@example.com>",
+                "when": "2026-11-02 09:00 UTC",
+                "kind": "customer",
+                "text": "The printer shows error E-42.\n\n{{ 7 * 7 }} <b>not bold</b>",
+                "left_out": 120,
+                "files": [{"name": "scan.pdf", "size": 48213, "omitted": None}],
+            },
+            {
+                "type": "change",
+                "kind": "priority",
+                "when": "2026-11-02 09:05 UTC",
+                "author": "alice@acme.example",
+                "data": {"priority": "urgent"},
+            },
+        ],
+    },
     "digest": {
         "date": "2026-11-02",
         "queues": [

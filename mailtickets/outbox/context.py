@@ -57,6 +57,8 @@ def ticket_context(
         "commands": list(HELP),
         "omitted_attachments": [],
         "files": NO_FILES.context(ticket.id),
+        # The conversation so far, for an agent who has not seen it (outbox.history).
+        "history": None,
     } | extra
 
 

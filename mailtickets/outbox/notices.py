@@ -15,6 +15,7 @@ from mailtickets.mail.addresses import normalise
 from mailtickets.mail.tokens import reply_token
 from mailtickets.outbox.attachments import NO_FILES, Choice
 from mailtickets.outbox.enqueue import enqueue
+from mailtickets.outbox.history import conversation, seen
 
 AGENT_TOKEN_LIFETIME = timedelta(days=90)
 
@@ -68,11 +69,20 @@ def notify_agents(
     exclude: str | None = None,
     to_assignee: bool = True,
     files: Choice = NO_FILES,
+    shows: str | None = None,
+    with_history: bool = False,
 ) -> int:
-    """Enqueue `template` to each agent who should hear about `ticket`, with `files`;
-    return how many."""
+    """Enqueue `template` to each agent who should hear about `ticket`, with `files`; return
+    how many.
+
+    An agent who has not seen the ticket yet (or every one, `with_history`) also gets the
+    conversation so far, without the message `shows` (by Message-ID) that the notice holds.
+    """
     signatures = {normalise(a.address): a.signature for a in agents}
     targets = recipients(session, ticket, queues, agents, exclude, to_assignee)
+    # Read before any of these notices is queued: queuing one makes its agent have seen it.
+    newcomers = {a.id for a in targets if with_history or not seen(session, ticket, a)}
+    history = conversation(session, ticket, leave_out=shows) if newcomers else None
     for agent in targets:
         enqueue(
             session,
@@ -85,6 +95,7 @@ def notify_agents(
                 "agent": {"name": agent.name, "signature": signatures.get(agent.address, "")},
                 "reply_to": reply_address(secret, ticket, agent.id, now),
                 "files": files.context(ticket.id),
+                "history": history if agent.id in newcomers else None,
             },
             now=now,
             secret=secret,

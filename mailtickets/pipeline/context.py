@@ -19,6 +19,7 @@ from mailtickets.config import Settings
 from mailtickets.config.settings import AgentSettings, QueueSettings, SpamSettings
 from mailtickets.db.models import Agent, Attachment, Contact, InboundMessage, Ticket
 from mailtickets.mail.addresses import normalise, split_plus
+from mailtickets.mail.authresults import Authentication, check
 from mailtickets.mail.dsn import Bounce
 from mailtickets.mail.loops import Verdict
 from mailtickets.mail.parse import ParsedMail
@@ -43,7 +44,8 @@ class PipelineConfig:
     #: For macros (`#macro name`): canned answers under `<locale>/macros/` in the templates.
     templates: Environment
     sla: SlaConfig
-    #: Strict mode: the authserv-id whose DKIM/SPF pass an agent's reply needs; None is off.
+    #: Strict mode: the authserv-id whose DKIM/SPF pass, aligned with the agent's domain, an
+    #: agent's mail needs; None is off.
     agents_must_authenticate_at: str | None = None
     rules: tuple[Rule, ...] = ()
     spam: SpamSettings = field(default_factory=SpamSettings)
@@ -142,8 +144,14 @@ class MessageContext(Received):
     queue: QueueSettings
     sender: Contact | None = None
     agent: ProvenAgent | None = None
-    #: The agent who opened this ticket for a customer with `#customer <address>`.
+    #: The agent who opened this ticket for a customer (`#customer <address>`, or their own
+    #: mail to the customer copied to the queue): nobody is acknowledged.
     on_behalf_by: str | None = None
+    #: Why mail from an agent's address that names a ticket proves nothing (`code`, and a
+    #: `detail` in English), when matching found out; see handlers.agent_mail.
+    unproven: dict[str, str] | None = None
+    #: The agent's reply held nothing but our own quoted mail (steps.text).
+    only_our_words: bool = False
     ticket: Ticket | None = None
     matched_by: str | None = None
     #: The mail came on a satisfaction reply address: an answer to be read as a rating.
@@ -181,3 +189,12 @@ class MessageContext(Received):
             sender_name=sender_name,
             queue=queue,
         )
+
+    def authentication(self) -> Authentication | None:
+        """In strict mode, whether our MTA saw the From domain pass DKIM or SPF; None when
+        strict mode is off."""
+        trusted = self.config.agents_must_authenticate_at
+        if trusted is None:
+            return None
+        headers = self.mail.headers("Authentication-Results")
+        return check(headers, trusted, self.sender_address.rpartition("@")[2])

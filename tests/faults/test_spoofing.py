@@ -1,7 +1,8 @@
 """Spoofing: forged agent From lines, replayed and tampered reply tokens, a stranger using a
 ticket's subject tag, each mail carrying every command there is. No command runs, no mail
-goes to a customer on the forger's word, a stranger's mail lands on no existing ticket, and
-no existing ticket changes state."""
+goes to a customer on the forger's word, a stranger's mail lands on no existing ticket
+(mail from an agent's address that names one is kept there only as an unverified note,
+for the agents), and no existing ticket changes state."""
 
 from __future__ import annotations
 
@@ -89,7 +90,9 @@ def test_forged_replayed_and_tampered_mail_runs_nothing(
                 rcpt=(address,),
             )  # fmt: skip
             outcomes.append(str(result.outcome))
-            if result.ticket_id in tickets and "ana@example.com" not in sender:
+            agents_address = sender.endswith(("<alice@acme.example>", "<bruno@acme.example>"))
+            unverified = result.outcome == "unverified" and agents_address
+            if result.ticket_id in tickets and "ana@example.com" not in sender and not unverified:
                 intruded.append(f"{sender} via {address}: {result.outcome}")
     # A genuine address replayed after it expired (agents' addresses last 90 days).
     desk.clock.advance(timedelta(days=91))

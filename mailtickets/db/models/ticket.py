@@ -37,6 +37,9 @@ class MessageKind(enum.StrEnum):
     AUTO = "auto"
     BOUNCE = "bounce"
     SYSTEM = "system"
+    #: Mail from an agent's address that does not prove it came from them: kept for the
+    #: agents like a note, never relayed, never a command or an answer.
+    UNVERIFIED = "unverified"
 
 
 class EventKind(enum.StrEnum):
@@ -50,6 +53,7 @@ class EventKind(enum.StrEnum):
     MESSAGE_AUTO = "message_auto"
     MESSAGE_BOUNCE = "message_bounce"
     MESSAGE_SYSTEM = "message_system"
+    MESSAGE_UNVERIFIED = "message_unverified"
     STATUS = "status"
     REOPENED = "reopened"
     PRIORITY = "priority"
@@ -62,6 +66,10 @@ class EventKind(enum.StrEnum):
     MERGED_FROM = "merged_from"
     REFERENCE_IGNORED = "reference_ignored"
     OPENED_ON_BEHALF = "opened_on_behalf"
+    #: Why mail from an agent's address was kept as an unverified note (`data["why"]`).
+    AGENT_UNVERIFIED = "agent_unverified"
+    #: An agent's reply held only our own quoted notice: nothing was sent.
+    NOTHING_NEW = "nothing_new"
     COMMANDS_REJECTED = "commands_rejected"
     ROUTED = "routed"
     ANSWERED_AUTOMATICALLY = "answered_automatically"

@@ -4,10 +4,14 @@ Every command is checked before any is applied, so a mail with one bad command c
 nothing and earns the agent an error mail listing what was wrong. Otherwise all commands
 apply in one transaction; the remaining text goes to the customer and the other
 participants (`answer`), or, with `#note`, stays internal with its files; a mail of commands
-only sends the customer nothing (`#files` answers the agent, `#assign` tells the assignee).
+only sends the customer nothing (`#files` answers the agent, `#assign` tells the new assignee,
+`#history` mails the agent the whole ticket). A reply holding nothing but our own quoted
+notice sends nothing and tells the agent so.
 """
 
 from __future__ import annotations
+
+from typing import Any
 
 from jinja2 import TemplateError, TemplateNotFound
 from sqlalchemy import select
@@ -17,6 +21,7 @@ from mailtickets.mail.commands import HELP, Command, final_status, parse_command
 from mailtickets.outbox.attachments import choose, of_message, ticket_files
 from mailtickets.outbox.context import ticket_context
 from mailtickets.outbox.enqueue import enqueue
+from mailtickets.outbox.history import whole_ticket
 from mailtickets.outbox.notices import notify_agents, reply_address
 from mailtickets.outcomes import Outcome
 from mailtickets.pipeline.context import MessageContext, ProvenAgent
@@ -39,6 +44,7 @@ _HERE = {
     "merge",
     "macro",
     "files",
+    "history",
 }
 
 
@@ -46,6 +52,11 @@ def record_agent_reply(ctx: MessageContext, ticket: Ticket, proven: ProvenAgent)
     """Apply the agent's commands, then relay their text or keep it as a note."""
     agent = proven.row
     ctx.intake.ticket_id = ticket.id
+    if ctx.only_our_words:
+        _tell_agent(ctx, ticket, agent, "agent/nothing_new")
+        tickets.record(ctx.session, ticket, EventKind.NOTHING_NEW, ctx.now, agent.address)
+        ctx.outcome = Outcome.NOTHING_NEW
+        return
     parsed = parse_commands(ctx.new_text)
     errors = [f"{e.line}: {e.reason}" for e in parsed.errors]
     errors += _check(ctx, ticket, parsed.commands)
@@ -120,6 +131,11 @@ def _apply(ctx: MessageContext, ticket: Ticket, agent: Agent, command: Command) 
             _tell_assignee(ctx, ticket, agent)
     elif command.name == "files":
         send_files(ctx, tickets.follow_merges(session, ticket), agent, command.argument)
+    elif command.name == "history":
+        conversation = tickets.follow_merges(session, ticket)
+        _tell_agent(
+            ctx, conversation, agent, "agent/history", record=whole_ticket(session, conversation)
+        )
     elif command.name == "priority":
         tickets.set_priority(session, ticket, Priority(command.argument), now, actor, sla=sla)
     elif command.name == "cc":
@@ -203,11 +219,13 @@ def _tell_other_agents(ctx: MessageContext, ticket: Ticket, author: Agent, text:
         now=ctx.now,
         exclude=author.address,
         files=choose(ctx.session, candidates, ctx.config.max_attachments_size),
+        shows=ctx.message_id,
     )
 
 
 def _tell_assignee(ctx: MessageContext, ticket: Ticket, by: Agent) -> None:
-    """The agent given the ticket by another hears of it, with the ticket's files."""
+    """The agent given the ticket by another hears of it, with the conversation so far and the
+    ticket's files."""
     files = choose(ctx.session, ticket_files(ctx.session, ticket), ctx.config.max_attachments_size)
     notify_agents(
         ctx.session,
@@ -222,6 +240,7 @@ def _tell_assignee(ctx: MessageContext, ticket: Ticket, by: Agent) -> None:
         now=ctx.now,
         exclude=by.address,
         files=files,
+        with_history=True,
     )
 
 
@@ -229,18 +248,25 @@ def _reject(ctx: MessageContext, ticket: Ticket, agent: Agent, errors: list[str]
     tickets.record(
         ctx.session, ticket, EventKind.COMMANDS_REJECTED, ctx.now, agent.address, errors=errors
     )
+    _tell_agent(ctx, ticket, agent, "agent/command_error", errors=errors, commands=list(HELP))
+    ctx.outcome = Outcome.COMMAND_ERROR
+
+
+def _tell_agent(
+    ctx: MessageContext, ticket: Ticket, agent: Agent, template: str, **extra: Any
+) -> None:
+    """`template` to the agent who wrote, answering their mail, on their own reply address."""
     context = ticket_context(
         ctx.session,
         ticket,
         ctx.config.subject_prefix,
-        errors=errors,
-        commands=list(HELP),
         agent={"name": agent.name, "signature": ""},
         reply_to=reply_address(ctx.config.secret, ticket, agent.id, ctx.now),
+        **extra,
     )
     enqueue(
         ctx.session,
-        template="agent/command_error",
+        template=template,
         locale=ticket.queue.locale,
         recipients=[agent.address],
         ticket=ticket,
@@ -249,4 +275,3 @@ def _reject(ctx: MessageContext, ticket: Ticket, agent: Agent, errors: list[str]
         secret=ctx.config.secret,
         in_reply_to=ctx.message_id,
     )
-    ctx.outcome = Outcome.COMMAND_ERROR

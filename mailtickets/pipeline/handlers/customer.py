@@ -1,15 +1,8 @@
-"""A customer's mail: a new ticket or a follow-up, and whoever they copied joins it.
-
-An agent's mail to a queue that starts with `#customer <address>` opens a ticket for that
-customer instead; it arrives here because a From header alone proves nothing.
-"""
+"""A customer's mail: a new ticket or a follow-up, and whoever they copied joins it."""
 
 from __future__ import annotations
 
-from sqlalchemy import select
-
 from mailtickets.db.models import (
-    Agent,
     Contact,
     EventKind,
     MessageKind,
@@ -17,8 +10,6 @@ from mailtickets.db.models import (
 )
 from mailtickets.mail import language
 from mailtickets.mail.addresses import normalise
-from mailtickets.mail.authresults import authenticated
-from mailtickets.mail.commands import parse_commands
 from mailtickets.outcomes import Outcome
 from mailtickets.pipeline.context import MessageContext
 from mailtickets.pipeline.store import open_ticket, store_message
@@ -26,8 +17,6 @@ from mailtickets.services import contacts, tickets
 
 
 def record_customer_message(ctx: MessageContext) -> None:
-    if _open_on_behalf(ctx):
-        return
     sender = tickets.contact_for(ctx.session, ctx.sender_address, ctx.sender_name, ctx.now)
     ctx.sender = sender
     contacts.heard_from(sender)
@@ -55,8 +44,7 @@ def _follow_up(ctx: MessageContext, ticket: Ticket, sender: Contact) -> None:
             sender.address,
             **ctx.ignored_reference,
         )
-    is_agent = ctx.config.agent(sender.address) is not None
-    if not is_agent and tickets.add_participant(ctx.session, ticket, sender, "cc", ctx.now):
+    if tickets.add_participant(ctx.session, ticket, sender, "cc", ctx.now):
         tickets.record(
             ctx.session,
             ticket,
@@ -74,36 +62,6 @@ def _locale(ctx: MessageContext) -> str | None:
     declared = language.from_header(ctx.mail.header("Content-Language"))
     found = declared or language.detect(ctx.new_text)
     return language.locale_for(found, ctx.config.locales) if found else None
-
-
-def _open_on_behalf(ctx: MessageContext) -> bool:
-    """An agent's mail to a queue starting with `#customer <address>` opens a ticket for that
-    customer. Nothing authenticates a From header, so the customer is not mailed about it:
-    the agent who asked knows, and the other agents get the usual notice."""
-    agent = ctx.config.agent(ctx.sender_address)
-    if agent is None or ctx.ticket is not None:
-        return False
-    trusted = ctx.config.agents_must_authenticate_at
-    if trusted and not authenticated(ctx.mail.headers("Authentication-Results"), trusted):
-        return False  # in strict mode a From header alone opens nothing in anyone's name
-    parsed = parse_commands(ctx.new_text)
-    customers = [c.argument for c in parsed.commands if c.name == "customer"]
-    if not customers:
-        return False
-    customer = tickets.contact_for(ctx.session, customers[-1], None, ctx.now)
-    ctx.on_behalf_by, ctx.new_text = ctx.sender_address, parsed.text
-    ticket = open_ticket(ctx, customer)
-    tickets.record(
-        ctx.session,
-        ticket,
-        EventKind.OPENED_ON_BEHALF,
-        ctx.now,
-        ctx.sender_address,
-        customer=customer.address,
-    )
-    author = ctx.session.scalar(select(Agent).where(Agent.address == ctx.sender_address))
-    store_message(ctx, ticket, MessageKind.CUSTOMER, author_agent_id=author.id if author else None)
-    return True
 
 
 def _add_copied_participants(ctx: MessageContext, ticket: Ticket) -> None:

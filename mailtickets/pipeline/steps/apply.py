@@ -1,13 +1,15 @@
 """Change the ticket through the tickets service, by who wrote the mail and why.
 
 A bounce or an auto-reply is recorded as such; an agent proven by their signed reply address
-answers and gives commands; an answer on a satisfaction address is a rating; anything else is
-a customer's request or follow-up.
+answers and gives commands; other mail from an agent's address proves nothing and is
+recorded only as far as that allows; an answer on a satisfaction address is a rating;
+anything else is a customer's request or follow-up.
 """
 
 from __future__ import annotations
 
 from mailtickets.pipeline.context import MessageContext
+from mailtickets.pipeline.handlers.agent_mail import record_agent_mail
 from mailtickets.pipeline.handlers.agent_reply import record_agent_reply
 from mailtickets.pipeline.handlers.automated import record_automated, record_bounce
 from mailtickets.pipeline.handlers.customer import record_customer_message
@@ -23,6 +25,8 @@ def apply_to_ticket(ctx: MessageContext) -> None:
     elif ctx.agent is not None and ticket is not None:
         # A proven agent always comes with the ticket their reply address names.
         record_agent_reply(ctx, ticket, ctx.agent)
+    elif ctx.config.agent(ctx.sender_address) is not None:
+        record_agent_mail(ctx)
     elif not (ctx.survey and ticket is not None and record_satisfaction(ctx, ticket)):
         # Also a survey answer with no rating in it: that customer wants help, not a score.
         record_customer_message(ctx)

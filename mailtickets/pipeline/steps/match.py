@@ -16,8 +16,11 @@
    then the most recently active;
 a bounce also by the marker or a signed reply address in what it returns of our message;
 otherwise a new ticket in the queue of the envelope recipient. Markers and tags are only
-honoured for a participant of the ticket: anyone can copy a subject, so the subject is only
-compared with the sender's own tickets.
+honoured for a participant of the ticket, or an agent's address: anyone can copy a subject,
+so the subject is only compared with the sender's own tickets. Mail from an agent's address
+that names a ticket without proving it is the agent's (their own signed reply address, and in
+strict mode an aligned DKIM or SPF pass) keeps the ticket and says why it proves nothing
+(`MessageContext.unproven`): it becomes an unverified note.
 """
 
 from __future__ import annotations
@@ -28,7 +31,6 @@ from sqlalchemy import select
 
 from mailtickets.db.models import Agent, Message, OutboundMessage, Ticket
 from mailtickets.mail.addresses import split_plus
-from mailtickets.mail.authresults import authenticated
 from mailtickets.mail.quoted import Quote
 from mailtickets.mail.subjects import is_generic, is_reply, subject_key, ticket_in_tag
 from mailtickets.mail.tokens import (
@@ -76,21 +78,26 @@ def _by_token(ctx: MessageContext) -> tuple[Ticket, str] | None:
         if token.agent_id is None:
             return ticket, "reply address"
         agent = ctx.session.get(Agent, token.agent_id)
-        trusted = ctx.config.agents_must_authenticate_at
-        vouched = trusted is None or authenticated(
-            ctx.mail.headers("Authentication-Results"), trusted
-        )
+        authentication = ctx.authentication()
+        vouched = authentication is None or authentication.aligned
         if agent is not None and agent.active and agent.address == ctx.sender_address and vouched:
             settings = ctx.config.agent(agent.address)
             ctx.agent = ProvenAgent(settings, agent) if settings is not None else None
             return ticket, "agent reply address"
-        why = (
-            "the sender is not the agent the reply address was made for"
-            if vouched
-            else f"no DKIM or SPF pass from {trusted} for the agent's reply"
-        )
+        own = agent is not None and agent.address == ctx.sender_address
+        if ctx.config.agent(ctx.sender_address) is not None:
+            # An agent's address that proves nothing: the ticket, for an unverified note.
+            ctx.unproven = (
+                {"code": "authentication", "detail": authentication.reason}
+                if own and authentication is not None
+                else {"code": "other_agent", "detail": ""}
+            )
+            return ticket, "agent reply address, unproven"
         # An ordinary message, never a command; it joins the ticket only as a participant may.
-        ctx.ignored_reference = {"ignored_token_of_agent": token.agent_id, "why": why}
+        ctx.ignored_reference = {
+            "ignored_token_of_agent": token.agent_id,
+            "why": "the sender is not the agent the reply address was made for",
+        }
         if is_participant(ctx.session, ticket, ctx.sender_address):
             return ticket, "reply address of another party"
     return None
@@ -165,7 +172,8 @@ def _by_marker_or_tag(ctx: MessageContext) -> tuple[Ticket, str] | None:
         ticket = ctx.session.get(Ticket, ticket_id)
         if ticket is None:
             continue
-        if is_participant(ctx.session, ticket, ctx.sender_address):
+        agent_address = ctx.config.agent(ctx.sender_address) is not None
+        if agent_address or is_participant(ctx.session, ticket, ctx.sender_address):
             return ticket, how
         ctx.ignored_reference = {
             "ignored_ticket": ticket_id,

@@ -152,4 +152,5 @@ def _notify_agents(
         in_reply_to=ctx.message_id,
         references=[*ctx.mail.references, ctx.message_id],
         files=choose(ctx.session, files, ctx.config.max_attachments_size),
+        shows=ctx.message_id,
     )

@@ -1,13 +1,87 @@
-"""The new text of the message, without quoted history and signature."""
+"""The new text of the message, without quoted history and signature.
+
+Mail from an agent's address first loses our own words: the notices we sent that agent
+about the ticket, found by their exact text wherever the agent's client put them
+(`mail.ourwords`), before the general quote stripping, which cannot know them. A reply that
+held nothing else, not even a file, says so (`only_our_words`): there is nothing to send.
+"""
 
 from __future__ import annotations
 
+from email import message_from_bytes
+from email.message import EmailMessage
+from email.policy import default
+
+from jinja2 import TemplateError
+from sqlalchemy import select
+
+from mailtickets.db.models import OutboundMessage, Ticket
+from mailtickets.mail.htmltext import html_to_text
+from mailtickets.mail.ourwords import has_words, without_our_words
 from mailtickets.mail.quotes import new_text
 from mailtickets.mail.subjects import is_forward
+from mailtickets.mail.tokens import marker
+from mailtickets.outbound.render import render
 from mailtickets.pipeline.context import MessageContext
+
+#: The latest mail of a ticket looked at for the agent's quote; they answer recent ones.
+MAX_MAILS = 20
 
 
 def extract_new_text(ctx: MessageContext) -> None:
     text = ctx.mail.text
+    if ctx.ticket is not None and ctx.config.agent(ctx.sender_address) is not None:
+        names = [ctx.queue.address, ctx.queue.name]
+        cut = without_our_words(text, _our_mail(ctx, ctx.ticket), names)
+        if cut is not None and not has_words(cut):
+            ctx.new_text = ""
+            # A file sent with nothing else to say is still something to send.
+            ctx.only_our_words = all(part.inline for part in ctx.mail.attachments)
+            return
+        text = text if cut is None else cut
     # A forward's quoted part is what the sender wants us to read.
     ctx.new_text = text.strip() if is_forward(ctx.mail.subject) else new_text(text)
+
+
+def _our_mail(ctx: MessageContext, ticket: Ticket) -> list[str]:
+    """The texts of the latest mail we sent the sender about `ticket` (and the tickets
+    merged into it): as sent, text and HTML, or rendered again if the bytes are gone."""
+    merged = select(Ticket.id).where(Ticket.merged_into_id == ticket.id)
+    rows = ctx.session.scalars(
+        select(OutboundMessage)
+        .where((OutboundMessage.ticket_id == ticket.id) | OutboundMessage.ticket_id.in_(merged))
+        .order_by(OutboundMessage.id.desc())
+        .limit(MAX_MAILS)
+    )
+    texts: list[str] = []
+    for row in rows:
+        if ctx.sender_address not in row.recipients:
+            continue
+        texts += _sent(row.raw) if row.raw else _rendered(ctx, row)
+    return texts
+
+
+def _sent(raw: bytes) -> list[str]:
+    message = message_from_bytes(raw, policy=default)
+    assert isinstance(message, EmailMessage)
+    texts = []
+    for kind in ("plain", "html"):
+        part = message.get_body((kind,))
+        if part is not None:
+            content = str(part.get_content())
+            texts.append(html_to_text(content) if kind == "html" else content)
+    return texts
+
+
+def _rendered(ctx: MessageContext, row: OutboundMessage) -> list[str]:
+    try:
+        rendered = render(ctx.config.templates, row.template, row.locale, row.context)
+    except TemplateError:
+        # An operator's template that no longer renders: that mail cannot be recognised,
+        # and must not stop the agent's.
+        return []
+    ref = marker(ctx.config.secret, row.ticket_id) if row.ticket_id else ""
+    texts = [f"{rendered.text}\n{ref}"]
+    if rendered.html is not None:
+        texts.append(html_to_text(rendered.html))
+    return texts

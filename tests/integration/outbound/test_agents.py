@@ -1,14 +1,14 @@
 """Agents work by plain email: replies relayed to the customer, notes, commands, errors,
-and nothing honoured without the agent's own signed reply address."""
+and nothing honoured without the agent's own signed reply address (what becomes of other
+mail from an agent's address: test_agent_identity)."""
 
 from __future__ import annotations
 
 from email.message import EmailMessage
-from pathlib import Path
 
 import pytest
 
-from tests.support.helpdesk import Helpdesk, make_helpdesk
+from tests.support.helpdesk import Helpdesk
 from tests.support.mail import compose
 from tests.support.relay import Relay
 
@@ -165,20 +165,6 @@ def test_commands_need_the_agents_own_address_and_from(
     assert (ticket["status"], ticket["priority"]) == ("open", "normal"), why
 
 
-def test_a_forged_agent_from_without_the_token_runs_nothing(
-    relayed: Helpdesk, relay: Relay
-) -> None:
-    ticket_id, _ = _open(relayed, relay)
-    forged = compose(
-        sender="Alice <alice@acme.example>",
-        subject=f"Re: [ACME #{ticket_id}] x",
-        body="#status closed",
-    )
-    result = relayed.deliver(forged)
-    assert result.outcome in ("new_ticket", "follow_up")
-    assert relayed.ticket(ticket_id)["status"] == "open"
-
-
 def test_an_agent_opens_a_ticket_on_behalf_of_a_customer(relayed: Helpdesk, relay: Relay) -> None:
     forward = compose(
         sender="Alice <alice@acme.example>",
@@ -195,62 +181,6 @@ def test_an_agent_opens_a_ticket_on_behalf_of_a_customer(relayed: Helpdesk, rela
     relayed.send_all()
     # Nothing proves the From header, so the customer is not mailed on its say-so.
     assert not [r for r in relay.received if "carla@example.org" in r.recipients]
-
-
-def _strict(relay: Relay, tmp_path: Path) -> Helpdesk:
-    extra = (
-        f'[outgoing]\nhost = "127.0.0.1"\nport = {relay.port}\ntls = "none"\n'
-        '[authentication]\nrequire_for_agents = true\ntrusted_authserv_id = "mx.acme.example"\n'
-    )
-    return make_helpdesk(f"sqlite:///{tmp_path / 'strict.db'}", tmp_path, extra)
-
-
-@pytest.mark.parametrize(
-    ("results", "honoured"),
-    [
-        ("mx.acme.example; dkim=pass header.d=acme.example; spf=fail", True),
-        ("mx.acme.example; spf=pass smtp.mailfrom=acme.example", True),
-        ("mx.acme.example; dkim=fail; spf=softfail", False),
-        ("evil.example; dkim=pass header.d=acme.example", False),  # not our MTA's verdict
-        (None, False),
-    ],
-)
-def test_strict_mode_needs_our_mtas_dkim_or_spf_pass(
-    relay: Relay, tmp_path: Path, results: str | None, honoured: bool
-) -> None:
-    desk = _strict(relay, tmp_path)
-    ticket_id, address = _open(desk, relay)
-    headers = {"Authentication-Results": results} if results else {}
-    reply = compose(
-        sender="alice@acme.example", to=address, body="#priority urgent", headers=headers
-    )
-    result = desk.deliver(reply, rcpt=(address,))
-    assert (result.outcome == "commands") is honoured
-    assert (desk.ticket(ticket_id)["priority"] == "urgent") is honoured
-    if not honoured:
-        # An ordinary message from someone who is not a participant: a ticket of its own.
-        assert result.ticket_id != ticket_id
-        assert result.ticket_id is not None
-        (created,) = desk.events(result.ticket_id, "created")
-        assert "no DKIM or SPF pass from mx.acme.example" in created.data["why"]
-    desk.app.engine.dispose()
-
-
-def test_strict_mode_needs_our_mtas_word_for_customer_too(relay: Relay, tmp_path: Path) -> None:
-    desk = _strict(relay, tmp_path)
-    forward = compose(sender="alice@acme.example", body="#customer victim@example.org\n\nhi")
-    result = desk.deliver(forward)
-    assert result.ticket_id is not None
-    assert desk.ticket(result.ticket_id)["customer"] == "alice@acme.example"
-    vouched = compose(
-        sender="alice@acme.example",
-        body="#customer carla@example.org\n\nhi",
-        headers={"Authentication-Results": "mx.acme.example; dkim=pass header.d=acme.example"},
-    )
-    opened = desk.deliver(vouched)
-    assert opened.ticket_id is not None
-    assert desk.ticket(opened.ticket_id)["customer"] == "carla@example.org"
-    desk.app.engine.dispose()
 
 
 def test_merge_then_close_closes_only_the_merged_ticket_and_cycles_are_refused(

@@ -246,7 +246,10 @@ def test_an_expired_or_tampered_agent_token_is_not_honoured(helpdesk: Helpdesk) 
     for token in (expired, tampered):
         address = f"support+{token}@acme.example"
         result = helpdesk.deliver(compose(sender="alice@acme.example", to=address), rcpt=(address,))
-        assert result.outcome == "new_ticket"
+        # It names no ticket then, and an agent's address is never a new customer.
+        assert (result.outcome, result.ticket_id) == ("not_recorded", None)
+    told = [o for o in helpdesk.outbox() if o.recipients == ["alice@acme.example"]]
+    assert [o.template for o in told[-2:]] == ["agent/not_recorded"] * 2
 
 
 def test_auto_reply_to_a_ticket_is_kept_without_acknowledgement(helpdesk: Helpdesk) -> None:

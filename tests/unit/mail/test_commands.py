@@ -101,6 +101,10 @@ _FILES_NEEDS = '"#files" takes nothing, or the number of one file of the ticket,
         ("#files 2", "files", "2"),
         ("#anexos #12", "files", "12"),
         ("#Arquivos 007", "files", "7"),
+        # history
+        ("#history", "history", ""),
+        ("#histórico", "history", ""),
+        ("#historico", "history", ""),
         # spacing
         ("   #status\t\tclosed   ", "status", "closed"),
         ("#status\u00a0closed", "status", "closed"),  # no-break space, as pasted from HTML
@@ -160,6 +164,7 @@ def test_commands_and_aliases(line: str, name: str, argument: str) -> None:
         ("#files 0", _FILES_NEEDS),
         ("#files 1 2", _FILES_NEEDS),
         ("#files 1234567", _FILES_NEEDS),
+        ("#history all", '"#history" takes no argument'),
         ("#tag", '"#tag" needs one word of letters, digits, - and _ (at most 50 characters)'),
         (
             "#tag two words",
@@ -193,7 +198,7 @@ def test_errors_name_the_command_and_what_it_needs(line: str, reason: str) -> No
 
 def test_help_has_one_line_per_command() -> None:
     names = ["status", "assign", "priority", "note", "cc", "uncc", "tag", "close", "resolve"]
-    names += ["merge", "macro", "customer", "files"]
+    names += ["merge", "macro", "customer", "files", "history"]
     assert [line.split()[0] for line in HELP] == [f"#{name}" for name in names]
     for line in HELP:
         parsed = parse_commands(line.split()[0])

@@ -25,6 +25,8 @@ SUBJECT = SAMPLE_CONTEXT["ticket"]["subject"]
 NEW_TEXT = SAMPLE_CONTEXT["message"]["new_text"]
 #: Templates that show the customer's (or agent's) new text.
 SHOWS_NEW_TEXT = {"customer/agent_reply", "agent/new_ticket", "agent/customer_replied"}
+#: Templates that show a message's text from the ticket's record (`#history`).
+SHOWS_RECORD = {"agent/history"}
 #: Customer mails that keep the customer's own subject so clients thread them.
 PLAIN_SUBJECT = {"customer/acknowledgement", "customer/agent_reply"}
 #: Only the agent's own words and signature: nothing in it to translate.
@@ -41,6 +43,7 @@ BASE_KEYS = {
     "commands",
     "omitted_attachments",
     "files",
+    "history",
 }
 # Mail about the queues as a whole, which shows no ticket's (customer's) text.
 ABOUT_NO_TICKET = {"agent/daily_digest"}
@@ -54,6 +57,9 @@ EVENT_KEYS = {
     "agent/command_error": {"errors"},
     "agent/daily_digest": {"digest", "charts"},
     "agent/files": {"part"},
+    "agent/unverified": {"why", "mail"},
+    "agent/not_recorded": {"why", "mail"},
+    "agent/history": {"record"},
 }
 ENGLISH = re.compile(r"\b(the|your|you|please|ticket|reply|thank|hello|regards)\b", re.IGNORECASE)
 
