@@ -28,6 +28,7 @@ from flufl.bounce import all_failures
 from sqlalchemy import create_engine, text
 
 from bench.figures import Figure, Scale, Target
+from bench.site import SECRET
 from mailtickets.mail.dsn import read_bounce
 from mailtickets.mail.loops import Automated, classify
 from mailtickets.mail.parse import parse
@@ -86,7 +87,7 @@ def _imported(work: Path, samples: list[Path]) -> dict[str, str]:
     """Each sample's outcome in a fresh instance after `mailtickets import`."""
     config = work / "mailtickets.toml"
     config.write_text(_CONFIG.format(directory=work))
-    env = {"BENCH_SECRET": "bench-signing-key"}
+    env = SECRET
     done = mailtickets("--config", str(config), "db", "upgrade", cwd=work, env=env)
     if done.returncode:
         raise RuntimeError(f"db upgrade: {done.stderr.strip()}")
