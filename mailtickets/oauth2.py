@@ -11,20 +11,16 @@ endpoint is asked again only after a pause that doubles with each failure, never
 call. The failure is one log line per outage (who, which endpoint, the HTTP status and the
 error), `health()` reports it, and `refresh_failures` counts every failed request.
 
-Tokens are cached in `<storage>/oauth2/<key>.json`, mode 0600 and owned like the storage
-directory, so that a restart uses the token it had; a cache written for other credentials is
-ignored. A token or secret is never logged.
+Tokens are cached (`oauth2_cache`) so that a restart uses the token it had. A token or
+secret is never logged.
 """
 
 from __future__ import annotations
 
-import hashlib
-import json
 import logging
-import os
 import re
 import threading
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -36,28 +32,15 @@ from mailtickets.clock import Clock
 from mailtickets.config.settings import ImapMailboxSettings, OAuth2Settings, OutgoingSettings
 from mailtickets.errors import TokenError
 from mailtickets.health import Health
+from mailtickets.oauth2_token import AccessToken, TokenCache, fingerprint
 
 log = logging.getLogger(__name__)
 
-#: The fraction of a token's lifetime after which a new one is asked for.
-RENEW_AT = 0.8
 #: Assumed when the endpoint does not say (RFC 6749 only recommends `expires_in`).
 DEFAULT_LIFETIME = timedelta(hours=1)
-CACHE_DIR = "oauth2"
 DEFAULT_TIMEOUT = 30.0
 
 _UNSAFE = re.compile(r"[^A-Za-z0-9_.-]")
-
-
-@dataclass(frozen=True)
-class AccessToken:
-    value: str = field(repr=False)
-    obtained_at: datetime
-    expires_at: datetime
-
-    @property
-    def renew_at(self) -> datetime:
-        return self.obtained_at + (self.expires_at - self.obtained_at) * RENEW_AT
 
 
 @dataclass(frozen=True)
@@ -107,7 +90,7 @@ class TokenSource:
         self.key = _UNSAFE.sub("_", key)
         self.name = f"OAuth2 token of {owner}"
         self.settings = settings
-        self._cache = TokenCache(storage, self.key, _fingerprint(settings), create=create_storage)
+        self._cache = TokenCache(storage, self.key, fingerprint(settings), create=create_storage)
         self._clock = clock
         self._timeout = timeout
         self._retry = retry
@@ -325,83 +308,6 @@ def sasl_response(mechanism: str, username: str, token: str) -> str:
     return f"user={username}\x01auth=Bearer {token}\x01\x01"
 
 
-class TokenCache:
-    """One token's file under `<storage>/oauth2/`; errors are logged, never raised."""
-
-    def __init__(self, storage: Path, key: str, fingerprint: str, *, create: bool) -> None:
-        self._storage = storage
-        self._fingerprint = fingerprint
-        #: Whether saving may create the storage directory (the daemon) or not (a command).
-        self._create = create
-        self.path = storage / CACHE_DIR / f"{key}.json"
-
-    def load(self) -> tuple[AccessToken, str | None] | None:
-        """The cached token and any rotated refresh token, if written for these credentials."""
-        try:
-            data = json.loads(self.path.read_text())
-            if data.get("fingerprint") != self._fingerprint:
-                return None
-            token = AccessToken(
-                data["access_token"],
-                datetime.fromisoformat(data["obtained_at"]),
-                datetime.fromisoformat(data["expires_at"]),
-            )
-        except FileNotFoundError:
-            return None
-        except (OSError, ValueError, KeyError, TypeError, AttributeError) as exc:
-            log.warning("%s: ignoring the OAuth2 token cache: %s", self.path, _reason(exc))
-            return None
-        return token, data.get("refresh_token")
-
-    def save(self, token: AccessToken, rotated: str | None) -> None:
-        record = {
-            "fingerprint": self._fingerprint,
-            "access_token": token.value,
-            "obtained_at": token.obtained_at.isoformat(),
-            "expires_at": token.expires_at.isoformat(),
-        }
-        if rotated is not None:
-            record["refresh_token"] = rotated
-        if not self._create and not self._storage.is_dir():
-            return  # a command does not create the daemon's directory; the token stays in memory
-        temporary = self.path.with_name(f".{self.path.name}.{os.getpid()}")
-        try:
-            self._storage.mkdir(parents=True, exist_ok=True)
-            self.path.parent.mkdir(mode=0o700, exist_ok=True)
-            _own_like(self.path.parent, self._storage)
-            fd = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-            with os.fdopen(fd, "w") as out:
-                json.dump(record, out)
-            _own_like(temporary, self._storage)
-            temporary.replace(self.path)
-        except OSError as exc:
-            temporary.unlink(missing_ok=True)
-            log.warning("%s: cannot cache the OAuth2 token: %s", self.path, _reason(exc))
-
-
-def _own_like(path: Path, storage: Path) -> None:
-    """Give `path` to the owner of the storage directory when root writes it (`imap test`
-    run by root must not leave a file the service's own user cannot read)."""
-    if os.geteuid() != 0:
-        return
-    owner = storage.stat()
-    if (owner.st_uid, owner.st_gid) != (0, 0):
-        os.chown(path, owner.st_uid, owner.st_gid)
-
-
-def _fingerprint(settings: OAuth2Settings) -> str:
-    """Names the credentials a cached token was got with, without revealing them."""
-    parts = (
-        settings.flow,
-        settings.token_url,
-        settings.client_id,
-        settings.scope or "",
-        settings.client_secret or "",
-        settings.refresh_token or "",
-    )
-    return hashlib.sha256("\0".join(parts).encode()).hexdigest()
-
-
 def _network_text(exc: BaseException) -> str:
     """The operating system's words inside a requests/urllib3 error chain ("Connection
     refused"), without the pool and object reprs around them."""
@@ -418,12 +324,6 @@ def _network_text(exc: BaseException) -> str:
         pending += [current.__cause__, current.__context__]
         pending += [a for a in (*current.args, reason) if isinstance(a, BaseException)]
     return type(exc).__name__
-
-
-def _reason(exc: BaseException) -> str:
-    if isinstance(exc, OSError) and exc.strerror:
-        return exc.strerror
-    return str(exc) or type(exc).__name__
 
 
 def _shown(when: datetime) -> str:

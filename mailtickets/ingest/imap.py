@@ -19,7 +19,7 @@ the thread reads the folders it owns and asks for the others every `takeover_int
 instance that owns none of a mailbox's folders does not connect to it.
 
 The module is one thread's life cycle (connect, read, idle, succeed or back off) and stays
-whole at about 400 lines: the connection and the folder reads are already their own modules,
+whole at about 430 lines: the connection and the folder reads are already their own modules,
 and what is left shares the thread's state at every step.
 """
 
@@ -62,7 +62,8 @@ from mailtickets.ingest.imap_connect import (
     token_for,
 )
 from mailtickets.ingest.imap_folder import Cursor, FolderReader, IntakeFn, new_uids
-from mailtickets.oauth2 import AccessToken, TokenSource
+from mailtickets.oauth2 import TokenSource
+from mailtickets.oauth2_token import AccessToken
 
 log = logging.getLogger(__name__)
 

@@ -23,7 +23,8 @@ from imapclient.exceptions import CapabilityError, LoginError
 
 from mailtickets.config.settings import ImapMailboxSettings
 from mailtickets.errors import ImapError, TokenError
-from mailtickets.oauth2 import AccessToken, TokenSource
+from mailtickets.oauth2 import TokenSource
+from mailtickets.oauth2_token import AccessToken
 
 log = logging.getLogger(__name__)
 

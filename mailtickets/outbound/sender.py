@@ -9,6 +9,10 @@ and the agents are told; only an answer about the recipient (5.1.x) suppresses t
 A 5xx about the relay itself (`mail.refusals`, `outbound.refusals`) holds the message like a
 temporary failure, suppresses nobody, and is logged once per outage. Temporary failures back
 off until `give_up_after`.
+
+At about 400 lines it stays one module: preparing, sending and recording one row share the
+row's state and the transaction rules above; what could stand alone (rendering, composing,
+files, refusals, the transport) already does.
 """
 
 from __future__ import annotations

@@ -24,7 +24,8 @@ from typing import Protocol
 from mailtickets.config.settings import OutgoingSettings
 from mailtickets.errors import PermanentFailure, RelayRefused, TemporaryFailure, TokenError
 from mailtickets.mail.refusals import Blame, blame
-from mailtickets.oauth2 import AccessToken, TokenSource, sasl_response
+from mailtickets.oauth2 import TokenSource, sasl_response
+from mailtickets.oauth2_token import AccessToken
 
 log = logging.getLogger(__name__)
 
