@@ -7,11 +7,11 @@ from pathlib import Path
 
 import pytest
 
-from tests.support.cli import mailtickets
+from tests.support.cli import SECRET, mailtickets
 from tests.support.files import File, pdf, with_files
 from tests.support.helpdesk import Helpdesk
 
-ENV = {"SECRET": "k"}
+ENV = {"SECRET": SECRET}
 
 
 @pytest.fixture

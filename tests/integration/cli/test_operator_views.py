@@ -14,7 +14,7 @@ import pytest
 
 from mailtickets.db.models import Agent, Ticket
 from mailtickets.outbox.notices import reply_address
-from tests.support.cli import mailtickets
+from tests.support.cli import SECRET, mailtickets
 from tests.support.helpdesk import CONFIG, Helpdesk, make_helpdesk
 from tests.support.mail import compose
 from tests.support.relay import Relay
@@ -47,7 +47,7 @@ def relay() -> Iterator[Relay]:
 
 def _run(directory: Path, *args: str) -> subprocess.CompletedProcess[str]:
     done = mailtickets(
-        "--config", str(directory / "site.toml"), *args, cwd=directory, env={"SECRET": "k"}
+        "--config", str(directory / "site.toml"), *args, cwd=directory, env={"SECRET": SECRET}
     )
     assert done.returncode == 0, done.stderr
     return done
@@ -195,7 +195,7 @@ def test_lists_have_header_rows_and_json(desk: Helpdesk, relay: Relay, tmp_path:
 
     missing = mailtickets(
         "--config", str(tmp_path / "site.toml"), "outbox", "show", "999", cwd=tmp_path,
-        env={"SECRET": "k"},
+        env={"SECRET": SECRET},
     )  # fmt: skip
     assert (missing.returncode, missing.stderr) == (1, "mailtickets: no outgoing message #999\n")
 

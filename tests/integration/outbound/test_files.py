@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from mailtickets.mail.attachments import encoded_size
-from tests.support.cli import mailtickets
+from tests.support.cli import SECRET, mailtickets
 from tests.support.daemon import READY_LINE, Daemon
 from tests.support.files import File, pdf, png, with_files
 from tests.support.helpdesk import CONFIG, Helpdesk, make_helpdesk
@@ -180,7 +180,7 @@ def test_a_15_mb_file_is_listed_and_saved_by_the_command_it_names(
         '[tickets]\nsecret_env = "SECRET"\n[[queue]]\naddress = "support@acme.example"\n'
     )
     saved = mailtickets(
-        "--config", str(site), *command.split()[1:], cwd=tmp_path, env={"SECRET": "k"}
+        "--config", str(site), *command.split()[1:], cwd=tmp_path, env={"SECRET": SECRET}
     )
     assert saved.returncode == 0, saved.stderr
     assert (tmp_path / "survey.pdf").read_bytes() == video
