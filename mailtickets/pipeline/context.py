@@ -152,6 +152,9 @@ class MessageContext(Received):
     unproven: dict[str, str] | None = None
     #: The agent's reply held nothing but our own quoted mail (steps.text).
     only_our_words: bool = False
+    #: The agent's reply quoted our own mail, cut from its text (steps.text); their HTML,
+    #: whose quote the cut did not see, is then not relayed.
+    quoted_our_words: bool = False
     ticket: Ticket | None = None
     matched_by: str | None = None
     #: The mail came on a satisfaction reply address: an answer to be read as a rating.

@@ -27,7 +27,7 @@ from mailtickets.pipeline.steps.rules import apply_routing, evaluate_rules
 from mailtickets.pipeline.steps.sender import identify_sender
 from mailtickets.pipeline.steps.sla import update_sla
 from mailtickets.pipeline.steps.spam import hold_spam
-from mailtickets.pipeline.steps.text import extract_new_text
+from mailtickets.pipeline.steps.text import cut_our_words, extract_new_text
 
 log = logging.getLogger(__name__)
 
@@ -38,6 +38,7 @@ SCREENING: tuple[Callable[[Received], None], ...] = (detect_automated, drop_dupl
 APPLYING: tuple[Callable[[MessageContext], None], ...] = (
     extract_new_text,
     match_ticket,
+    cut_our_words,
     evaluate_rules,
     hold_spam,
     apply_to_ticket,

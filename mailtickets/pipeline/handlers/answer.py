@@ -85,6 +85,11 @@ def _formatting(ctx: MessageContext, images: dict[str, str]) -> ReplyHtml | None
     """The agent's HTML for the customer; None to send their text instead."""
     if ctx.mail.html is None:
         return None
+    if ctx.quoted_our_words:
+        # Our notice was found in the text and cut there; the HTML may quote it in a way its
+        # own cut does not see, and our words must never reach the customer.
+        log.info("message-id %s: the agent quoted our notice; their text is sent", ctx.message_id)
+        return None
     reply = reply_html(ctx.mail.html, images)
     if reply is None:
         log.info(

@@ -1,9 +1,11 @@
-"""The new text of the message, without quoted history and signature.
+"""The new text of the message, without quoted history and signature: two steps.
 
-Mail from an agent's address first loses our own words: the notices we sent that agent
-about the ticket, found by their exact text wherever the agent's client put them
-(`mail.ourwords`), before the general quote stripping, which cannot know them. A reply that
-held nothing else, not even a file, says so (`only_our_words`): there is nothing to send.
+`extract_new_text` applies the general quote stripping before the ticket is known (threading
+by subject compares what a reply quotes). Once it is, `cut_our_words` takes an agent's reply
+again from its whole body and cuts our own words first: the notices we sent that agent about
+the ticket, found by their exact text wherever the agent's client put them (`mail.ourwords`),
+which the general stripping cannot know. A reply that held nothing else, not even a file,
+says so (`only_our_words`); one that quoted us is sent as its cut text, not its HTML.
 """
 
 from __future__ import annotations
@@ -29,18 +31,31 @@ MAX_MAILS = 20
 
 
 def extract_new_text(ctx: MessageContext) -> None:
-    text = ctx.mail.text
-    if ctx.ticket is not None and ctx.config.agent(ctx.sender_address) is not None:
-        names = [ctx.queue.address, ctx.queue.name]
-        cut = without_our_words(text, _our_mail(ctx, ctx.ticket), names)
-        if cut is not None and not has_words(cut):
-            ctx.new_text = ""
-            # A file sent with nothing else to say is still something to send.
-            ctx.only_our_words = all(part.inline for part in ctx.mail.attachments)
-            return
-        text = text if cut is None else cut
+    """The new text by the general rules; it runs before the ticket is known, since threading
+    by subject compares what a reply quotes."""
+    ctx.new_text = _stripped(ctx, ctx.mail.text)
+
+
+def cut_our_words(ctx: MessageContext) -> None:
+    """An agent's reply to a ticket, cut where our own mail about it begins."""
+    if ctx.ticket is None or ctx.config.agent(ctx.sender_address) is None:
+        return
+    names = [ctx.queue.address, ctx.queue.name]
+    cut = without_our_words(ctx.mail.text, _our_mail(ctx, ctx.ticket), names)
+    if cut is None:
+        return
+    ctx.quoted_our_words = True
+    if not has_words(cut):
+        ctx.new_text = ""
+        # A file sent with nothing else to say is still something to send.
+        ctx.only_our_words = all(part.inline for part in ctx.mail.attachments)
+        return
+    ctx.new_text = _stripped(ctx, cut)
+
+
+def _stripped(ctx: MessageContext, text: str) -> str:
     # A forward's quoted part is what the sender wants us to read.
-    ctx.new_text = text.strip() if is_forward(ctx.mail.subject) else new_text(text)
+    return text.strip() if is_forward(ctx.mail.subject) else new_text(text)
 
 
 def _our_mail(ctx: MessageContext, ticket: Ticket) -> list[str]:

@@ -107,10 +107,14 @@ def test_our_notice_quoted_in_a_reply_never_reaches_the_customer(
         outcome = _reply(relayed, notice, body)
     assert outcome == "agent_reply"
     relayed.send_all()
-    answer = _text(_to(relay, ANA)[-1])
+    sent = _to(relay, ANA)[-1]
+    answer = _text(sent)
     assert "Graag de stekker eruit halen." in answer
+    # Both parts: the HTML one is the agent's own formatting, cut apart from the text.
+    html = _html(sent) if sent.get_body(("html",)) is not None else ""
     for ours in ("Invoice address wrong", "#priority", "New ticket", "Reply to this mail"):
         assert ours not in answer, f"{ours!r} reached the customer ({client})"
+        assert ours not in html, f"{ours!r} reached the customer in HTML ({client})"
     stored = [m for m in relayed.ticket(ticket_id)["messages"] if m["kind"] == "agent"]
     assert stored[-1]["new_text"].startswith("Graag de stekker eruit halen.")
     assert "Invoice address wrong" not in stored[-1]["new_text"]
