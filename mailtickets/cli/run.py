@@ -10,6 +10,7 @@ import click
 from mailtickets.app import App, daemon_parts, reload
 from mailtickets.cli import CliContext
 from mailtickets.daemon import serve
+from mailtickets.db.lease import reclaim
 from mailtickets.db.ownership import duties_for, single_instance
 from mailtickets.metrics import Metrics
 from mailtickets.systemd import Notifier
@@ -23,6 +24,10 @@ def run(cli: CliContext) -> None:
     with single_instance(app.settings.database.url):
         duties = duties_for(app.engine)
         try:
+            # Seen alive before the first lease; then the leases of whoever ran before and
+            # died are due at once rather than after their backoff.
+            duties.start()
+            reclaim(app.sessions, duties, app.clock.now())
             asyncio.run(
                 serve(
                     daemon_parts(app, Metrics(app.sessions), duties),

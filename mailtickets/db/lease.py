@@ -1,20 +1,26 @@
 """Claim work rows (intake, outbox) by leasing them: count the attempt, push the next try out.
 
-The lease is committed before the work starts, so a crash mid-work retries the row after its
-backoff and still counts towards giving up. On PostgreSQL, SKIP LOCKED lets several
+The lease is committed before the work starts, so a crash mid-work still counts towards
+giving up. Each lease names its holder (`Duties.name`) and is released when the work ends;
+an instance that starts makes the rows its dead predecessors held due at once (`reclaim`)
+instead of leaving them to wait out their backoff. On PostgreSQL, SKIP LOCKED lets several
 instances claim different rows at once.
 """
 
 from __future__ import annotations
 
 import itertools
+import logging
 from datetime import datetime, timedelta
 from typing import cast
 
-from sqlalchemy import Select, select
+from sqlalchemy import Select, select, update
 from sqlalchemy.orm import Session, sessionmaker
 
 from mailtickets.db.models import InboundMessage, IntakeStatus, OutboundMessage, OutboundStatus
+from mailtickets.db.ownership import Duties
+
+log = logging.getLogger(__name__)
 
 MAX_BACKOFF = timedelta(hours=6)
 #: How much of an error is kept on a row (the log has the rest).
@@ -33,8 +39,10 @@ def lease(
     now: datetime,
     retry_delay: timedelta,
     row_id: int | None = None,
+    *,
+    holder: str,
 ) -> int | None:
-    """Lease the oldest due pending row (or row `row_id`); None when there is none."""
+    """Lease the oldest due pending row (or row `row_id`) for `holder`; None when none is."""
     with sessions.begin() as session:
         query = _pending(model)
         if row_id is None:
@@ -44,7 +52,7 @@ def lease(
         row = session.scalar(query.with_for_update(skip_locked=True))
         if row is None:
             return None
-        return _take(row, now, retry_delay)
+        return _take(row, now, retry_delay, holder)
 
 
 def lease_batch(
@@ -53,6 +61,8 @@ def lease_batch(
     now: datetime,
     retry_delay: timedelta,
     limit: int,
+    *,
+    holder: str,
 ) -> list[int]:
     """Lease up to `limit` due pending rows, oldest first, in one transaction.
 
@@ -67,20 +77,67 @@ def lease_batch(
             rows = rows[:1]
         else:
             rows = list(itertools.takewhile(lambda row: not row.attempts, rows))
-        return [_take(row, now, retry_delay) for row in rows]
+        return [_take(row, now, retry_delay, holder) for row in rows]
+
+
+def release(row: InboundMessage | OutboundMessage) -> None:
+    """The work on `row` ended, in the caller's transaction: nobody holds it any more."""
+    row.leased_by = row.leased_at = None
+
+
+def reclaim(sessions: sessionmaker[Session], duties: Duties, started: datetime) -> dict[str, int]:
+    """Make the pending rows leased before `started` by instances that are not running any
+    more due at once; return how many of each kind were.
+
+    On SQLite every other instance has stopped (one instance per file); on PostgreSQL an
+    instance runs while its session holds its identity lock, so a live instance's leases
+    are never taken. The attempt each lease counted stays counted: a message that kills
+    every process that takes it is still quarantined after `max_attempts`.
+    """
+    reclaimed = {}
+    for kind, model in (("intake", InboundMessage), ("outbox", OutboundMessage)):
+        pending = model.status == _PENDING[model]
+        held = model.leased_by.is_not(None) & (model.leased_at < started)
+        with sessions.begin() as session:
+            query = select(model.leased_by).where(pending, held).distinct()
+            holders = {holder for holder in session.scalars(query) if holder}
+            gone = holders - duties.alive(holders) - {duties.name}
+            due = session.scalars(
+                update(model)
+                .where(pending, held, model.leased_by.in_(gone))
+                .values(next_attempt_at=started, leased_by=None, leased_at=None)
+                .returning(model.id)
+            )
+            reclaimed[kind] = len(due.all())
+        if reclaimed[kind]:
+            log.info(
+                "%s %s row(s) leased by %s, which stopped, are due again",
+                reclaimed[kind],
+                kind,
+                ", ".join(sorted(gone)),
+            )
+    return reclaimed
+
+
+_PENDING: dict[type[InboundMessage] | type[OutboundMessage], str] = {
+    InboundMessage: IntakeStatus.PENDING,
+    OutboundMessage: OutboundStatus.PENDING,
+}
 
 
 def _pending(
     model: type[InboundMessage] | type[OutboundMessage],
 ) -> Select[InboundMessage | OutboundMessage]:
-    pending = IntakeStatus.PENDING if model is InboundMessage else OutboundStatus.PENDING
     return cast(
         "Select[InboundMessage | OutboundMessage]",
-        select(model).where(model.status == pending),
+        select(model).where(model.status == _PENDING[model]),
     )
 
 
-def _take(row: InboundMessage | OutboundMessage, now: datetime, retry_delay: timedelta) -> int:
+def _take(
+    row: InboundMessage | OutboundMessage, now: datetime, retry_delay: timedelta, holder: str
+) -> int:
     row.attempts += 1
     row.next_attempt_at = now + backoff(retry_delay, row.attempts)
+    row.leased_by, row.leased_at = holder, now
     return row.id

@@ -35,12 +35,13 @@ def import_message(
     config: PipelineConfig,
     settings: IngestSettings,
     clock: Clock,
+    holder: str,
 ) -> str:
     """Accept and process one message now; return its outcome (a key of SUMMARY_LABELS)."""
     now = clock.now()
     envelope = Envelope(source="import", rcpt_to=(queue,) if queue else ())
     accepted = accept(sessions, raw, envelope, now)
-    intake_id = claim(sessions, now, settings.retry_delay, accepted.id)
+    intake_id = claim(sessions, now, settings.retry_delay, accepted.id, holder=holder)
     if intake_id is None:
         # Already processed by an earlier import (or by the daemon): nothing new.
         return Outcome.DUPLICATE if accepted.duplicate else _stored_outcome(sessions, accepted.id)

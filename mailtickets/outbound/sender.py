@@ -24,7 +24,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from mailtickets.background import BackgroundLoop
 from mailtickets.clock import Clock
 from mailtickets.config.settings import AgentSettings, OutgoingSettings, QueueSettings
-from mailtickets.db.lease import MAX_ERROR, lease_batch
+from mailtickets.db.lease import MAX_ERROR, lease_batch, release
 from mailtickets.db.models import EventKind, OutboundMessage, OutboundStatus, Ticket
 from mailtickets.errors import PermanentFailure, TemporaryFailure
 from mailtickets.mail.tokens import marker
@@ -109,11 +109,13 @@ def send(
     except PermanentFailure as exc:
         with sessions.begin() as session:
             row = session.get_one(OutboundMessage, outbound_id)
+            release(row)
             # The message itself was refused (content, policy): no address is to blame.
             _fail(session, row, str(exc), [], config, now)
             return Attempt(row.status, str(exc))
     with sessions.begin() as session:
         row = session.get_one(OutboundMessage, outbound_id)
+        release(row)
         reasons = "; ".join(f"{r}: {a}" for r, a in delivery.refused.items())
         if delivery.refused:
             _report(session, row, reasons, list(delivery.refused), config, now)
@@ -199,6 +201,7 @@ def _temporary(
 ) -> OutboundStatus:
     with sessions.begin() as session:
         row = session.get_one(OutboundMessage, outbound_id)
+        release(row)
         row.last_error = _short(reason)
         log.warning("outbox #%s deferred (attempt %s): %s", row.id, row.attempts, reason)
         if row.next_attempt_at - row.created_at > config.outgoing.give_up_after:
@@ -278,11 +281,15 @@ class OutboxSender(BackgroundLoop):
         config: SenderConfig,
         clock: Clock,
         poll_seconds: float = 5.0,
+        *,
+        holder: str,
         after_delivery: Callable[[Attempt], None] = lambda attempt: None,
     ) -> None:
         super().__init__("outbox sender", poll_seconds)
         self._sessions, self._transport, self._env = sessions, transport, env
         self._config, self._clock = config, clock
+        #: Whose leases this sender takes: this instance's (`Duties.name`).
+        self._holder = holder
         #: Called after each delivery attempt (metrics).
         self._after_delivery = after_delivery
         self._relay_error: str | None = None  # until the next success
@@ -294,7 +301,9 @@ class OutboxSender(BackgroundLoop):
         # a shorter one would let another instance send the same row again meanwhile.
         outgoing = self._config.outgoing
         hold = max(outgoing.retry_delay, 4 * outgoing.timeout)
-        leased = lease_batch(self._sessions, OutboundMessage, started, hold, BATCH)
+        leased = lease_batch(
+            self._sessions, OutboundMessage, started, hold, BATCH, holder=self._holder
+        )
         if not leased:
             return False
         ready = prepare(self._sessions, leased, self._env, self._config, started)

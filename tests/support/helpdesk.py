@@ -22,6 +22,9 @@ from mailtickets.pipeline.worker import Processed, claim, process
 from mailtickets.services.views import show_ticket
 from tests.support.clock import FrozenClock
 
+#: Whose leases the helpdesk's worker and sender take.
+HOLDER = "helpdesk"
+
 CONFIG = """
 [database]
 url = "{url}"
@@ -71,7 +74,9 @@ class Helpdesk:
         accepted = accept(self.app.sessions, raw, Envelope(source, mail_from, rcpt), now)
         if accepted.duplicate:
             return Processed(accepted.id, IntakeStatus.DUPLICATE, "duplicate", None, None)
-        intake_id = claim(self.app.sessions, now, self.app.settings.ingest.retry_delay, accepted.id)
+        intake_id = claim(
+            self.app.sessions, now, self.app.settings.ingest.retry_delay, accepted.id, holder=HOLDER
+        )
         assert intake_id is not None, f"intake #{accepted.id} was not pending"
         return process(
             self.app.sessions,
@@ -88,7 +93,10 @@ class Helpdesk:
         status = IntakeStatus.PENDING
         for _ in range(app.settings.ingest.max_attempts):
             now = self.clock.now()
-            if claim(app.sessions, now, app.settings.ingest.retry_delay, intake_id) is None:
+            leased = claim(
+                app.sessions, now, app.settings.ingest.retry_delay, intake_id, holder=HOLDER
+            )
+            if leased is None:
                 break
             status = process(
                 app.sessions, intake_id, app.pipeline, now, app.settings.ingest.max_attempts
@@ -109,6 +117,7 @@ class Helpdesk:
             app.templates,
             app.sender,
             self.clock,
+            holder=HOLDER,
             after_delivery=after_delivery,
         )
 

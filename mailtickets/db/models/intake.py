@@ -15,6 +15,9 @@ from sqlalchemy.orm import Mapped, mapped_column
 from mailtickets.db.base import Base, string_enum
 from mailtickets.db.models.directory import ADDRESS
 
+#: The longest lease holder name: PostgreSQL's limit for an application_name.
+LEASE_HOLDER = 63
+
 
 class IntakeStatus(enum.StrEnum):
     PENDING = "pending"
@@ -51,3 +54,6 @@ class InboundMessage(Base):
     #: A `mailtickets.outcomes.Outcome`, once processed.
     outcome: Mapped[str | None] = mapped_column(String(32))
     ticket_id: Mapped[int | None] = mapped_column(ForeignKey("ticket.id", ondelete="SET NULL"))
+    #: Who holds the lease taken at `leased_at` (`db.lease`); None when nobody works on it.
+    leased_by: Mapped[str | None] = mapped_column(String(LEASE_HOLDER))
+    leased_at: Mapped[datetime | None]

@@ -12,13 +12,15 @@ from mailtickets.ingest.intake import Envelope, accept
 from mailtickets.pipeline.worker import IngestWorker
 from mailtickets.services import quarantine
 from mailtickets.services.directory import sync_directory
-from tests.support.helpdesk import Helpdesk
+from tests.support.helpdesk import HOLDER, Helpdesk
 from tests.support.mail import compose
 
 
 def _worker(helpdesk: Helpdesk) -> IngestWorker:
     app = helpdesk.app
-    return IngestWorker(app.sessions, app.pipeline, app.settings.ingest, helpdesk.clock)
+    return IngestWorker(
+        app.sessions, app.pipeline, app.settings.ingest, helpdesk.clock, holder=HOLDER
+    )
 
 
 def _accept(helpdesk: Helpdesk, raw: bytes, mail_from: str | None = "ana@example.com") -> int:
