@@ -68,10 +68,13 @@ class Helpdesk:
         rcpt: tuple[str, ...] = ("support@acme.example",),
         mail_from: str | None = "sender@example.com",
         source: str = "smtp",
+        history: bool = False,
     ) -> Processed:
-        """Accept `raw` and run the pipeline on it now, as the worker would."""
+        """Accept `raw` and run the pipeline on it now, as the worker would; `history` as
+        `mailtickets import` does without --notify."""
         now = self.clock.now()
-        accepted = accept(self.app.sessions, raw, Envelope(source, mail_from, rcpt), now)
+        envelope = Envelope(source, mail_from, rcpt, history=history)
+        accepted = accept(self.app.sessions, raw, envelope, now)
         if accepted.duplicate:
             return Processed(accepted.id, IntakeStatus.DUPLICATE, "duplicate", None, None)
         intake_id = claim(

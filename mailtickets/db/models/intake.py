@@ -9,7 +9,7 @@ from __future__ import annotations
 import enum
 from datetime import datetime
 
-from sqlalchemy import ForeignKey, Index, LargeBinary, String, Text, UniqueConstraint
+from sqlalchemy import ForeignKey, Index, LargeBinary, String, Text, UniqueConstraint, false
 from sqlalchemy.orm import Mapped, mapped_column
 
 from mailtickets.db.base import Base, string_enum
@@ -54,6 +54,9 @@ class InboundMessage(Base):
     #: A `mailtickets.outcomes.Outcome`, once processed.
     outcome: Mapped[str | None] = mapped_column(String(32))
     ticket_id: Mapped[int | None] = mapped_column(ForeignKey("ticket.id", ondelete="SET NULL"))
+    #: Imported as history (`mailtickets import` without --notify): the pipeline dates it by
+    #: its Date header and queues no mail for it, whoever processes it and whenever.
+    history: Mapped[bool] = mapped_column(default=False, server_default=false())
     #: Who holds the lease taken at `leased_at` (`db.lease`); None when nobody works on it.
     leased_by: Mapped[str | None] = mapped_column(String(LEASE_HOLDER))
     leased_at: Mapped[datetime | None]

@@ -4,6 +4,8 @@ Every command is checked before any is applied, so a mail with one bad command c
 nothing and earns the agent an error mail listing what was wrong. Otherwise all commands
 apply in one transaction; the remaining text goes to the customer and the other
 participants (or, with `#note`, stays internal); a mail of commands only sends nothing.
+An agent's reply imported as history changes the ticket the same way and mails nobody: its
+answer reached the customer when it was written.
 """
 
 from __future__ import annotations
@@ -160,7 +162,7 @@ def _finish_status(
 
 def _ask_for_rating(ctx: MessageContext, ticket: Ticket) -> None:
     queue = ctx.config.queue_for(ticket.queue.address)
-    if queue is not None and queue.csat:
+    if queue is not None and queue.csat and not ctx.history:
         satisfaction.request(
             ctx.session,
             ticket,
@@ -208,6 +210,8 @@ def _tell_customer(
     ctx: MessageContext, ticket: Ticket, template: str, context: dict[str, Any]
 ) -> None:
     """Mail `template` to the ticket's participants, continuing their conversation."""
+    if ctx.history:
+        return
     recipients = [p.contact.address for p in ticket.participants]
     recipients = [r for r in recipients if r not in ctx.config.own_addresses]
     customer_ids = ctx.session.scalars(
@@ -236,6 +240,8 @@ def _tell_customer(
 
 
 def _tell_other_agents(ctx: MessageContext, ticket: Ticket, author: Agent, text: str) -> None:
+    if ctx.history:
+        return
     note = {"author": f"{author.name} <{author.address}>", "text": text}
     notify_agents(
         ctx.session,
@@ -254,6 +260,9 @@ def _reject(ctx: MessageContext, ticket: Ticket, agent: Agent, errors: list[str]
     tickets.record(
         ctx.session, ticket, EventKind.COMMANDS_REJECTED, ctx.now, agent.address, errors=errors
     )
+    ctx.outcome = Outcome.COMMAND_ERROR
+    if ctx.history:
+        return
     context = ticket_context(
         ctx.session,
         ticket,
@@ -274,4 +283,3 @@ def _reject(ctx: MessageContext, ticket: Ticket, agent: Agent, errors: list[str]
         secret=ctx.config.secret,
         in_reply_to=ctx.message_id,
     )
-    ctx.outcome = Outcome.COMMAND_ERROR

@@ -4,7 +4,7 @@ A new ticket is acknowledged to the customer (never for automated mail, never to
 address, at most `max_acknowledgements_per_hour` per sender), with the canned answer a rule
 attached, and announced to the queue's agents; a customer's follow-up is announced to the
 assignee, or to the queue's agents while nobody is assigned; a hard bounce is reported to
-them too.
+them too. Mail imported as history causes none of it: it was answered, or not, long ago.
 """
 
 from __future__ import annotations
@@ -25,7 +25,7 @@ from mailtickets.services.tickets import record
 
 
 def enqueue_mail(ctx: MessageContext) -> None:
-    if ctx.ticket is None:
+    if ctx.ticket is None or ctx.history:
         return
     if ctx.outcome == Outcome.NEW_TICKET and ctx.automated is None:
         # Built once: the customer's and the agents' mail show the same ticket.
