@@ -32,6 +32,7 @@ def run(cli: CliContext) -> None:
                 serve(
                     daemon_parts(app, Metrics(app.sessions), duties),
                     app.settings.daemon.stop_timeout.total_seconds(),
+                    app.settings.daemon.stuck_after.total_seconds(),
                     on_ready=lambda: _greet(app),
                     notifier=Notifier(os.environ),
                     on_reload=lambda: reload(app, cli.reload_settings),

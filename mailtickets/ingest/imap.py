@@ -12,6 +12,9 @@ operator. Each mailbox has its own thread, so one dead server never holds up ano
 With several instances, each folder is read by the instance that owns it (`db.ownership`);
 the thread reads the folders it owns and asks for the others every `takeover_interval`. An
 instance that owns none of a mailbox's folders does not connect to it.
+
+The thread beats its `heartbeat` before each step, each wait (saying how long it will be)
+and each message stored, so the watchdog can tell a long wait from a hang.
 """
 
 from __future__ import annotations
@@ -35,7 +38,7 @@ from mailtickets.clock import Clock
 from mailtickets.config.settings import ImapMailboxSettings, QueueSettings
 from mailtickets.db.ownership import Duties, SoleInstance, imap_folder
 from mailtickets.errors import DatabaseUnavailable, ImapError
-from mailtickets.health import Health
+from mailtickets.health import Health, Heartbeat
 from mailtickets.ingest import intake
 from mailtickets.ingest.imap_connect import (
     AUTHENTICATION,
@@ -126,13 +129,15 @@ class ImapPoller:
         self._elsewhere: tuple[str, ...] = ()
         self._rng = random.Random()
         self._stopping = threading.Event()
+        self.heartbeat = Heartbeat(self.name)
+        self._on_accepted = on_accepted
         self._reader = FolderReader(
             settings,
             sessions,
             clock,
             accept,
             rcpt_to=_recipients(settings, queues),
-            on_accepted=on_accepted,
+            on_accepted=self._accepted,
             stopping=self._stopping,
         )
         self._thread: threading.Thread | None = None
@@ -215,10 +220,20 @@ class ImapPoller:
 
     def _run(self) -> None:
         while not self._stopping.is_set():
+            self.heartbeat.beat()
             try:
                 self._session()
             except Exception as exc:  # noqa: BLE001  (whatever it was, this thread carries on)
-                self._stopping.wait(self._failed(exc))
+                self._wait(self._failed(exc))
+
+    def _wait(self, seconds: float) -> None:
+        """Sleep until `seconds` pass or the part stops; the watchdog is told how long."""
+        self.heartbeat.beat(seconds)
+        self._stopping.wait(seconds)
+
+    def _accepted(self) -> None:
+        self.heartbeat.beat()
+        self._on_accepted()
 
     def _connect(self) -> IMAPClient:
         client = connect(self._settings, ssl_context=self._ssl_context, timeout=self._timeout)
@@ -231,7 +246,7 @@ class ImapPoller:
 
     def _session(self) -> None:
         if not self._owned():
-            self._stopping.wait(self._takeover_interval)
+            self._wait(self._takeover_interval)
             return
         client = self._connect()
         try:
@@ -244,6 +259,7 @@ class ImapPoller:
                 "IDLE" if idle else "no IDLE, polling",
             )
             while not self._stopping.is_set():
+                self.heartbeat.beat()
                 poll_due = time.monotonic() + self._poll_interval
                 owned = self._owned()
                 if not owned:
@@ -254,7 +270,7 @@ class ImapPoller:
                 if idle:
                     self._idle(client, owned[0], watched, poll_due)
                 else:
-                    self._stopping.wait(max(0.0, poll_due - time.monotonic()))
+                    self._wait(max(0.0, poll_due - time.monotonic()))
         except (imaplib.IMAP4.error, OSError) as exc:
             raise session_error(self._settings, exc) from exc
         finally:
@@ -303,6 +319,7 @@ class ImapPoller:
                 remaining = until - time.monotonic()
                 if remaining <= 0:
                     return False
+                self.heartbeat.beat(remaining)
                 ready = {key.data for key, _events in selector.select(remaining)}
                 if "stop" in ready:
                     return False

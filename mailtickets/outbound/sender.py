@@ -308,6 +308,7 @@ class OutboxSender(BackgroundLoop):
             return False
         ready = prepare(self._sessions, leased, self._env, self._config, started)
         for outbound_id, prepared in zip(leased, ready, strict=True):
+            self.heartbeat.beat()
             now = self._clock.now()
             if now - started > hold / 2:
                 # The rest wait out their lease rather than risk being sent twice; their

@@ -147,6 +147,7 @@ class IngestWorker(BackgroundLoop):
             holder=self._holder,
         )
         for intake_id in leased:
+            self.heartbeat.beat()
             result = process(
                 self._sessions,
                 intake_id,
