@@ -81,6 +81,8 @@ def test_relay_down_for_a_while_then_everything_is_delivered_once(
     rows = relayed.outbox()
     assert {r.status for r in rows} == {OutboundStatus.PENDING}
     assert all("relay 127.0.0.1" in (r.last_error or "") for r in rows)
+    # Released: a restart must not take a deferral for the lease of a crashed process.
+    assert {r.leased_by for r in rows} == {None}
     assert relayed.send_all() == 0  # backing off, not hammering the relay
 
     relay.up()

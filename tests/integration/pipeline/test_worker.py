@@ -54,6 +54,8 @@ def test_failures_are_retried_with_backoff_then_quarantined_and_replayable(
     row = _row(helpdesk, intake_id)
     assert (row.status, row.attempts) == (IntakeStatus.PENDING, 1)
     assert "not in the database" in (row.last_error or "")
+    # Released: a restart must not take a failure for the lease of a crashed process.
+    assert row.leased_by is None
     assert not worker.work_once()  # waiting out its backoff, not hammering
 
     helpdesk.clock.advance(timedelta(seconds=10))
