@@ -1,23 +1,30 @@
 """Claim work rows (intake, outbox) by leasing them: count the attempt, push the next try out.
 
 The lease is committed before the work starts, so a crash mid-work still counts towards
-giving up. Each lease names its holder (`Duties.name`) and is released when the work ends;
-an instance that starts makes the rows its dead predecessors held due at once (`reclaim`)
-instead of leaving them to wait out their backoff. On PostgreSQL, SKIP LOCKED lets several
-instances claim different rows at once.
+giving up. Each lease names its holder (`Duties.name`, in a `Lease` row) and is released
+when the work ends; an instance that starts makes the rows its dead predecessors held due at
+once (`reclaim`) instead of leaving them to wait out their backoff. On PostgreSQL, SKIP
+LOCKED lets several instances claim different rows at once.
 """
 
 from __future__ import annotations
 
 import itertools
 import logging
+from collections.abc import Sequence
 from datetime import datetime, timedelta
 from typing import cast
 
-from sqlalchemy import Select, select, update
+from sqlalchemy import Select, delete, select, update
 from sqlalchemy.orm import Session, sessionmaker
 
-from mailtickets.db.models import InboundMessage, IntakeStatus, OutboundMessage, OutboundStatus
+from mailtickets.db.models import (
+    InboundMessage,
+    IntakeStatus,
+    Lease,
+    OutboundMessage,
+    OutboundStatus,
+)
 from mailtickets.db.ownership import Duties
 
 log = logging.getLogger(__name__)
@@ -52,7 +59,7 @@ def lease(
         row = session.scalar(query.with_for_update(skip_locked=True))
         if row is None:
             return None
-        return _take(row, now, retry_delay, holder)
+        return _take(session, [row], now, retry_delay, holder)[0]
 
 
 def lease_batch(
@@ -77,12 +84,12 @@ def lease_batch(
             rows = rows[:1]
         else:
             rows = list(itertools.takewhile(lambda row: not row.attempts, rows))
-        return [_take(row, now, retry_delay, holder) for row in rows]
+        return _take(session, rows, now, retry_delay, holder)
 
 
-def release(row: InboundMessage | OutboundMessage) -> None:
+def release(session: Session, row: InboundMessage | OutboundMessage) -> None:
     """The work on `row` ended, in the caller's transaction: nobody holds it any more."""
-    row.leased_by = row.leased_at = None
+    session.execute(delete(Lease).where(Lease.work == row.__tablename__, Lease.row_id == row.id))
 
 
 def reclaim(sessions: sessionmaker[Session], duties: Duties, started: datetime) -> dict[str, int]:
@@ -96,25 +103,29 @@ def reclaim(sessions: sessionmaker[Session], duties: Duties, started: datetime) 
     """
     reclaimed = {}
     for kind, model in (("intake", InboundMessage), ("outbox", OutboundMessage)):
-        pending = model.status == _PENDING[model]
-        held = model.leased_by.is_not(None) & (model.leased_at < started)
+        held = (Lease.work == model.__tablename__) & (Lease.leased_at < started)
         with sessions.begin() as session:
-            query = select(model.leased_by).where(pending, held).distinct()
-            holders = {holder for holder in session.scalars(query) if holder}
-            gone = holders - duties.alive(holders) - {duties.name}
+            holders = set(session.scalars(select(Lease.holder).where(held).distinct()))
+            theirs = held & Lease.holder.in_(holders - duties.alive(holders) - {duties.name})
             due = session.scalars(
                 update(model)
-                .where(pending, held, model.leased_by.in_(gone))
-                .values(next_attempt_at=started, leased_by=None, leased_at=None)
+                .where(
+                    model.status == _PENDING[model],
+                    model.id.in_(select(Lease.row_id).where(theirs)),
+                )
+                .values(next_attempt_at=started)
                 .returning(model.id)
             )
             reclaimed[kind] = len(due.all())
+            # All their leases go, also any whose row is no longer pending or no longer there.
+            stale = session.scalars(delete(Lease).where(theirs).returning(Lease.holder))
+            names = sorted(set(stale))
         if reclaimed[kind]:
             log.info(
                 "%s %s row(s) leased by %s, which stopped, are due again",
                 reclaimed[kind],
                 kind,
-                ", ".join(sorted(gone)),
+                ", ".join(names),
             )
     return reclaimed
 
@@ -135,9 +146,20 @@ def _pending(
 
 
 def _take(
-    row: InboundMessage | OutboundMessage, now: datetime, retry_delay: timedelta, holder: str
-) -> int:
-    row.attempts += 1
-    row.next_attempt_at = now + backoff(retry_delay, row.attempts)
-    row.leased_by, row.leased_at = holder, now
-    return row.id
+    session: Session,
+    rows: Sequence[InboundMessage | OutboundMessage],
+    now: datetime,
+    retry_delay: timedelta,
+    holder: str,
+) -> list[int]:
+    """Count an attempt on each of `rows`, push its next one out, and record `holder`."""
+    for row in rows:
+        row.attempts += 1
+        row.next_attempt_at = now + backoff(retry_delay, row.attempts)
+    if not rows:
+        return []
+    work, ids = rows[0].__tablename__, [row.id for row in rows]
+    # A lease left by an earlier attempt that did not end is replaced.
+    session.execute(delete(Lease).where(Lease.work == work, Lease.row_id.in_(ids)))
+    session.add_all(Lease(work=work, row_id=i, holder=holder, leased_at=now) for i in ids)
+    return ids

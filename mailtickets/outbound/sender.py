@@ -109,13 +109,13 @@ def send(
     except PermanentFailure as exc:
         with sessions.begin() as session:
             row = session.get_one(OutboundMessage, outbound_id)
-            release(row)
+            release(session, row)
             # The message itself was refused (content, policy): no address is to blame.
             _fail(session, row, str(exc), [], config, now)
             return Attempt(row.status, str(exc))
     with sessions.begin() as session:
         row = session.get_one(OutboundMessage, outbound_id)
-        release(row)
+        release(session, row)
         reasons = "; ".join(f"{r}: {a}" for r, a in delivery.refused.items())
         if delivery.refused:
             _report(session, row, reasons, list(delivery.refused), config, now)
@@ -201,7 +201,7 @@ def _temporary(
 ) -> OutboundStatus:
     with sessions.begin() as session:
         row = session.get_one(OutboundMessage, outbound_id)
-        release(row)
+        release(session, row)
         row.last_error = _short(reason)
         log.warning("outbox #%s deferred (attempt %s): %s", row.id, row.attempts, reason)
         if row.next_attempt_at - row.created_at > config.outgoing.give_up_after:

@@ -73,7 +73,7 @@ def process(
             return Processed(
                 row.id, row.status, row.outcome, row.ticket_id, row.last_error, row.received_at
             )
-        release(row)
+        release(session, row)
         if row.attempts > max_attempts:
             # Every earlier attempt ended with the process, not with an error: do not try again.
             _quarantine(

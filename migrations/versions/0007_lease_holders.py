@@ -19,18 +19,15 @@ depends_on: str | Sequence[str] | None = None
 
 
 def upgrade() -> None:
-    for table in ("inbound_message", "outbound_message"):
-        with op.batch_alter_table(table, schema=None) as batch_op:
-            batch_op.add_column(sa.Column("leased_by", sa.String(length=63), nullable=True))
-            batch_op.add_column(
-                sa.Column(
-                    "leased_at", mailtickets.db.base.UTCDateTime(timezone=True), nullable=True
-                )
-            )
+    op.create_table(
+        "lease",
+        sa.Column("work", sa.String(length=32), nullable=False),
+        sa.Column("row_id", sa.Integer(), autoincrement=False, nullable=False),
+        sa.Column("holder", sa.String(length=63), nullable=False),
+        sa.Column("leased_at", mailtickets.db.base.UTCDateTime(timezone=True), nullable=False),
+        sa.PrimaryKeyConstraint("work", "row_id", name=op.f("pk_lease")),
+    )
 
 
 def downgrade() -> None:
-    for table in ("outbound_message", "inbound_message"):
-        with op.batch_alter_table(table, schema=None) as batch_op:
-            batch_op.drop_column("leased_at")
-            batch_op.drop_column("leased_by")
+    op.drop_table("lease")

@@ -2,6 +2,7 @@
 
 from mailtickets.db.models.directory import Agent, Contact, Queue
 from mailtickets.db.models.intake import InboundMessage, IntakeStatus
+from mailtickets.db.models.lease import Lease
 from mailtickets.db.models.mailbox import MailboxCursor
 from mailtickets.db.models.outbound import OutboundMessage, OutboundStatus
 from mailtickets.db.models.satisfaction import SatisfactionRating
@@ -27,6 +28,7 @@ __all__ = [
     "EventKind",
     "InboundMessage",
     "IntakeStatus",
+    "Lease",
     "MailboxCursor",
     "Message",
     "MessageKind",

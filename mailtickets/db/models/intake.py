@@ -15,9 +15,6 @@ from sqlalchemy.orm import Mapped, mapped_column
 from mailtickets.db.base import Base, string_enum
 from mailtickets.db.models.directory import ADDRESS
 
-#: The longest lease holder name: PostgreSQL's limit for an application_name.
-LEASE_HOLDER = 63
-
 
 class IntakeStatus(enum.StrEnum):
     PENDING = "pending"
@@ -57,6 +54,3 @@ class InboundMessage(Base):
     #: Imported as history (`mailtickets import` without --notify): the pipeline dates it by
     #: its Date header and queues no mail for it, whoever processes it and whenever.
     history: Mapped[bool] = mapped_column(default=False, server_default=false())
-    #: Who holds the lease taken at `leased_at` (`db.lease`); None when nobody works on it.
-    leased_by: Mapped[str | None] = mapped_column(String(LEASE_HOLDER))
-    leased_at: Mapped[datetime | None]

@@ -14,7 +14,6 @@ from sqlalchemy import ForeignKey, Index, LargeBinary, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from mailtickets.db.base import Base, string_enum
-from mailtickets.db.models.intake import LEASE_HOLDER
 
 
 class OutboundStatus(enum.StrEnum):
@@ -47,6 +46,3 @@ class OutboundMessage(Base):
     sent_at: Mapped[datetime | None]
     #: The rendered bytes, kept from the first attempt on so retries send the same message.
     raw: Mapped[bytes | None] = mapped_column(LargeBinary)
-    #: Who holds the lease taken at `leased_at` (`db.lease`); None when nobody works on it.
-    leased_by: Mapped[str | None] = mapped_column(String(LEASE_HOLDER))
-    leased_at: Mapped[datetime | None]

@@ -12,7 +12,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from mailtickets.db import migrate
 from mailtickets.db.base import make_engine, session_factory
 from mailtickets.db.lease import lease, lease_batch, reclaim
-from mailtickets.db.models import InboundMessage, OutboundMessage
+from mailtickets.db.models import InboundMessage, Lease, OutboundMessage
 from mailtickets.db.ownership import AdvisoryLocks, SoleInstance
 from mailtickets.ingest.intake import Envelope, accept
 from mailtickets.outbox.enqueue import enqueue
@@ -46,9 +46,13 @@ def _outbox(sessions: sessionmaker[Session], count: int) -> None:
 def _state(
     sessions: sessionmaker[Session], model: type[InboundMessage] | type[OutboundMessage]
 ) -> dict[int, tuple[str | None, datetime]]:
+    """Each row's lease holder (None: nobody) and when it is due."""
+    lease = (Lease.work == model.__tablename__) & (Lease.row_id == model.id)
     with sessions() as session:
         rows = session.execute(
-            select(model.id, model.leased_by, model.next_attempt_at).order_by(model.id)
+            select(model.id, Lease.holder, model.next_attempt_at)
+            .outerjoin(Lease, lease)
+            .order_by(model.id)
         )
         return {row_id: (holder, due) for row_id, holder, due in rows}
 

@@ -7,7 +7,7 @@ from datetime import timedelta
 from sqlalchemy import delete, select
 
 from mailtickets.db.lease import backoff
-from mailtickets.db.models import InboundMessage, IntakeStatus, Queue
+from mailtickets.db.models import InboundMessage, IntakeStatus, Lease, Queue
 from mailtickets.ingest.intake import Envelope, accept
 from mailtickets.pipeline.worker import IngestWorker
 from mailtickets.services import quarantine
@@ -55,7 +55,8 @@ def test_failures_are_retried_with_backoff_then_quarantined_and_replayable(
     assert (row.status, row.attempts) == (IntakeStatus.PENDING, 1)
     assert "not in the database" in (row.last_error or "")
     # Released: a restart must not take a failure for the lease of a crashed process.
-    assert row.leased_by is None
+    with helpdesk.app.sessions() as session:
+        assert session.scalars(select(Lease)).all() == []
     assert not worker.work_once()  # waiting out its backoff, not hammering
 
     helpdesk.clock.advance(timedelta(seconds=10))

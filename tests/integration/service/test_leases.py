@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy import create_engine, select, text
 
-from mailtickets.db.models import InboundMessage, OutboundMessage
+from mailtickets.db.models import InboundMessage, Lease, OutboundMessage
 from tests.support.cli import mailtickets
 from tests.support.daemon import READY_LINE, Daemon
 from tests.support.mail import compose
@@ -63,9 +63,12 @@ def _until(condition: Callable[[], bool], timeout: float = 60) -> None:
 
 
 def _holders(url: str, model: type[InboundMessage] | type[OutboundMessage]) -> list[str | None]:
+    """Each row's lease holder, None where nobody holds it."""
+    lease = (Lease.work == model.__tablename__) & (Lease.row_id == model.id)
     engine = create_engine(url)
     with engine.connect() as connection:
-        found = list(connection.scalars(select(model.leased_by).order_by(model.id)))
+        query = select(Lease.holder).select_from(model).outerjoin(Lease, lease)
+        found = list(connection.scalars(query.order_by(model.id)))
     engine.dispose()
     return found
 
