@@ -111,6 +111,7 @@ def daemon_parts(app: App, metrics: Metrics, duties: Duties) -> list[Part]:
         app.templates,
         app.sender,
         app.clock,
+        holder=duties.name,
         after_delivery=lambda attempt: _count_delivery(metrics, attempt),
     )
 
@@ -124,7 +125,12 @@ def daemon_parts(app: App, metrics: Metrics, duties: Duties) -> list[Part]:
         sender.wake()
 
     worker = IngestWorker(
-        app.sessions, app.pipeline, app.settings.ingest, app.clock, after_message=processed
+        app.sessions,
+        app.pipeline,
+        app.settings.ingest,
+        app.clock,
+        holder=duties.name,
+        after_message=processed,
     )
 
     # Concurrent SMTP sessions share their commits (and fsyncs); each 250 still follows its own.

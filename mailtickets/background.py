@@ -2,7 +2,8 @@
 
 Woken at once when there is work (`wake()`), it otherwise looks again every poll interval, so
 work left by a crash is found too. An exception never ends the thread: it is logged once per
-outage, reported by `health()`, and the loop waits a poll interval before trying again.
+outage, reported by `health()`, and the loop waits a poll interval before trying again. Each
+turn of the loop, and each wait, beats its `heartbeat` for the watchdog.
 """
 
 from __future__ import annotations
@@ -12,7 +13,7 @@ import asyncio
 import logging
 import threading
 
-from mailtickets.health import Health
+from mailtickets.health import Health, Heartbeat
 
 log = logging.getLogger(__name__)
 
@@ -25,6 +26,7 @@ class BackgroundLoop(abc.ABC):
         self._wake = threading.Event()
         self._stopping = threading.Event()
         self._thread = threading.Thread(target=self._run, name=name, daemon=True)
+        self.heartbeat = Heartbeat(name)
 
     @abc.abstractmethod
     def work_once(self) -> bool:
@@ -59,6 +61,7 @@ class BackgroundLoop(abc.ABC):
     def _run(self) -> None:
         while not self._stopping.is_set():
             self._wake.clear()
+            self.heartbeat.beat()
             try:
                 busy = self.work_once()
                 self._failure = None
@@ -67,4 +70,5 @@ class BackgroundLoop(abc.ABC):
                     log.exception("%s failed; retrying every %.0fs", self.name, self._poll)
                 self._failure, busy = f"{type(exc).__name__}: {exc}"[:300], False
             if not busy:
+                self.heartbeat.beat(self._poll)
                 self._wake.wait(self._poll)

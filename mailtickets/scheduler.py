@@ -6,7 +6,8 @@ in our tables, so a restart loses nothing and repeats nothing.
 
 With several instances, only the owner of the `scheduler` duty runs them (see
 `db.ownership`); the others ask for it every `takeover_interval` and, when it falls to them,
-sweep at once.
+sweep at once. That asking is also the scheduler's heartbeat; each duty beats under its own
+name while it runs, so the watchdog names a duty that hangs.
 """
 
 from __future__ import annotations
@@ -21,7 +22,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from mailtickets.clock import Clock
 from mailtickets.config.settings import SchedulerSettings
 from mailtickets.db.ownership import SCHEDULER, Duties, SoleInstance
-from mailtickets.health import Health
+from mailtickets.health import Health, Heartbeat
 from mailtickets.services.autoclose import auto_close
 from mailtickets.services.digest import digest
 from mailtickets.services.sla.policy import SlaConfig
@@ -64,6 +65,7 @@ class Scheduler:
         self._error: str | None = None
         self._jobs = jobs
         self._scheduler = BackgroundScheduler(timezone="UTC")
+        self.heartbeat = Heartbeat(self.name)
 
     async def start(self) -> None:
         every = self._settings.sweep_interval.total_seconds()
@@ -111,6 +113,7 @@ class Scheduler:
 
     def _claim(self) -> bool:
         """Own the duties if nobody does; a new owner sweeps at once instead of waiting."""
+        self.heartbeat.beat(self._takeover_interval.total_seconds())
         was_owner, self._owner = self._owner, self._duties.claim(SCHEDULER)
         if self._owner and not was_owner:
             self._scheduler.modify_job("sla", next_run_time=datetime.now(UTC))
@@ -133,6 +136,7 @@ class Scheduler:
     def _run(self, duty: str, work: Callable[[], int]) -> None:
         if not self._claim():
             return
+        self.heartbeat.beat(activity=duty)
         try:
             done = work()
         except Exception as exc:  # the next run tries again; say so once
@@ -140,6 +144,8 @@ class Scheduler:
                 log.exception("%s failed", duty)
             self._error = f"{duty}: {type(exc).__name__}: {exc}"[:300]
             return
+        finally:
+            self.heartbeat.rest(duty)
         self._error = None
         if done:
             log.info("%s: %s notice(s)", duty, done)

@@ -12,6 +12,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from mailtickets.app import App, daemon_parts, reload
 from mailtickets.cli import CliContext, fail, first_line
 from mailtickets.daemon import serve
+from mailtickets.db.lease import reclaim
 from mailtickets.db.ownership import duties_for, single_instance
 from mailtickets.errors import MailticketsError
 from mailtickets.metrics import Metrics
@@ -39,10 +40,15 @@ def _run(cli: CliContext) -> None:
     with single_instance(app.settings.database.url):
         duties = duties_for(app.engine)
         try:
+            # Seen alive before the first lease; then the leases of whoever ran before and
+            # died are due at once rather than after their backoff.
+            duties.start()
+            reclaim(app.sessions, duties, app.clock.now())
             asyncio.run(
                 serve(
                     daemon_parts(app, Metrics(app.sessions), duties),
                     app.settings.daemon.stop_timeout.total_seconds(),
+                    app.settings.daemon.stuck_after.total_seconds(),
                     on_ready=lambda: _greet(app),
                     notifier=Notifier(os.environ),
                     on_reload=lambda: reload(app, cli.reload_settings),

@@ -239,6 +239,7 @@ def _daemon(t: r.Table) -> DaemonSettings:
     settings = DaemonSettings(
         stop_timeout=t.get("stop_timeout", r.positive_duration, r.duration("10s")),
         takeover_interval=t.get("takeover_interval", r.positive_duration, r.duration("5s")),
+        stuck_after=t.get("stuck_after", r.positive_duration, r.duration("5m")),
     )
     t.finish()
     return settings

@@ -24,6 +24,9 @@ class DaemonSettings:
     stop_timeout: timedelta
     #: How often an instance asks for the duties another instance owns (PostgreSQL).
     takeover_interval: timedelta
+    #: A part silent for this long beyond the wait it announced is stuck: the systemd
+    #: watchdog is no longer pinged. Longer than any network timeout of a part.
+    stuck_after: timedelta
 
 
 @dataclass(frozen=True)

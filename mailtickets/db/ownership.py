@@ -19,9 +19,10 @@ import fcntl
 import hashlib
 import logging
 import os
+import secrets
 import socket
 import threading
-from collections.abc import Iterator
+from collections.abc import Collection, Iterator
 from contextlib import contextmanager, suppress
 from pathlib import Path
 from typing import Protocol
@@ -44,7 +45,18 @@ def imap_folder(mailbox: str, folder: str) -> str:
 
 
 class Duties(Protocol):
-    """What an instance may ask about duties; safe to call from any thread."""
+    """What an instance may ask about duties and other instances; safe from any thread."""
+
+    #: This instance, as leases (`db.lease`), `pg_stat_activity` and `status` name it.
+    name: str
+
+    def start(self) -> None:
+        """Be seen alive by other instances from now on, before taking any lease."""
+        ...
+
+    def alive(self, names: Collection[str]) -> set[str]:
+        """Which of the instances `names` are running now."""
+        ...
 
     def claim(self, duty: str) -> bool:
         """True when this instance owns `duty` now (taking it if nobody does)."""
@@ -56,7 +68,20 @@ class Duties(Protocol):
 
 
 class SoleInstance:
-    """Every duty is ours: the one instance on a SQLite file."""
+    """Every duty is ours: the one instance on a SQLite file.
+
+    No other instance can be running (`single_instance` holds the file's lock), so any other
+    name is that of an instance that has stopped.
+    """
+
+    def __init__(self, name: str | None = None) -> None:
+        self.name = name or instance_name()
+
+    def start(self) -> None:
+        pass
+
+    def alive(self, names: Collection[str]) -> set[str]:
+        return {self.name} & set(names)
 
     def claim(self, duty: str) -> bool:
         return True
@@ -72,16 +97,31 @@ def lock_key(duty: str) -> int:
 
 
 def instance_name() -> str:
-    """How this instance appears in `pg_stat_activity.application_name` and in `status`."""
-    return f"mailtickets@{socket.gethostname()}:{os.getpid()}"[:63]
+    """A new name for this instance: host, pid and a random tag, so that a successor that
+    gets the same pid (a container's pid 1) is never taken for its dead predecessor.
+
+    At most 63 characters, PostgreSQL's limit for an application_name.
+    """
+    suffix = f":{os.getpid()}.{secrets.token_hex(3)}"
+    prefix = "mailtickets@"
+    return f"{prefix}{socket.gethostname()[: 63 - len(prefix) - len(suffix)]}{suffix}"
+
+
+def _identity(name: str) -> int:
+    """The advisory lock an instance holds for as long as it runs."""
+    return lock_key(f"instance:{name}")
 
 
 class AdvisoryLocks:
-    """Duties owned through PostgreSQL session-level advisory locks on one connection."""
+    """Duties owned through PostgreSQL session-level advisory locks on one connection.
+
+    The same connection holds the instance's identity lock, so that others can tell a
+    running instance from one whose session is gone (`alive`).
+    """
 
     def __init__(self, engine: Engine, name: str | None = None) -> None:
         self._engine = engine
-        self._name = name or instance_name()
+        self.name = self._name = name or instance_name()
         self._mutex = threading.Lock()
         self._connection: Connection | None = None
         self._held: set[str] = set()
@@ -94,6 +134,27 @@ class AdvisoryLocks:
                 # The locks went with the connection; whoever asks next may own them.
                 self._drop(f"lock connection lost: {str(exc).splitlines()[0]}")
                 return False
+
+    def start(self) -> None:
+        with self._mutex:
+            self._connect()
+
+    def alive(self, names: Collection[str]) -> set[str]:
+        wanted = {_identity(name): name for name in names}
+        if not wanted:
+            return set()
+        with self._engine.connect() as connection:
+            held = connection.execute(
+                text(
+                    "SELECT (classid::bigint << 32) | objid::bigint FROM pg_locks"
+                    " WHERE locktype = 'advisory' AND granted AND objsubid = 1"
+                    " AND database = (SELECT oid FROM pg_database"
+                    " WHERE datname = current_database())"
+                    " AND ((classid::bigint << 32) | objid::bigint) = ANY(:keys)"
+                ),
+                {"keys": list(wanted)},
+            ).scalars()
+            return {wanted[int(key)] for key in held}
 
     def close(self) -> None:
         with self._mutex:
@@ -122,6 +183,11 @@ class AdvisoryLocks:
             connection = self._engine.connect().execution_options(isolation_level="AUTOCOMMIT")
             connection.execute(
                 text("SELECT set_config('application_name', :name, false)"), {"name": self._name}
+            )
+            # Nobody else takes this lock: it only says that this session, and so this
+            # instance, is alive.
+            connection.execute(
+                text("SELECT pg_advisory_lock(:key)"), {"key": _identity(self._name)}
             )
             self._connection = connection
         return self._connection

@@ -18,6 +18,9 @@ With several instances, each folder is read by the instance that owns it (`db.ow
 the thread reads the folders it owns and asks for the others every `takeover_interval`. An
 instance that owns none of a mailbox's folders does not connect to it.
 
+The thread beats its `heartbeat` before each step, each wait (saying how long it will be)
+and each message stored, so the watchdog can tell a long wait from a hang.
+
 The module is one thread's life cycle (connect, read, idle, succeed or back off) and stays
 whole at about 430 lines: the connection and the folder reads are already their own modules,
 and what is left shares the thread's state at every step.
@@ -45,7 +48,7 @@ from mailtickets.clock import Clock
 from mailtickets.config.settings import ImapMailboxSettings, QueueSettings
 from mailtickets.db.ownership import Duties, SoleInstance, imap_folder
 from mailtickets.errors import DatabaseUnavailable, ImapError
-from mailtickets.health import Health
+from mailtickets.health import Health, Heartbeat
 from mailtickets.ingest import intake
 from mailtickets.ingest.imap_connect import (
     AUTHENTICATION,
@@ -143,13 +146,15 @@ class ImapPoller:
         self._elsewhere: tuple[str, ...] = ()
         self._rng = random.Random()
         self._stopping = threading.Event()
+        self.heartbeat = Heartbeat(self.name)
+        self._on_accepted = on_accepted
         self._reader = FolderReader(
             settings,
             sessions,
             clock,
             accept,
             rcpt_to=_recipients(settings, queues),
-            on_accepted=on_accepted,
+            on_accepted=self._accepted,
             stopping=self._stopping,
         )
         self._thread: threading.Thread | None = None
@@ -232,10 +237,20 @@ class ImapPoller:
 
     def _run(self) -> None:
         while not self._stopping.is_set():
+            self.heartbeat.beat()
             try:
                 self._session()
             except Exception as exc:  # noqa: BLE001  (whatever it was, this thread carries on)
-                self._stopping.wait(self._failed(exc))
+                self._wait(self._failed(exc))
+
+    def _wait(self, seconds: float) -> None:
+        """Sleep until `seconds` pass or the part stops; the watchdog is told how long."""
+        self.heartbeat.beat(seconds)
+        self._stopping.wait(seconds)
+
+    def _accepted(self) -> None:
+        self.heartbeat.beat()
+        self._on_accepted()
 
     def _connect(self) -> IMAPClient:
         client = connect(
@@ -253,7 +268,7 @@ class ImapPoller:
 
     def _session(self) -> None:
         if not self._owned():
-            self._stopping.wait(self._takeover_interval)
+            self._wait(self._takeover_interval)
             return
         client = self._connect()
         used = self._tokens.current() if self._tokens is not None else None
@@ -270,6 +285,7 @@ class ImapPoller:
                 if used is not None and self._token_renewed(used):
                     log.debug("mailbox %s: logging in again with a new token", self._settings.name)
                     return
+                self.heartbeat.beat()
                 poll_due = min(time.monotonic() + self._poll_interval, self._renewal_due())
                 owned = self._owned()
                 if not owned:
@@ -280,7 +296,7 @@ class ImapPoller:
                 if idle:
                     self._idle(client, owned[0], watched, poll_due)
                 else:
-                    self._stopping.wait(max(0.0, poll_due - time.monotonic()))
+                    self._wait(max(0.0, poll_due - time.monotonic()))
         except (imaplib.IMAP4.error, OSError) as exc:
             raise session_error(self._settings, exc) from exc
         finally:
@@ -341,6 +357,7 @@ class ImapPoller:
                 remaining = until - time.monotonic()
                 if remaining <= 0:
                     return False
+                self.heartbeat.beat(remaining)
                 ready = {key.data for key, _events in selector.select(remaining)}
                 if "stop" in ready:
                     return False

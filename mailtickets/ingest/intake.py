@@ -40,6 +40,8 @@ class Envelope:
     #: What identifies the delivery within its source (IMAP: mailbox/folder/UIDVALIDITY/UID);
     #: None means the content hash does.
     source_key: str | None = None
+    #: Imported as history: processed as of its Date, mailing nobody (`InboundMessage.history`).
+    history: bool = False
 
 
 @dataclass(frozen=True)
@@ -164,6 +166,7 @@ def _store(session: Session, item: _Keyed) -> Accepted:
         status=IntakeStatus.PENDING,
         attempts=0,
         next_attempt_at=arrival.now,
+        history=envelope.history,
     )
     session.add(row)
     session.flush()

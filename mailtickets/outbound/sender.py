@@ -31,7 +31,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from mailtickets.background import BackgroundLoop
 from mailtickets.clock import Clock
 from mailtickets.config.settings import AgentSettings, OutgoingSettings, QueueSettings
-from mailtickets.db.lease import MAX_ERROR, lease_batch
+from mailtickets.db.lease import MAX_ERROR, lease_batch, release
 from mailtickets.db.models import HELD, EventKind, OutboundMessage, OutboundStatus, Ticket
 from mailtickets.errors import PermanentFailure, RelayRefused, TemporaryFailure
 from mailtickets.mail.refusals import ALIKE_WITHIN, Blame, blame
@@ -130,11 +130,13 @@ def send(
     except PermanentFailure as exc:
         with sessions.begin() as session:
             row = session.get_one(OutboundMessage, outbound_id)
+            release(session, row)
             # The message itself was refused (content, policy): no address is to blame.
             _fail(session, row, str(exc), [], config, now)
             return Attempt(row.status, str(exc))
     with sessions.begin() as session:
         row = session.get_one(OutboundMessage, outbound_id)
+        release(session, row)
         return _record(session, row, delivery, refusals.judge(delivery.refused, now), config, now)
 
 
@@ -249,6 +251,7 @@ def _temporary(
 ) -> Attempt:
     with sessions.begin() as session:
         row = session.get_one(OutboundMessage, outbound_id)
+        release(session, row)
         row.last_error = _short(reason)
         # A held message is one of many the relay refuses alike: the loop says so once.
         level = logging.DEBUG if reason.startswith(HELD) else logging.WARNING
@@ -328,11 +331,15 @@ class OutboxSender(BackgroundLoop):
         config: SenderConfig,
         clock: Clock,
         poll_seconds: float = 5.0,
+        *,
+        holder: str,
         after_delivery: Callable[[Attempt], None] = lambda attempt: None,
     ) -> None:
         super().__init__("outbox sender", poll_seconds)
         self._sessions, self._transport, self._env = sessions, transport, env
         self._config, self._clock = config, clock
+        #: Whose leases this sender takes: this instance's (`Duties.name`).
+        self._holder = holder
         #: Called after each delivery attempt (metrics).
         self._after_delivery = after_delivery
         self._relay_error: str | None = None  # until the next success
@@ -348,11 +355,14 @@ class OutboxSender(BackgroundLoop):
         # a shorter one would let another instance send the same row again meanwhile.
         outgoing = self._config.outgoing
         hold = max(outgoing.retry_delay, 4 * outgoing.timeout)
-        leased = lease_batch(self._sessions, OutboundMessage, started, hold, BATCH)
+        leased = lease_batch(
+            self._sessions, OutboundMessage, started, hold, BATCH, holder=self._holder
+        )
         if not leased:
             return False
         ready = prepare(self._sessions, leased, self._env, self._config, started)
         for outbound_id, prepared in zip(leased, ready, strict=True):
+            self.heartbeat.beat()
             now = self._clock.now()
             if now - started > hold / 2:
                 # The rest wait out their lease rather than risk being sent twice; their

@@ -111,6 +111,12 @@ class Received:
     automated: Verdict | None = None
     bounce: Bounce | None = None
 
+    @property
+    def history(self) -> bool:
+        """Imported as history (`mailtickets import` without --notify): `now` is when the
+        message was written, and nothing it causes is mailed to anyone."""
+        return self.intake.history
+
     def recipients(self) -> list[str]:
         """Every address the message was delivered or written to, envelope first."""
         mail = self.mail

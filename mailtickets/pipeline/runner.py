@@ -22,7 +22,7 @@ from mailtickets.pipeline.steps.dedupe import drop_duplicates
 from mailtickets.pipeline.steps.loops import detect_automated
 from mailtickets.pipeline.steps.match import match_ticket
 from mailtickets.pipeline.steps.notify import enqueue_mail
-from mailtickets.pipeline.steps.parse import parse_message
+from mailtickets.pipeline.steps.parse import parse_message, written_at
 from mailtickets.pipeline.steps.rules import apply_routing, evaluate_rules
 from mailtickets.pipeline.steps.sender import identify_sender
 from mailtickets.pipeline.steps.sla import update_sla
@@ -63,7 +63,10 @@ def run_pipeline(
     Raises `Quarantine` for a message no retry can help, anything else for a failure that a
     retry might.
     """
-    received = Received(intake, session, now, config, parse_message(intake))
+    mail = parse_message(intake)
+    # Mail imported as history happened when it says it did: what it changes is dated so.
+    when = written_at(mail, now) if intake.history else now
+    received = Received(intake, session, when, config, mail)
     ctx: MessageContext | None = None
     try:
         for screen in SCREENING:

@@ -26,6 +26,7 @@ def open_ticket(ctx: MessageContext, sender: Contact, linked_to: Ticket | None =
         ctx.now,
         linked_to=linked_to,
         why=dict(ctx.ignored_reference or {}),
+        imported_at=ctx.intake.received_at if ctx.history else None,
     )
     ctx.sender, ctx.ticket = sender, ticket
     ctx.created, ctx.outcome = True, Outcome.NEW_TICKET
@@ -50,7 +51,8 @@ def store_message(
         from_name=ctx.sender_name,
         subject=mail.subject,
         date=mail.date,
-        received_at=ctx.intake.received_at,
+        # History was received when it was written, not when it was imported.
+        received_at=ctx.now if ctx.history else ctx.intake.received_at,
         body_text=mail.text,
         new_text=ctx.new_text,
         inbound_id=ctx.intake.id,

@@ -18,7 +18,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from mailtickets.background import BackgroundLoop
 from mailtickets.clock import Clock
 from mailtickets.config.settings import IngestSettings
-from mailtickets.db.lease import MAX_ERROR, lease, lease_batch
+from mailtickets.db.lease import MAX_ERROR, lease, lease_batch, release
 from mailtickets.db.models import InboundMessage, IntakeStatus
 from mailtickets.errors import Quarantine
 from mailtickets.outcomes import Outcome
@@ -48,9 +48,11 @@ def claim(
     now: datetime,
     retry_delay: timedelta,
     intake_id: int | None = None,
+    *,
+    holder: str,
 ) -> int | None:
-    """Lease the oldest due pending intake row (or row `intake_id`)."""
-    return lease(sessions, InboundMessage, now, retry_delay, intake_id)
+    """Lease the oldest due pending intake row (or row `intake_id`) for `holder`."""
+    return lease(sessions, InboundMessage, now, retry_delay, intake_id, holder=holder)
 
 
 def process(
@@ -71,6 +73,7 @@ def process(
             return Processed(
                 row.id, row.status, row.outcome, row.ticket_id, row.last_error, row.received_at
             )
+        release(session, row)
         if row.attempts > max_attempts:
             # Every earlier attempt ended with the process, not with an error: do not try again.
             _quarantine(
@@ -121,20 +124,30 @@ class IngestWorker(BackgroundLoop):
         config: PipelineConfig,
         settings: IngestSettings,
         clock: Clock,
+        *,
+        holder: str,
         after_message: Callable[[Processed], None] = lambda result: None,
     ) -> None:
         super().__init__("ingest worker", settings.poll_interval.total_seconds())
         self._sessions, self._config = sessions, config
         self._settings, self._clock = settings, clock
+        #: Whose leases this worker takes: this instance's (`Duties.name`).
+        self._holder = holder
         #: Called after each processed message (the outbox has rows to send; metrics).
         self._after_message = after_message
 
     def work_once(self) -> bool:
         """Process the due rows leased together (one, when retrying); False when none was."""
         leased = lease_batch(
-            self._sessions, InboundMessage, self._clock.now(), self._settings.retry_delay, BATCH
+            self._sessions,
+            InboundMessage,
+            self._clock.now(),
+            self._settings.retry_delay,
+            BATCH,
+            holder=self._holder,
         )
         for intake_id in leased:
+            self.heartbeat.beat()
             result = process(
                 self._sessions,
                 intake_id,

@@ -1,4 +1,8 @@
-"""Closing resolved and pending tickets that have been silent long enough."""
+"""Closing resolved and pending tickets that have been silent long enough.
+
+A ticket imported as history and untouched since is closed without a word: its customer
+heard the last of it long ago.
+"""
 
 from __future__ import annotations
 
@@ -19,7 +23,8 @@ from mailtickets.sla.deadlines import humanize
 def auto_close(
     sessions: sessionmaker[Session], config: SlaConfig, after: timedelta, now: datetime
 ) -> int:
-    """Close resolved and pending tickets silent for `after`, telling the customer once."""
+    """Close resolved and pending tickets silent for `after`, telling the customer once;
+    return how many were told."""
     closed = 0
     with sessions.begin() as session:
         query = (
@@ -33,8 +38,11 @@ def auto_close(
             .with_for_update(skip_locked=True)
         )
         for ticket in session.scalars(query).all():
+            history = ticket.imported_at is not None and ticket.updated_at <= ticket.imported_at
             set_status(session, ticket, TicketStatus.CLOSED, now, None, sla=config)
             record(session, ticket, EventKind.AUTO_CLOSED, now, None, silent_for=str(after))
+            if history:
+                continue
             context = ticket_context(
                 session, ticket, config.subject_prefix, auto_close_after=humanize(after)
             )

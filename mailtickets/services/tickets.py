@@ -85,7 +85,10 @@ def open_ticket(
     *,
     linked_to: Ticket | None = None,
     why: dict[str, Any] | None = None,
+    imported_at: datetime | None = None,
 ) -> Ticket:
+    """A new open ticket; `imported_at` marks one opened by mail imported as history, which
+    is dated `now` (when that mail was written) and keeps no SLA clock."""
     ticket = Ticket(
         queue_id=queue.id,
         contact_id=contact.id,
@@ -95,6 +98,7 @@ def open_ticket(
         created_at=now,
         updated_at=now,
         linked_ticket_id=linked_to.id if linked_to else None,
+        imported_at=imported_at,
     )
     session.add(ticket)
     session.flush()
@@ -152,7 +156,8 @@ def add_message(
     message.ticket_id = ticket.id
     session.add(message)
     session.flush()
-    ticket.updated_at = now
+    # Mail imported as history may be older than the ticket's last change.
+    ticket.updated_at = max(ticket.updated_at, now)
     if message.kind is MessageKind.AGENT and ticket.first_response_at is None:
         ticket.first_response_at = now
     record(

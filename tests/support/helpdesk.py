@@ -24,6 +24,9 @@ from tests.support.cli import SECRET
 from tests.support.clock import FrozenClock
 from tests.support.mail import compose
 
+#: Whose leases the helpdesk's worker and sender take.
+HOLDER = "helpdesk"
+
 CONFIG = """
 [database]
 url = "{url}"
@@ -67,13 +70,18 @@ class Helpdesk:
         rcpt: tuple[str, ...] = ("support@acme.example",),
         mail_from: str | None = "sender@example.com",
         source: str = "smtp",
+        history: bool = False,
     ) -> Processed:
-        """Accept `raw` and run the pipeline on it now, as the worker would."""
+        """Accept `raw` and run the pipeline on it now, as the worker would; `history` as
+        `mailtickets import` does without --notify."""
         now = self.clock.now()
-        accepted = accept(self.app.sessions, raw, Envelope(source, mail_from, rcpt), now)
+        envelope = Envelope(source, mail_from, rcpt, history=history)
+        accepted = accept(self.app.sessions, raw, envelope, now)
         if accepted.duplicate:
             return Processed(accepted.id, IntakeStatus.DUPLICATE, "duplicate", None, None)
-        intake_id = claim(self.app.sessions, now, self.app.settings.ingest.retry_delay, accepted.id)
+        intake_id = claim(
+            self.app.sessions, now, self.app.settings.ingest.retry_delay, accepted.id, holder=HOLDER
+        )
         assert intake_id is not None, f"intake #{accepted.id} was not pending"
         return process(
             self.app.sessions,
@@ -90,7 +98,10 @@ class Helpdesk:
         status = IntakeStatus.PENDING
         for _ in range(app.settings.ingest.max_attempts):
             now = self.clock.now()
-            if claim(app.sessions, now, app.settings.ingest.retry_delay, intake_id) is None:
+            leased = claim(
+                app.sessions, now, app.settings.ingest.retry_delay, intake_id, holder=HOLDER
+            )
+            if leased is None:
                 break
             status = process(
                 app.sessions, intake_id, app.pipeline, now, app.settings.ingest.max_attempts
@@ -111,6 +122,7 @@ class Helpdesk:
             app.templates,
             app.sender,
             self.clock,
+            holder=HOLDER,
             after_delivery=after_delivery,
         )
 

@@ -9,6 +9,8 @@ from email.policy import SMTPUTF8
 from email.utils import format_datetime
 
 _SEQUENCE = itertools.count(1)
+#: The Date of every composed message unless a test says otherwise.
+DATE = datetime(2026, 11, 2, 9, 0, tzinfo=UTC)
 
 
 def compose(
@@ -22,16 +24,18 @@ def compose(
     references: list[str] | None = None,
     cc: str | None = None,
     headers: dict[str, str] | None = None,
-    date: datetime = datetime(2026, 11, 2, 9, 0, tzinfo=UTC),
+    date: datetime | None = DATE,
 ) -> bytes:
-    """A plain-text message; `message_id="auto"` makes a unique one, None leaves it out."""
+    """A plain-text message; `message_id="auto"` makes a unique one, None leaves it out;
+    `date` None leaves the Date header out."""
     message = EmailMessage()
     message["From"] = sender
     message["To"] = to
     if cc:
         message["Cc"] = cc
     message["Subject"] = subject
-    message["Date"] = format_datetime(date)
+    if date is not None:
+        message["Date"] = format_datetime(date)
     if message_id == "auto":
         message_id = f"test-{next(_SEQUENCE)}@client.example"
     if message_id:

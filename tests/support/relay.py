@@ -127,3 +127,28 @@ class Relay:
         if self._controller is not None:
             self._controller.stop()
             self._controller = None
+
+
+class SilentRelay:
+    """A relay that takes TCP connections and never says a word, as a hung MTA does, until
+    `answer()` greets the waiting clients with a 421 and hangs up."""
+
+    def __init__(self) -> None:
+        self._socket = socket.socket()
+        self._socket.bind(("127.0.0.1", 0))
+        # The kernel completes the handshakes; nobody accepts, so nobody answers.
+        self._socket.listen(16)
+        self.port = int(self._socket.getsockname()[1])
+
+    def answer(self) -> None:
+        self._socket.setblocking(False)
+        while True:
+            try:
+                client, _ = self._socket.accept()
+            except BlockingIOError:
+                return
+            with client:
+                client.sendall(b"421 4.3.2 back later\r\n")
+
+    def close(self) -> None:
+        self._socket.close()

@@ -2,6 +2,7 @@
 
 from mailtickets.db.models.directory import Agent, Contact, Queue
 from mailtickets.db.models.intake import InboundMessage, IntakeStatus
+from mailtickets.db.models.lease import Lease
 from mailtickets.db.models.mailbox import MailboxCursor
 from mailtickets.db.models.outbound import HELD, OutboundMessage, OutboundStatus
 from mailtickets.db.models.satisfaction import SatisfactionRating
@@ -28,6 +29,7 @@ __all__ = [
     "EventKind",
     "InboundMessage",
     "IntakeStatus",
+    "Lease",
     "MailboxCursor",
     "Message",
     "MessageKind",

@@ -9,7 +9,7 @@ from __future__ import annotations
 import enum
 from datetime import datetime
 
-from sqlalchemy import ForeignKey, Index, LargeBinary, String, Text, UniqueConstraint
+from sqlalchemy import ForeignKey, Index, LargeBinary, String, Text, UniqueConstraint, false
 from sqlalchemy.orm import Mapped, mapped_column
 
 from mailtickets.db.base import Base, string_enum
@@ -51,3 +51,6 @@ class InboundMessage(Base):
     #: A `mailtickets.outcomes.Outcome`, once processed.
     outcome: Mapped[str | None] = mapped_column(String(32))
     ticket_id: Mapped[int | None] = mapped_column(ForeignKey("ticket.id", ondelete="SET NULL"))
+    #: Imported as history (`mailtickets import` without --notify): the pipeline dates it by
+    #: its Date header and queues no mail for it, whoever processes it and whenever.
+    history: Mapped[bool] = mapped_column(default=False, server_default=false())

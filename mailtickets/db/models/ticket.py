@@ -120,6 +120,9 @@ class Ticket(Base):
     #: The earliest warning or due time not yet notified: the sweep reads only tickets whose
     #: moment has come, through this index, whatever the number of open tickets.
     sla_check_at: Mapped[datetime | None] = mapped_column(index=True)
+    #: When `mailtickets import` opened it from mail imported as history; such a ticket keeps
+    #: its original dates and no SLA clock (see `services.sla.policy`).
+    imported_at: Mapped[datetime | None]
 
     queue: Mapped[Queue] = relationship()
     contact: Mapped[Contact] = relationship()

@@ -7,6 +7,8 @@ participants (`answer`), or, with `#note`, stays internal with its files; a mail
 only sends the customer nothing (`#files` answers the agent, `#assign` tells the new assignee,
 `#history` mails the agent the whole ticket). A reply holding nothing but our own quoted
 notice sends nothing and tells the agent so.
+An agent's reply imported as history changes the ticket the same way and mails nobody: its
+answer reached the customer when it was written.
 """
 
 from __future__ import annotations
@@ -181,7 +183,7 @@ def _finish_status(
 
 def _ask_for_rating(ctx: MessageContext, ticket: Ticket) -> None:
     queue = ctx.config.queue_for(ticket.queue.address)
-    if queue is not None and queue.csat:
+    if queue is not None and queue.csat and not ctx.history:
         satisfaction.request(
             ctx.session,
             ticket,
@@ -206,6 +208,8 @@ def _macro(ctx: MessageContext, ticket: Ticket, name: str) -> str | None:
 
 def _tell_other_agents(ctx: MessageContext, ticket: Ticket, author: Agent, text: str) -> None:
     """The note, with its files, to the agents who hear of the ticket; never the customer."""
+    if ctx.history:
+        return  # imported history mails nobody
     note = {"author": f"{author.name} <{author.address}>", "text": text}
     candidates = of_message(ctx.session, ticket, ctx.attachments)
     notify_agents(
@@ -226,6 +230,8 @@ def _tell_other_agents(ctx: MessageContext, ticket: Ticket, author: Agent, text:
 def _tell_assignee(ctx: MessageContext, ticket: Ticket, by: Agent) -> None:
     """The agent given the ticket by another hears of it, with the conversation so far and the
     ticket's files."""
+    if ctx.history:
+        return  # imported history mails nobody
     files = choose(ctx.session, ticket_files(ctx.session, ticket), ctx.config.max_attachments_size)
     notify_agents(
         ctx.session,
@@ -256,6 +262,8 @@ def _tell_agent(
     ctx: MessageContext, ticket: Ticket, agent: Agent, template: str, **extra: Any
 ) -> None:
     """`template` to the agent who wrote, answering their mail, on their own reply address."""
+    if ctx.history:
+        return  # imported history mails nobody
     context = ticket_context(
         ctx.session,
         ticket,

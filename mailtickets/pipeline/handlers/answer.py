@@ -116,6 +116,8 @@ def tell_customer(
     files: Choice = NO_FILES,
 ) -> None:
     """Mail `template` to the ticket's participants, continuing their conversation."""
+    if ctx.history:
+        return  # imported history: it reached them when it was written
     recipients = [p.contact.address for p in ticket.participants]
     recipients = [r for r in recipients if r not in ctx.config.own_addresses]
     in_reply_to, references = customer_thread(ctx, ticket)

@@ -34,7 +34,9 @@ def record_customer_message(ctx: MessageContext) -> None:
 
 
 def _follow_up(ctx: MessageContext, ticket: Ticket, sender: Contact) -> None:
-    tickets.customer_wrote(ctx.session, ticket, ctx.now, sender.address, sla=ctx.config.sla)
+    # History older than the ticket's last change says nothing about where it stands now.
+    if not (ctx.history and ctx.now < ticket.updated_at):
+        tickets.customer_wrote(ctx.session, ticket, ctx.now, sender.address, sla=ctx.config.sla)
     if ctx.ignored_reference:
         tickets.record(
             ctx.session,

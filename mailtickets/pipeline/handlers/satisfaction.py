@@ -26,7 +26,8 @@ def record_satisfaction(ctx: MessageContext, ticket: Ticket) -> bool:
     ctx.sender = sender
     contacts.heard_from(sender)
     store_message(ctx, ticket, MessageKind.CUSTOMER, author_contact_id=sender.id)
-    if satisfaction.rate(ctx.session, ticket, sender, rating, ctx.now):
+    # A rating imported as history was thanked for, or not, when it came.
+    if satisfaction.rate(ctx.session, ticket, sender, rating, ctx.now) and not ctx.history:
         satisfaction.thank(
             ctx.session,
             ticket,

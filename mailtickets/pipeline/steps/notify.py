@@ -7,6 +7,7 @@ assignee, or to the queue's agents while nobody is assigned; a hard bounce is re
 them too. The agents' notices carry the message's files (`outbox.attachments`). A file the
 intake did not keep for its size is named to the customer: in the acknowledgement of a new
 ticket, and for a follow-up in one `customer/attachment_too_large` mail.
+Mail imported as history causes none of it: it was answered, or not, long ago.
 """
 
 from __future__ import annotations
@@ -28,7 +29,7 @@ from mailtickets.services.tickets import record
 
 
 def enqueue_mail(ctx: MessageContext) -> None:
-    if ctx.ticket is None:
+    if ctx.ticket is None or ctx.history:
         return
     if ctx.outcome == Outcome.NEW_TICKET and ctx.automated is None:
         # Built once: the customer's and the agents' mail show the same ticket.

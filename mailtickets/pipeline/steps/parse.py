@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
+
 from mailtickets.db.models import InboundMessage
 from mailtickets.errors import Quarantine
 from mailtickets.mail.parse import ParsedMail, parse
@@ -16,3 +18,16 @@ def parse_message(intake: InboundMessage) -> ParsedMail:
         raise Quarantine("MIME structure nested too deeply to parse") from exc
     except Exception as exc:  # parsing is deterministic: retrying cannot help
         raise Quarantine(f"cannot parse the message: {type(exc).__name__}: {exc}") from exc
+
+
+#: Dates before this are a sending client's broken clock (often 1970), not history.
+EARLIEST_DATE = datetime(1990, 1, 1, tzinfo=UTC)
+
+
+def written_at(mail: ParsedMail, now: datetime) -> datetime:
+    """When the message says it was written (its Date header), if that can be true: not
+    after `now`, not before `EARLIEST_DATE`; otherwise `now`."""
+    date = mail.date
+    if date is None or date < EARLIEST_DATE:
+        return now
+    return min(date, now)

@@ -34,7 +34,13 @@ class SlaConfig:
         )
 
     def policy(self, ticket: Ticket) -> Policy | None:
-        """The policy of the ticket's queue, with its priority's budgets; None: untracked."""
+        """The policy of the ticket's queue, with its priority's budgets; None: untracked.
+
+        A ticket imported as history is untracked: its clocks would have run out years ago,
+        and breaches for the past would only be noise.
+        """
+        if ticket.imported_at is not None:
+            return None
         queue = next((q for q in self.queues if q.address.lower() == ticket.queue.address), None)
         sla = next((p for p in self.slas if queue and p.name == queue.sla), None)
         if sla is None:

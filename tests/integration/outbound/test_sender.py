@@ -7,7 +7,7 @@ from email.message import EmailMessage
 
 from sqlalchemy import select
 
-from mailtickets.db.models import Contact, OutboundStatus
+from mailtickets.db.models import Contact, Lease, OutboundStatus
 from mailtickets.mail.parse import parse
 from tests.support.helpdesk import Helpdesk
 from tests.support.mail import compose
@@ -81,6 +81,9 @@ def test_relay_down_for_a_while_then_everything_is_delivered_once(
     rows = relayed.outbox()
     assert {r.status for r in rows} == {OutboundStatus.PENDING}
     assert all("relay 127.0.0.1" in (r.last_error or "") for r in rows)
+    # Released: a restart must not take a deferral for the lease of a crashed process.
+    with relayed.app.sessions() as session:
+        assert session.scalars(select(Lease)).all() == []
     assert relayed.send_all() == 0  # backing off, not hammering the relay
 
     relay.up()

@@ -11,7 +11,7 @@ import pytest
 from mailtickets.db.models import IntakeStatus
 from mailtickets.pipeline.worker import Processed, claim, process
 from tests.support.cli import SECRET, mailtickets
-from tests.support.helpdesk import CONFIG, Helpdesk, make_helpdesk
+from tests.support.helpdesk import CONFIG, HOLDER, Helpdesk, make_helpdesk
 from tests.support.mail import compose
 
 SPAM = """
@@ -105,7 +105,9 @@ def test_released_spam_opens_its_ticket_and_is_acknowledged(
     )
     assert released.returncode == 0, released.stderr
     now = datetime.now(UTC)  # the command line put it back in line on the real clock
-    intake_id = claim(guarded.app.sessions, now, guarded.app.settings.ingest.retry_delay)
+    intake_id = claim(
+        guarded.app.sessions, now, guarded.app.settings.ingest.retry_delay, holder=HOLDER
+    )
     assert intake_id == held.intake_id
     result = process(guarded.app.sessions, intake_id, guarded.app.pipeline, now, 3)
     assert result.outcome == "new_ticket" and result.ticket_id is not None

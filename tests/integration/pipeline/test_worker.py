@@ -6,16 +6,16 @@ import json
 from datetime import timedelta
 from pathlib import Path
 
-from sqlalchemy import delete
+from sqlalchemy import delete, select
 
 from mailtickets.db.lease import backoff
-from mailtickets.db.models import InboundMessage, IntakeStatus, Queue
+from mailtickets.db.models import InboundMessage, IntakeStatus, Lease, Queue
 from mailtickets.ingest.intake import Envelope, accept
 from mailtickets.pipeline.worker import IngestWorker
 from mailtickets.services import quarantine
 from mailtickets.services.directory import sync_directory
 from tests.support.cli import SECRET, mailtickets
-from tests.support.helpdesk import CONFIG, Helpdesk
+from tests.support.helpdesk import CONFIG, HOLDER, Helpdesk
 from tests.support.mail import compose
 
 CORPUS = Path(__file__).parents[2] / "data" / "corpus"
@@ -23,7 +23,9 @@ CORPUS = Path(__file__).parents[2] / "data" / "corpus"
 
 def _worker(helpdesk: Helpdesk) -> IngestWorker:
     app = helpdesk.app
-    return IngestWorker(app.sessions, app.pipeline, app.settings.ingest, helpdesk.clock)
+    return IngestWorker(
+        app.sessions, app.pipeline, app.settings.ingest, helpdesk.clock, holder=HOLDER
+    )
 
 
 def _accept(helpdesk: Helpdesk, raw: bytes, mail_from: str | None = "ana@example.com") -> int:
@@ -57,6 +59,9 @@ def test_failures_are_retried_with_backoff_then_quarantined_and_replayable(
     row = _row(helpdesk, intake_id)
     assert (row.status, row.attempts) == (IntakeStatus.PENDING, 1)
     assert "not in the database" in (row.last_error or "")
+    # Released: a restart must not take a failure for the lease of a crashed process.
+    with helpdesk.app.sessions() as session:
+        assert session.scalars(select(Lease)).all() == []
     assert not worker.work_once()  # waiting out its backoff, not hammering
 
     helpdesk.clock.advance(timedelta(seconds=10))
