@@ -18,7 +18,6 @@ from mailtickets.services.sla.sweep import sweep
 from tests.support.helpdesk import CONFIG, Helpdesk, make_helpdesk
 from tests.support.mail import compose
 
-SECRET = b"k"
 #: Long before the helpdesk's clock (2026-11-02).
 WRITTEN = datetime(2024, 5, 6, 10, 0, tzinfo=UTC)
 
@@ -38,7 +37,7 @@ def _alice_address(desk: Helpdesk, ticket_id: int, now: datetime) -> str:
     with desk.app.sessions() as session:
         alice = session.scalar(select(Agent.id).where(Agent.address == "alice@acme.example"))
     assert alice is not None
-    token = reply_token(SECRET, ticket_id, alice, now + timedelta(days=90))
+    token = reply_token(desk.app.secret, ticket_id, alice, now + timedelta(days=90))
     return f"support+{token}@acme.example"
 
 
