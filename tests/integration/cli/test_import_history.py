@@ -134,8 +134,11 @@ def test_an_archive_is_imported_as_history_and_nobody_is_ever_mailed(
     assert imported.returncode == 0, imported.stderr
     tickets = CUSTOMERS * THREADS
     total = tickets * MESSAGES
+    # Alice's answers in the archive went to the customer with the queue's mailbox holding a
+    # copy: they are her answers, not the customer's follow-ups.
     assert imported.stdout.strip() == (
-        f"{total} messages: {tickets} new tickets, {total - tickets} follow-ups"
+        f"{total} messages: {tickets} new tickets, {total - 2 * tickets} follow-ups, "
+        f"{tickets} agent replies"
     )
     assert _json(tmp_path, "status")["outbox"] == {"pending": 0, "sent": 0, "failed": 0}  # type: ignore[index]
 
