@@ -44,7 +44,7 @@ class Site:
     """A config file in `directory` for one helpdesk.
 
     `tickets` and `smtp` add lines to its `[tickets]` and `[[smtp]]` tables, `extra` appends
-    whole tables.
+    whole tables; `outgoing_retry` is the outbox's first backoff.
     """
 
     directory: Path
@@ -53,6 +53,7 @@ class Site:
     tickets: str = ""
     smtp: str = ""
     extra: str = ""
+    outgoing_retry: str = "1s"
     env: dict[str, str] = field(default_factory=lambda: dict(SECRET))
     smtp_port: int = field(default_factory=free_port)
     metrics_port: int = field(default_factory=free_port)
@@ -63,7 +64,7 @@ class Site:
             self.database_url = f"sqlite:///{self.directory}/mt.db"
         # Short retries (a lease lasts 4 x timeout), so that a delivery a fault interrupted
         # is tried again within the test; without a relay, mail goes to the local maildir.
-        outgoing = '[outgoing]\nretry_delay = "1s"\ntimeout = "1s"\n' + (
+        outgoing = f'[outgoing]\nretry_delay = "{self.outgoing_retry}"\ntimeout = "1s"\n' + (
             f'host = "127.0.0.1"\nport = {self.relay_port}\ntls = "none"\n'
             if self.relay_port is not None
             else ""
