@@ -18,7 +18,7 @@ from tests.support.daemon import READY_LINE, Daemon
 from tests.support.mail import compose
 from tests.support.relay import Relay, SilentRelay, free_port
 
-SECRET = {"MAILTICKETS_SECRET": "shared by every instance"}
+SECRET = {"MAILTICKETS_SECRET": "shared by every instance of this test run"}
 
 
 def _config(tmp_path: Path, name: str, database: str, relay_port: int) -> tuple[Path, int]:

@@ -21,7 +21,7 @@ from tests.support.relay import SilentRelay, free_port
 #: systemd's WatchdogSec, as the environment carries it: pings every 0.2 s.
 WATCHDOG_USEC = 400_000
 PING_INTERVAL = WATCHDOG_USEC / 2_000_000
-SECRET = {"MAILTICKETS_SECRET": "shared by every instance"}
+SECRET = {"MAILTICKETS_SECRET": "shared by every instance of this test run"}
 
 
 class Systemd:
