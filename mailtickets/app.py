@@ -37,6 +37,7 @@ from mailtickets.pipeline.context import PipelineConfig
 from mailtickets.pipeline.worker import IngestWorker, Processed
 from mailtickets.scheduler import Job, Scheduler
 from mailtickets.services.directory import sync_directory
+from mailtickets.services.oncall import escalate
 from mailtickets.services.retention import EVERY, purge_raw
 from mailtickets.services.sla.policy import SlaConfig
 
@@ -171,7 +172,7 @@ def daemon_parts(app: App, metrics: Metrics, duties: Duties) -> list[Part]:
         app.settings.scheduler,
         app.clock,
         sender.wake,
-        jobs=_retention(app),
+        jobs=[*_retention(app), *_on_call(app)],
         duties=duties,
         takeover_interval=app.settings.daemon.takeover_interval,
     )
@@ -196,6 +197,14 @@ def _retention(app: App) -> list[Job]:
         return 0  # it logs what it purged and queues no mail
 
     return [("retention", EVERY, purge)]
+
+
+def _on_call(app: App) -> list[Job]:
+    """The on-call escalation, when a `[[rota]]` exists: as often as the SLA sweep."""
+    if not app.settings.rotas:
+        return []
+    every = app.settings.scheduler.sweep_interval
+    return [("on-call escalation", every, lambda: escalate(app.sessions, app.sla, app.clock.now()))]
 
 
 def _quarantine_in_mailbox(app: App, intake_id: int, tokens: Mapping[str, TokenSource]) -> None:

@@ -92,6 +92,33 @@ def _sla_calendars(s: Settings) -> list[Problem]:
     ]
 
 
+def _queue_rotas(s: Settings) -> list[Problem]:
+    names = {r.rota.name for r in s.rotas}
+    return [
+        Problem(f"queue.{q.address}", "on_call", f'no [[rota]] is named "{q.on_call}"')
+        for q in s.queues
+        if q.on_call is not None and q.on_call not in names
+    ]
+
+
+def _rota_agents(s: Settings) -> list[Problem]:
+    agents = {a.address.lower() for a in s.agents}
+    problems = []
+    for entry in s.rotas:
+        rota = entry.rota
+        named = [*rota.agents, *(shift.agent for shift in rota.shifts)]
+        for address in dict.fromkeys(named):
+            if address not in agents:
+                problems.append(
+                    Problem(f"rota.{rota.name}", "agents", f"{address} is not an [[agent]]")
+                )
+    problems += [
+        Problem("rota", "name", f'"{dup}" is used by more than one rota')
+        for dup in _duplicates([r.rota.name for r in s.rotas])
+    ]
+    return problems
+
+
 def _unique_imap_names(s: Settings) -> list[Problem]:
     return [
         Problem("imap", "name", f'"{dup}" is used by more than one mailbox')
@@ -117,4 +144,6 @@ _CHECKS: tuple[Check, ...] = (
     _agent_queues,
     _sla_calendars,
     _unique_imap_names,
+    _queue_rotas,
+    _rota_agents,
 )

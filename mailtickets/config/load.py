@@ -30,6 +30,7 @@ from sqlalchemy.exc import ArgumentError
 
 from mailtickets.config import reader as r
 from mailtickets.config.crosscheck import cross_check
+from mailtickets.config.rota import read_rota
 from mailtickets.config.rules import read_rules
 from mailtickets.config.settings import (
     LOCALES,
@@ -180,6 +181,8 @@ def _settings(root: r.Table, path: Path | None, env: Mapping[str, str]) -> Setti
     queues = tuple(_queue(t) for t in root.tables("queue", "address"))
     agents = tuple(_agent(t) for t in root.tables("agent", "address"))
     templates = _templates(root.table("templates"), base)
+    calendars = tuple(read_calendar(t) for t in root.tables("calendar", "name"))
+    rotas = tuple(read_rota(t, calendars) for t in root.tables("rota", "name"))
     settings = Settings(
         source=path,
         database=_database(root.table("database"), base, storage),
@@ -195,12 +198,13 @@ def _settings(root: r.Table, path: Path | None, env: Mapping[str, str]) -> Setti
         agents=agents,
         authentication=_authentication(root.table("authentication")),
         slas=tuple(read_sla(t) for t in root.tables("sla", "name")),
-        calendars=tuple(read_calendar(t) for t in root.tables("calendar", "name")),
+        calendars=calendars,
         scheduler=_scheduler(root.table("scheduler")),
         metrics=_metrics(root.table("metrics")),
         rules=read_rules(root.tables("rule", "name"), queues, agents, templates.dir),
         spam=_spam(root.table("spam")),
         retention=_retention(root.table("retention")),
+        rotas=tuple(rota for rota in rotas if rota is not None),
     )
     root.finish()
     cross_check(root.problems, settings)
@@ -296,6 +300,7 @@ def _queue(t: r.Table) -> QueueSettings:
         sla=t.optional("sla", r.nonempty),
         aliases=t.get("aliases", r.list_of(r.address), ()),
         csat=t.get("csat", r.boolean, False),
+        on_call=t.optional("on_call", r.nonempty),
     )
     t.finish()
     return settings

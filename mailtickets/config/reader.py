@@ -118,10 +118,13 @@ class Table:
         if not isinstance(value, list) or not all(isinstance(v, dict) for v in value):
             self.problems.add("", key, f"must be written as [[{key}]] tables, got {shown(value)}")
             return
+        # Nested arrays ([[rota.shift]]) are named by their parent's label and section.
+        prefix = f"{self.label}." if self.label else ""
+        section = f"{self.section}.{key}" if self.section else key
         for position, item in enumerate(value, start=1):
             name = item.get(name_key) if name_key else None
             label = f"{key}.{name}" if isinstance(name, str) and name else f"{key}.{position}"
-            yield Table(item, label, self.problems, section=key)
+            yield Table(item, prefix + label, self.problems, section=section)
 
     def unused(self, key: str, reason: str) -> None:
         """Record `key`, if present, as a mistake `reason` explains better than "unknown key"

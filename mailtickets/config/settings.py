@@ -8,6 +8,7 @@ from pathlib import Path
 
 from mailtickets.mail.rules import Rule
 from mailtickets.sla.calendar import Calendar
+from mailtickets.sla.rota import Rota
 
 LOCALES = ("en", "pt_BR")
 PRIORITIES = ("low", "normal", "high", "urgent")
@@ -55,6 +56,8 @@ class QueueSettings:
     aliases: tuple[str, ...] = ()
     #: Ask the customer for a satisfaction rating when a ticket is resolved.
     csat: bool = False
+    #: The `[[rota]]` whose agent on call takes tickets outside business hours, and urgent ones.
+    on_call: str | None = None
 
 
 @dataclass(frozen=True)
@@ -186,6 +189,14 @@ class CalendarSettings:
 
 
 @dataclass(frozen=True)
+class RotaSettings:
+    """An on-call `[[rota]]` and the `[[calendar]]` whose zone and hours it follows."""
+
+    rota: Rota
+    calendar: str
+
+
+@dataclass(frozen=True)
 class SchedulerSettings:
     sweep_interval: timedelta
     #: Resolved and pending tickets silent this long are closed, the customer told.
@@ -242,6 +253,7 @@ class Settings:
     rules: tuple[Rule, ...] = ()
     spam: SpamSettings = SpamSettings()
     retention: RetentionSettings = RetentionSettings()
+    rotas: tuple[RotaSettings, ...] = ()
 
     @property
     def source_name(self) -> str:

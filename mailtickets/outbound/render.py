@@ -207,6 +207,13 @@ SAMPLE_CONTEXT: dict[str, Any] = {
         "#note",
     ],
     "sla": {"kind": "first_response", "due": "2026-11-02 13:00 UTC", "remaining": "48m"},
+    "expect": {"on_call": "Bruno", "opens_at": "Monday, November 2, 2026, 9:00 AM (UTC)"},
+    "on_call": {
+        "agent": "Bruno <bruno@acme.example>",
+        "rota": "nights",
+        "paged_at": "2026-11-01 03:00 UTC",
+        "waited": "30m",
+    },
     "failure": {
         "recipient": "ana@example.com",
         "status": "5.1.1",

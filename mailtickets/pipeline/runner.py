@@ -22,6 +22,7 @@ from mailtickets.pipeline.steps.dedupe import drop_duplicates
 from mailtickets.pipeline.steps.loops import detect_automated
 from mailtickets.pipeline.steps.match import match_ticket
 from mailtickets.pipeline.steps.notify import enqueue_mail
+from mailtickets.pipeline.steps.oncall import assign_on_call
 from mailtickets.pipeline.steps.parse import parse_message, written_at
 from mailtickets.pipeline.steps.rules import apply_routing, evaluate_rules
 from mailtickets.pipeline.steps.sender import identify_sender
@@ -43,6 +44,7 @@ APPLYING: tuple[Callable[[MessageContext], None], ...] = (
     hold_spam,
     apply_to_ticket,
     apply_routing,
+    assign_on_call,
     enqueue_mail,
     update_sla,
 )

@@ -129,6 +129,20 @@ def add_business_time(calendar: Calendar, start: datetime, duration: timedelta) 
     raise AssertionError("_spans_from ends only by raising")
 
 
+def next_opening(calendar: Calendar, moment: datetime) -> datetime:
+    """`moment` when the calendar is open then, else the instant it next opens.
+
+    Raises ValueError for a calendar that never opens.
+    """
+    instant = _utc(moment, "moment")
+    if not calendar.ever_open:
+        raise ValueError(f"calendar {calendar.name!r} has no opening hours on any day")
+    for opens, closes in _spans_from(calendar, _local_day(calendar, instant) - _ONE_DAY):
+        if closes > instant:
+            return max(opens, instant)
+    raise AssertionError("_spans_from ends only by raising")
+
+
 def business_time_between(calendar: Calendar, start: datetime, end: datetime) -> timedelta:
     """Business time from `start` to `end`; negative when `end` comes before `start`."""
     first, last = _utc(start, "start"), _utc(end, "end")

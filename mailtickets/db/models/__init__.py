@@ -4,6 +4,7 @@ from mailtickets.db.models.directory import Agent, Contact, Queue
 from mailtickets.db.models.intake import InboundMessage, IntakeStatus
 from mailtickets.db.models.lease import Lease
 from mailtickets.db.models.mailbox import MailboxCursor
+from mailtickets.db.models.oncall import OnCallPage
 from mailtickets.db.models.outbound import HELD, OutboundMessage, OutboundStatus
 from mailtickets.db.models.satisfaction import SatisfactionRating
 from mailtickets.db.models.ticket import (
@@ -33,6 +34,7 @@ __all__ = [
     "MailboxCursor",
     "Message",
     "MessageKind",
+    "OnCallPage",
     "OutboundMessage",
     "OutboundStatus",
     "Participant",

@@ -86,6 +86,10 @@ class EventKind(enum.StrEnum):
     SLA_WARNING = "sla_warning"
     SLA_BREACHED = "sla_breached"
     AUTO_CLOSED = "auto_closed"
+    #: Assigned to the agent on call of a `[[rota]]` (`data["rota"]`, `data["ack_due"]`).
+    ON_CALL = "on_call"
+    #: The agent on call did not act in time: the next one and the managers were told.
+    ON_CALL_ESCALATED = "on_call_escalated"
 
     @classmethod
     def message(cls, kind: MessageKind) -> EventKind:

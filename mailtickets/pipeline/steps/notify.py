@@ -25,6 +25,7 @@ from mailtickets.outbox.notices import notify_agents, reply_address
 from mailtickets.outcomes import Outcome
 from mailtickets.pipeline.context import MessageContext
 from mailtickets.pipeline.steps.rules import automatic_answer
+from mailtickets.services import oncall
 from mailtickets.services.tickets import record
 
 
@@ -101,6 +102,9 @@ def _acknowledge(ctx: MessageContext, ticket: Ticket, context: dict[str, Any]) -
         "reply_to": reply_address(ctx.config.secret, ticket, None, ctx.now)
     }
     acknowledgement["answer"] = automatic_answer(ctx, ticket, locale, acknowledgement)
+    acknowledgement["expect"] = oncall.expectation(
+        ctx.session, ticket, ctx.config.sla, ctx.now, locale
+    )
     enqueue(
         ctx.session,
         template="customer/acknowledgement",

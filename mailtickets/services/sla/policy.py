@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from mailtickets.config import Settings
-from mailtickets.config.settings import AgentSettings, QueueSettings, SlaSettings
+from mailtickets.config.settings import AgentSettings, QueueSettings, RotaSettings, SlaSettings
 from mailtickets.db.models import Ticket
 from mailtickets.sla.calendar import ALWAYS_OPEN, Calendar
 from mailtickets.sla.deadlines import Policy
@@ -21,6 +21,8 @@ class SlaConfig:
     agents: tuple[AgentSettings, ...]
     slas: tuple[SlaSettings, ...]
     calendars: dict[str, Calendar]
+    #: On-call rotas (`services.oncall`), which follow the same calendars.
+    rotas: tuple[RotaSettings, ...] = ()
 
     @classmethod
     def from_settings(cls, settings: Settings, secret: bytes) -> SlaConfig:
@@ -31,6 +33,7 @@ class SlaConfig:
             settings.agents,
             settings.slas,
             {c.name: c.calendar for c in settings.calendars},
+            settings.rotas,
         )
 
     def policy(self, ticket: Ticket) -> Policy | None:

@@ -48,6 +48,13 @@ name = "standard"
 name = "office"
 timezone = "UTC"
 hours = { "mon-fri" = "09:00-17:00" }
+[[rota]]
+name = "nights"
+calendar = "office"
+[[rota.shift]]
+agent = "agent@example.com"
+starts = "2026-12-24 18:00"
+ends = "2026-12-27 09:00"
 [[rule]]
 name = "urgent"
 [rule.match]
