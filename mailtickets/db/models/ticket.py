@@ -86,6 +86,10 @@ class EventKind(enum.StrEnum):
     SLA_WARNING = "sla_warning"
     SLA_BREACHED = "sla_breached"
     AUTO_CLOSED = "auto_closed"
+    FOLLOWED = "followed"
+    UNFOLLOWED = "unfollowed"
+    #: An agent's out-of-office reply to mail about this ticket marked them away.
+    AGENT_AWAY = "agent_away"
 
     @classmethod
     def message(cls, kind: MessageKind) -> EventKind:
@@ -155,6 +159,20 @@ class Tag(Base):
     id: Mapped[int] = mapped_column(primary_key=True)
     ticket_id: Mapped[int] = mapped_column(ForeignKey("ticket.id", ondelete="CASCADE"))
     name: Mapped[str] = mapped_column(String(50), index=True)
+
+
+class Follower(Base):
+    """An agent who hears of every customer reply and agent reply on a ticket (`#follow`)."""
+
+    __tablename__ = "ticket_follower"
+    __table_args__ = (UniqueConstraint("ticket_id", "agent_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    ticket_id: Mapped[int] = mapped_column(ForeignKey("ticket.id", ondelete="CASCADE"))
+    agent_id: Mapped[int] = mapped_column(ForeignKey("agent.id"), index=True)
+    added_at: Mapped[datetime]
+
+    agent: Mapped[Agent] = relationship()
 
 
 class Participant(Base):
