@@ -32,7 +32,10 @@ from mailtickets.config import reader as r
 from mailtickets.config.crosscheck import cross_check
 from mailtickets.config.rules import read_rules
 from mailtickets.config.settings import (
+    AGENT_DIGESTS,
+    ASSIGN_MODES,
     LOCALES,
+    NOTIFY_NEW,
     AgentSettings,
     AuthenticationSettings,
     DaemonSettings,
@@ -296,6 +299,8 @@ def _queue(t: r.Table) -> QueueSettings:
         sla=t.optional("sla", r.nonempty),
         aliases=t.get("aliases", r.list_of(r.address), ()),
         csat=t.get("csat", r.boolean, False),
+        assign=t.get("assign", r.choice(*ASSIGN_MODES), "none"),
+        notify_new=t.get("notify_new", r.choice(*NOTIFY_NEW), "assignee"),
     )
     t.finish()
     return settings
@@ -316,6 +321,7 @@ def _agent(t: r.Table) -> AgentSettings:
         queues=t.get("queues", r.list_of(r.nonempty), ()),
         role=t.get("role", r.choice("agent", "manager"), "agent"),
         signature=t.get("signature", r.string, ""),
+        digest=t.get("digest", r.choice(*AGENT_DIGESTS), "none"),
     )
     t.finish()
     return settings
