@@ -95,24 +95,24 @@ def return_date(subject: str, text: str, today: date) -> date | None:
 
 def _build(kind: str, groups: tuple[str | None, ...], today: date | None) -> date | None:
     if kind == "iso":
-        year, month, day = (int(g or 0) for g in groups)
-        return _date(year, month, day)
+        return _date(*(int(g or 0) for g in groups))
     if kind == "numeric":
-        first, second, year = int(groups[0] or 0), int(groups[1] or 0), groups[2]
-        readings = {_date(_year(year, today), second, first)}
-        if first <= 12 and second <= 12 and first != second:
-            readings.add(_date(_year(year, today), first, second))
-        readings.discard(None)
-        found = readings.pop() if len(readings) == 1 else None
-        return _next(found, today) if year is None else found
-    if kind == "day_month":
-        day, month, year = groups
-    else:
-        month, day, year = groups
+        return _numeric(int(groups[0] or 0), int(groups[1] or 0), groups[2], today)
+    day, month, year = groups if kind == "day_month" else (groups[1], groups[0], groups[2])
     number = MONTHS.get((month or "").lower().rstrip("."))
     if number is None:
         return None
     found = _date(_year(year, today), number, int(day or 0))
+    return _next(found, today) if year is None else found
+
+
+def _numeric(first: int, second: int, year: str | None, today: date | None) -> date | None:
+    """Day first; a reading month first too where that is a date, and then none."""
+    readings = {_date(_year(year, today), second, first)}
+    if first <= 12 and second <= 12 and first != second:
+        readings.add(_date(_year(year, today), first, second))
+    readings.discard(None)
+    found = readings.pop() if len(readings) == 1 else None
     return _next(found, today) if year is None else found
 
 
