@@ -68,7 +68,7 @@ def open_counts(session: Session, agent_ids: Sequence[int]) -> dict[int, int]:
         .where(Ticket.assignee_id.in_(agent_ids), Ticket.status.in_(OPEN_WORK))
         .group_by(Ticket.assignee_id)
     )
-    return {agent_id: count for agent_id, count in session.execute(query).tuples() if agent_id}
+    return {agent_id: count for agent_id, count in session.execute(query).all() if agent_id}
 
 
 def _locked_cursor(session: Session, queue: QueueSettings, now: datetime) -> AssignmentCursor:

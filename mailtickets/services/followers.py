@@ -39,7 +39,7 @@ def unfollow(session: Session, ticket: Ticket, agent: Agent, now: datetime, acto
 def followed_counts(session: Session) -> dict[int, int]:
     """How many tickets each agent follows, by agent id."""
     query = select(Follower.agent_id, func.count(Follower.id)).group_by(Follower.agent_id)
-    return dict(session.execute(query).tuples().all())
+    return {row[0]: row[1] for row in session.execute(query)}
 
 
 def _row(session: Session, ticket: Ticket, agent: Agent) -> Follower | None:
