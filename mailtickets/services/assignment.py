@@ -1,10 +1,11 @@
 """Who gets a new ticket: `[[queue]] assign` shares the queue's tickets out among its agents
-who are not away, in turn (`round_robin`) or to the one with the fewest open and pending
-tickets (`least_open`, ties in turn).
+who are not away, in turn (`round_robin`) or to the one holding the fewest of the queue's
+open and pending tickets (`least_open`, ties in turn).
 
 The choice is made under a lock on the queue's `AssignmentCursor` row, held until the
 ticket's transaction commits: an instance on a shared PostgreSQL waits for another's
-choice and then reads the counts and the cursor that choice left, never stale ones. SQLite
+choice and then reads the counts and the cursor that choice left, never stale ones (so the
+load counted is the queue's own: another queue's choices are made under another lock). SQLite
 has one writer at a time anyway. The cursor is a table row, so a restart goes on in turn.
 """
 
@@ -36,7 +37,7 @@ def choose_assignee(
     or every one of its agents is away. The choice is recorded: call once per ticket."""
     if queue.assign == "none":
         return None
-    cursor = _locked_cursor(session, queue, now)
+    queue_id, cursor = _locked_cursor(session, queue, now)
     team = available(session, queue, agents, now)
     if not team:
         return None
@@ -44,7 +45,7 @@ def choose_assignee(
     after = [a for a in team if a.id > (cursor.last_agent_id or 0)]
     turn = after + [a for a in team if a not in after]
     if queue.assign == "least_open":
-        load = open_counts(session, [a.id for a in turn])
+        load = open_counts(session, [a.id for a in turn], queue_id)
         chosen = min(turn, key=lambda a: load.get(a.id, 0))
     else:
         chosen = turn[0]
@@ -61,19 +62,26 @@ def available(
     return [a for a in session.scalars(query.order_by(Agent.id)) if not a.away_at(now)]
 
 
-def open_counts(session: Session, agent_ids: Sequence[int]) -> dict[int, int]:
-    """How many open and pending tickets each agent holds, in every queue."""
+def open_counts(
+    session: Session, agent_ids: Sequence[int], queue_id: int | None = None
+) -> dict[int, int]:
+    """How many open and pending tickets each agent holds, in queue `queue_id` or in all."""
     query = (
         select(Ticket.assignee_id, func.count(Ticket.id))
         .where(Ticket.assignee_id.in_(agent_ids), Ticket.status.in_(OPEN_WORK))
         .group_by(Ticket.assignee_id)
     )
+    if queue_id is not None:
+        query = query.where(Ticket.queue_id == queue_id)
     return {agent_id: count for agent_id, count in session.execute(query).all() if agent_id}
 
 
-def _locked_cursor(session: Session, queue: QueueSettings, now: datetime) -> AssignmentCursor:
-    queue_id = session.scalars(select(Queue.id).where(Queue.address == normalise(queue.address)))
-    row_id = queue_id.one()
+def _locked_cursor(
+    session: Session, queue: QueueSettings, now: datetime
+) -> tuple[int, AssignmentCursor]:
+    """The queue's id and its cursor row, locked until the transaction ends."""
+    found = session.scalars(select(Queue.id).where(Queue.address == normalise(queue.address)))
+    row_id = found.one()
     if session.get(AssignmentCursor, row_id) is None:
         try:
             # The first ticket of a queue on two instances at once: one insert wins, the
@@ -83,4 +91,5 @@ def _locked_cursor(session: Session, queue: QueueSettings, now: datetime) -> Ass
         except IntegrityError:
             pass
     query = select(AssignmentCursor).where(AssignmentCursor.queue_id == row_id)
-    return session.scalars(query.with_for_update().execution_options(populate_existing=True)).one()
+    locked = query.with_for_update().execution_options(populate_existing=True)
+    return row_id, session.scalars(locked).one()
