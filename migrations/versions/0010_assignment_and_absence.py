@@ -58,12 +58,12 @@ def upgrade() -> None:
             ondelete="CASCADE",
         ),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_ticket_follower")),
-        sa.UniqueConstraint("ticket_id", "agent_id", name=op.f("uq_ticket_follower_ticket_id_agent_id")),
+        sa.UniqueConstraint(
+            "ticket_id", "agent_id", name=op.f("uq_ticket_follower_ticket_id_agent_id")
+        ),
     )
     with op.batch_alter_table("ticket_follower", schema=None) as batch_op:
-        batch_op.create_index(
-            batch_op.f("ix_ticket_follower_agent_id"), ["agent_id"], unique=False
-        )
+        batch_op.create_index(batch_op.f("ix_ticket_follower_agent_id"), ["agent_id"], unique=False)
 
 
 def downgrade() -> None:

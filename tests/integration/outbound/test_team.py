@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 
 from mailtickets.services.my_tickets import send_my_tickets
+from mailtickets.services.sla.sweep import sweep
 from mailtickets.services.team import team
 from tests.support.helpdesk import Helpdesk, make_helpdesk
 from tests.support.mail import compose
@@ -292,3 +293,22 @@ def test_my_tickets_lists_open_work_oldest_first_with_addresses_that_act(
     desk.send_all()
     (reply,) = _to(relay, "rui@example.com")
     assert "Done." in _text(reply)
+
+
+def test_an_away_agents_sla_warnings_also_reach_the_manager(relay: Relay, tmp_path: Path) -> None:
+    site = CONFIG.replace('name = "Support"\n', 'name = "Support"\nsla = "std"\n')
+    extra = (
+        f'[outgoing]\nhost = "127.0.0.1"\nport = {relay.port}\ntls = "none"\n'
+        '[[sla]]\nname = "std"\nfirst_response = "1h"\nwarn_at = 0.5\n'
+    )
+    desk = make_helpdesk(f"sqlite:///{tmp_path / 'mailtickets.db'}", tmp_path, extra, site)
+    ticket_id = _open(desk)
+    desk.agent_says(ticket_id, "#assign me", BRUNO)
+    desk.agent_says(ticket_id, "#away", BRUNO)
+    _flush(desk, relay)
+    desk.clock.advance(timedelta(minutes=40))
+    assert sweep(desk.app.sessions, desk.app.sla, desk.clock.now()) == 1
+    desk.send_all()
+    warned = [r.recipients for r in relay.received]
+    assert sorted(a for recipients in warned for a in recipients) == [BRUNO, CARLA]
+    desk.app.engine.dispose()
