@@ -11,7 +11,7 @@ told once what it did.
 from __future__ import annotations
 
 from datetime import date
-from typing import Any
+from typing import Any, NoReturn
 
 from sqlalchemy import select
 
@@ -53,8 +53,9 @@ def apply_absence(ctx: MessageContext, agent: Agent, command: Command) -> None:
     tell(ctx, agent, "away" if command.name == "away" else "back")
 
 
-def record_absence_mail(ctx: MessageContext, commands: list[Command]) -> None:
-    """`#away` / `#back` on the plain support address: applied only with an aligned pass."""
+def record_absence_mail(ctx: MessageContext, commands: list[Command]) -> NoReturn:
+    """`#away` / `#back` on the plain support address: applied only with an aligned pass.
+    It ends the message's way (`Stop`): nothing else in it is for a ticket."""
     agent = ctx.session.scalars(select(Agent).where(Agent.address == ctx.sender_address)).one()
     authentication = ctx.authentication()
     if authentication is None or not authentication.aligned:

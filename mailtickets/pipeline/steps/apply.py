@@ -35,9 +35,11 @@ def apply_to_ticket(ctx: MessageContext) -> None:
         # A proven agent always comes with the ticket their reply address names.
         record_agent_reply(ctx, ticket, ctx.agent)
     elif ctx.config.agent(ctx.sender_address) is not None:
-        if (commands := absence_commands(ctx)) is not None:
+        commands = absence_commands(ctx)
+        if commands is not None:
             record_absence_mail(ctx, commands)
-        record_agent_mail(ctx)
+        else:
+            record_agent_mail(ctx)
     elif not (ctx.survey and ticket is not None and record_satisfaction(ctx, ticket)):
         # Also a survey answer with no rating in it: that customer wants help, not a score.
         record_customer_message(ctx)

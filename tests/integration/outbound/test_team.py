@@ -312,3 +312,28 @@ def test_an_away_agents_sla_warnings_also_reach_the_manager(relay: Relay, tmp_pa
     warned = [r.recipients for r in relay.received]
     assert sorted(a for recipients in warned for a in recipients) == [BRUNO, CARLA]
     desk.app.engine.dispose()
+
+
+def test_away_on_the_plain_address_counts_in_strict_mode_with_an_aligned_pass(
+    relay: Relay, tmp_path: Path
+) -> None:
+    extra = (
+        f'[outgoing]\nhost = "127.0.0.1"\nport = {relay.port}\ntls = "none"\n'
+        '[authentication]\nrequire_for_agents = true\ntrusted_authserv_id = "mx.acme.example"\n'
+    )
+    desk = make_helpdesk(f"sqlite:///{tmp_path / 'mailtickets.db'}", tmp_path, extra, CONFIG)
+    verdict = b"Authentication-Results: mx.acme.example; dkim=pass header.d=acme.example\r\n"
+
+    def away(body: str) -> str | None:
+        mail = compose(sender=f"Alice <{ALICE}>", subject="away", body=body)
+        return desk.deliver(verdict + mail, mail_from=ALICE).outcome
+
+    assert away("#away until 2026-10-01\n") == "command_error"
+    assert _state(desk)[ALICE][0] == "available"
+    assert away("#away until 2026-11-20\n") == "commands"
+    assert _state(desk)[ALICE][:2] == ("away", "2026-11-20T00:00:00+00:00")
+    desk.send_all()
+    refused, confirmed = _to(relay, ALICE)
+    assert "2026-10-01 is not in the future" in _text(refused)
+    assert confirmed["Subject"] == "You are away until 2026-11-20"
+    desk.app.engine.dispose()
