@@ -3,9 +3,10 @@
 `#away [until DATE]` and `#back` count like any command: on an agent's own signed reply
 address (see `agent_reply`), or, on the plain support address, only when strict mode finds
 an aligned DKIM or SPF pass; otherwise the agent is told how instead. An agent's
-out-of-office reply to our mail marks them away until the date it names, or until they next
-act; it is kept on its ticket as an automatic message and answers nobody but that agent,
-told once what it did.
+out-of-office reply to our mail (one whose In-Reply-To or References names a notice we sent
+them: a From header alone proves nothing) marks them away until the date it names, or until
+they next act; it is kept on its ticket as an automatic message and answers nobody but that
+agent, told once what it did.
 """
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ from typing import Any, NoReturn
 
 from sqlalchemy import select
 
-from mailtickets.db.models import Agent, EventKind
+from mailtickets.db.models import Agent, EventKind, OutboundMessage
 from mailtickets.errors import Stop
 from mailtickets.mail.absence import return_date
 from mailtickets.mail.commands import Command, parse_commands
@@ -75,6 +76,8 @@ def record_out_of_office(ctx: MessageContext) -> None:
     agent = ctx.session.scalars(select(Agent).where(Agent.address == ctx.sender_address)).one()
     ticket = ctx.ticket
     assert ticket is not None
+    if not _answers_our_mail_to(ctx, agent):
+        return  # anyone can write an auto-reply From an agent; only they had our mail
     if agent.away_at(ctx.now) and agent.away_how != absence.BY_AUTO_REPLY:
         return  # they said so themselves, which their robot does not overrule
     day = return_date(ctx.mail.subject, ctx.mail.text, ctx.now.date())
@@ -91,6 +94,17 @@ def record_out_of_office(ctx: MessageContext) -> None:
         until=day.isoformat() if day else None,
     )
     tell(ctx, agent, "auto_reply")
+
+
+def _answers_our_mail_to(ctx: MessageContext, agent: Agent) -> bool:
+    """Whether the mail answers a message we sent to `agent` (by its Message-ID)."""
+    named = list(dict.fromkeys((*ctx.mail.in_reply_to, *ctx.mail.references)))
+    if not named:
+        return False
+    sent = ctx.session.scalars(
+        select(OutboundMessage.recipients).where(OutboundMessage.message_id.in_(named))
+    )
+    return any(agent.address in recipients for recipients in sent)
 
 
 def tell(ctx: MessageContext, agent: Agent, state: str, **extra: Any) -> None:

@@ -337,3 +337,25 @@ def test_away_on_the_plain_address_counts_in_strict_mode_with_an_aligned_pass(
     assert "2026-10-01 is not in the future" in _text(refused)
     assert confirmed["Subject"] == "You are away until 2026-11-20"
     desk.app.engine.dispose()
+
+
+def test_an_auto_reply_answering_mail_the_agent_never_had_changes_nothing(
+    desk: Helpdesk, relay: Relay
+) -> None:
+    _open(desk)
+    desk.send_all()
+    notice = _to(relay, ALICE)[-1]
+    # From Bruno's address, but answering Alice's notice: anyone could write that.
+    forged = compose(
+        sender=f"Bruno <{BRUNO}>",
+        to="support@acme.example",
+        subject=f"Automatic reply: {notice['Subject']}",
+        in_reply_to=str(notice["Message-ID"]).strip("<>"),
+        body=OUT_OF_OFFICE,
+        headers={"Auto-Submitted": "auto-replied"},
+    )
+    assert desk.deliver(forged, mail_from=BRUNO).outcome == "auto_reply"
+    assert _state(desk)[BRUNO][0] == "available"
+    relay.received.clear()
+    desk.send_all()
+    assert _to(relay, BRUNO) == []
