@@ -359,3 +359,17 @@ def test_an_auto_reply_answering_mail_the_agent_never_had_changes_nothing(
     relay.received.clear()
     desk.send_all()
     assert _to(relay, BRUNO) == []
+
+
+def test_without_a_manager_the_other_agents_cover(relay: Relay, tmp_path: Path) -> None:
+    extra = f'[outgoing]\nhost = "127.0.0.1"\nport = {relay.port}\ntls = "none"\n'
+    site = CONFIG.replace('role = "manager"\n', "")
+    desk = make_helpdesk(f"sqlite:///{tmp_path / 'mailtickets.db'}", tmp_path, extra, site)
+    ticket_id = _open(desk)
+    desk.agent_says(ticket_id, "#assign me", ALICE)
+    desk.agent_says(ticket_id, "#away", ALICE)
+    _flush(desk, relay)
+    _customer_replies(desk, ticket_id, "Any news?")
+    desk.send_all()
+    assert sorted(a for r in relay.received for a in r.recipients) == [ALICE, BRUNO, CARLA]
+    desk.app.engine.dispose()
