@@ -54,7 +54,8 @@ def recipients(
     query = select(Agent).where(Agent.address.in_(addresses), Agent.active.is_(True))
     team = list(session.scalars(query.order_by(Agent.id)))
     assignee = ticket.assignee
-    if assignee is None or not to_assignee:
+    if assignee is None or not to_assignee or not assignee.active:
+        # An assignee no longer configured hears nothing more: the queue does instead.
         targets = team
     elif now is not None and assignee.away_at(now):
         others = [a for a in team if a.id != assignee.id]
