@@ -1,4 +1,5 @@
-"""Periodic duties on APScheduler: the SLA sweep, auto-close and the managers' digest.
+"""Periodic duties on APScheduler: the SLA sweep, auto-close, the managers' digest and the
+agents' own lists of tickets ("My tickets").
 
 One interval job per duty, `coalesce=True` (a late run is one run, not a burst) and
 `max_instances=1` (never two sweeps at once). The scheduler keeps no state: what was sent is
@@ -25,6 +26,7 @@ from mailtickets.db.ownership import SCHEDULER, Duties, SoleInstance
 from mailtickets.health import Health, Heartbeat
 from mailtickets.services.autoclose import auto_close
 from mailtickets.services.digest import digest
+from mailtickets.services.my_tickets import send_my_tickets
 from mailtickets.services.sla.policy import SlaConfig
 from mailtickets.services.sla.sweep import sweep
 
@@ -124,6 +126,10 @@ class Scheduler:
 
     def _digest(self) -> None:
         self._run("daily digest", lambda: digest(self._sessions, self._config, self._clock.now()))
+        self._run(
+            "agents' tickets",
+            lambda: send_my_tickets(self._sessions, self._config, self._clock.now()),
+        )
 
     def _auto_close(self) -> None:
         after = self._settings.auto_close_after

@@ -126,6 +126,16 @@ def _unique_imap_names(s: Settings) -> list[Problem]:
     ]
 
 
+def _agent_digests(s: Settings) -> list[Problem]:
+    if s.scheduler.digest_at is not None:
+        return []
+    return [
+        Problem("agent", "digest", f'{a.address}: "daily" needs [scheduler] digest_at, the hour')
+        for a in s.agents
+        if a.digest == "daily"
+    ]
+
+
 def _queue_refs(s: Settings) -> set[str]:
     """What may name a queue elsewhere: its address (any case) or its name."""
     return {q.address.lower() for q in s.queues} | {q.name for q in s.queues}
@@ -146,4 +156,5 @@ _CHECKS: tuple[Check, ...] = (
     _unique_imap_names,
     _queue_rotas,
     _rota_agents,
+    _agent_digests,
 )

@@ -33,7 +33,10 @@ from mailtickets.config.crosscheck import cross_check
 from mailtickets.config.rota import read_rota
 from mailtickets.config.rules import read_rules
 from mailtickets.config.settings import (
+    AGENT_DIGESTS,
+    ASSIGN_MODES,
     LOCALES,
+    NOTIFY_NEW,
     AgentSettings,
     AuthenticationSettings,
     DaemonSettings,
@@ -301,6 +304,8 @@ def _queue(t: r.Table) -> QueueSettings:
         aliases=t.get("aliases", r.list_of(r.address), ()),
         csat=t.get("csat", r.boolean, False),
         on_call=t.optional("on_call", r.nonempty),
+        assign=t.get("assign", r.choice(*ASSIGN_MODES), "none"),
+        notify_new=t.get("notify_new", r.choice(*NOTIFY_NEW), "assignee"),
     )
     t.finish()
     return settings
@@ -321,6 +326,7 @@ def _agent(t: r.Table) -> AgentSettings:
         queues=t.get("queues", r.list_of(r.nonempty), ()),
         role=t.get("role", r.choice("agent", "manager"), "agent"),
         signature=t.get("signature", r.string, ""),
+        digest=t.get("digest", r.choice(*AGENT_DIGESTS), "none"),
     )
     t.finish()
     return settings

@@ -12,6 +12,12 @@ from mailtickets.sla.rota import Rota
 
 LOCALES = ("en", "pt_BR")
 PRIORITIES = ("low", "normal", "high", "urgent")
+#: How a queue shares out its new tickets among its available agents.
+ASSIGN_MODES = ("none", "round_robin", "least_open")
+#: Who hears of a queue's new ticket once it has an assignee.
+NOTIFY_NEW = ("assignee", "all")
+#: How often an agent gets the mail of their own open and pending tickets.
+AGENT_DIGESTS = ("none", "daily")
 
 
 @dataclass(frozen=True)
@@ -58,6 +64,11 @@ class QueueSettings:
     csat: bool = False
     #: The `[[rota]]` whose agent on call takes tickets outside business hours, and urgent ones.
     on_call: str | None = None
+    #: Who gets each new ticket: nobody, or the queue's available agents in turn
+    #: ("round_robin") or the one with the fewest open and pending tickets ("least_open").
+    assign: str = "none"
+    #: Who hears of a new ticket that has an assignee: only them, or every agent of the queue.
+    notify_new: str = "assignee"
 
 
 @dataclass(frozen=True)
@@ -153,6 +164,8 @@ class AgentSettings:
     queues: tuple[str, ...]
     role: str
     signature: str
+    #: "daily": a mail of their own open and pending tickets at `[scheduler] digest_at`.
+    digest: str = "none"
 
 
 @dataclass(frozen=True)

@@ -36,6 +36,7 @@ import unicodedata
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
+from mailtickets.mail.absence import parse_date
 from mailtickets.mail.addresses import MAX_ADDRESS
 
 MAX_COMMANDS = 50
@@ -60,6 +61,10 @@ HELP: tuple[str, ...] = (
     "#customer <address>",
     "#files [<file number>]",
     "#history",
+    "#follow [<agent address>]",
+    "#unfollow [<agent address>]",
+    "#away [until <date>]",
+    "#back",
 )
 
 # Ticket tags in subjects allow twelve digits (see subjects.ticket_in_tag).
@@ -104,6 +109,14 @@ _NAMES = {
     "history": "history",
     "historico": "history",
     "histórico": "history",
+    "follow": "follow",
+    "seguir": "follow",
+    "unfollow": "unfollow",
+    "desseguir": "unfollow",
+    "away": "away",
+    "ausente": "away",
+    "back": "back",
+    "voltei": "back",
 }
 _STATUS_VALUES = {
     **{status: status for status in STATUSES},
@@ -122,6 +135,7 @@ _PRIORITY_VALUES = {
     "urgente": "urgent",
 }
 _ME = frozenset({"me", "eu"})
+_UNTIL = frozenset({"until", "até", "ate"})
 _STATUS_OF = {"close": "closed", "resolve": "resolved"}
 
 
@@ -255,6 +269,20 @@ def _is_label(label: str) -> bool:
     )
 
 
+def _follower(rest: str) -> str | None:
+    """Nothing (the agent who writes) or one agent's address."""
+    return "" if not rest else _address(rest)
+
+
+def _away(rest: str) -> str | None:
+    """Nothing (until `#back`) or `until DATE`, as the ISO date."""
+    if not rest:
+        return ""
+    word, _, when = rest.partition(" ")
+    day = parse_date(when) if word.lower() in _UNTIL else None
+    return day.isoformat() if day is not None else None
+
+
 def _word(rest: str) -> str | None:
     """Letters (any script: `faturação`), ASCII digits, `-` and `_`; lowercased."""
     word = rest.lower()
@@ -302,4 +330,8 @@ _SYNTAX: dict[str, tuple[Callable[[str], str | None], str]] = {
     "customer": (_address, _ADDRESS_NEEDS),
     "files": (_file, "takes nothing, or the number of one file of the ticket, such as 2"),
     "history": (_nothing, "takes no argument"),
+    "follow": (_follower, "takes nothing, or one agent's address"),
+    "unfollow": (_follower, "takes nothing, or one agent's address"),
+    "away": (_away, "takes nothing, or until a date such as 2026-12-24 or 24/12/2026"),
+    "back": (_nothing, "takes no argument"),
 }

@@ -52,6 +52,9 @@ TEMPLATES = (
     "agent/not_recorded",
     "agent/nothing_new",
     "agent/history",
+    "agent/absence",
+    "agent/my_tickets",
+    "customer/agents_only",
 )
 
 
@@ -221,6 +224,22 @@ SAMPLE_CONTEXT: dict[str, Any] = {
     },
     "errors": ["#priorty high: unknown command"],
     "assigned_by": "Bruno <bruno@acme.example>",
+    "absence": {"state": "auto_reply", "until": None, "reason": None},
+    "refused": {"commands": ["#follow"]},
+    "my_tickets": {
+        "date": "2026-11-03",
+        "tickets": [
+            {
+                "id": 1042,
+                "subject": "Impressora não imprime <script>alert(1)</script>",
+                "status": "open",
+                "customer": "ana@example.com",
+                "due": "2026-11-03 13:00 UTC",
+                "last": "Ana Cliente: The printer shows error E-42.",
+                "reply_to": "support+1042.3.0.0123456789abcdef@acme.example",
+            }
+        ],
+    },
     "note": {"author": "Bruno <bruno@acme.example>", "text": "Called the customer."},
     "auto_close_after": "7 days",
     "why": {"code": "authentication", "detail": "no DKIM or SPF pass for acme.example"},

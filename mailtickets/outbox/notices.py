@@ -10,7 +10,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from mailtickets.config.settings import AgentSettings, QueueSettings
-from mailtickets.db.models import Agent, Ticket
+from mailtickets.db.models import Agent, Follower, Ticket
 from mailtickets.mail.addresses import normalise
 from mailtickets.mail.tokens import reply_token
 from mailtickets.outbox.attachments import NO_FILES, Choice
@@ -43,15 +43,33 @@ def recipients(
     agents: Sequence[AgentSettings],
     exclude: str | None = None,
     to_assignee: bool = True,
+    now: datetime | None = None,
 ) -> list[Agent]:
     """The assignee, or every active agent of the ticket's queue while nobody is assigned
-    (or when `to_assignee` is off); never `exclude` (the agent whose action this is about)."""
-    if ticket.assignee is not None and to_assignee:
-        return [] if ticket.assignee.address == exclude else [ticket.assignee]
+    (or when `to_assignee` is off), and the ticket's followers; never `exclude` (the agent
+    whose action this is about). An assignee away at `now` is covered: the queue's managers
+    hear too, or its other agents when it has none."""
     queue = next((q for q in queues if normalise(q.address) == ticket.queue.address), None)
     addresses = [normalise(a.address) for a in serving(queue, agents)]
     query = select(Agent).where(Agent.address.in_(addresses), Agent.active.is_(True))
-    return [a for a in session.scalars(query.order_by(Agent.id)) if a.address != exclude]
+    team = list(session.scalars(query.order_by(Agent.id)))
+    assignee = ticket.assignee
+    if assignee is None or not to_assignee or not assignee.active:
+        # An assignee no longer configured hears nothing more: the queue does instead.
+        targets = team
+    elif now is not None and assignee.away_at(now):
+        others = [a for a in team if a.id != assignee.id]
+        targets = [assignee, *([a for a in others if a.role == "manager"] or others)]
+    else:
+        targets = [assignee]
+    unique = {a.id: a for a in [*targets, *followers(session, ticket)] if a.active}
+    return [a for a in unique.values() if a.address != exclude]
+
+
+def followers(session: Session, ticket: Ticket) -> list[Agent]:
+    """The agents following `ticket` (`#follow`), in the order they started."""
+    query = select(Follower).where(Follower.ticket_id == ticket.id).order_by(Follower.id)
+    return [row.agent for row in session.scalars(query)]
 
 
 def notify_agents(
@@ -71,15 +89,20 @@ def notify_agents(
     files: Choice = NO_FILES,
     shows: str | None = None,
     with_history: bool = False,
+    followers_only: bool = False,
 ) -> int:
     """Enqueue `template` to each agent who should hear about `ticket`, with `files`; return
     how many.
 
     An agent who has not seen the ticket yet (or every one, `with_history`) also gets the
     conversation so far, without the message `shows` (by Message-ID) that the notice holds.
+    `followers_only` tells only the ticket's followers (of an agent's answer).
     """
     signatures = {normalise(a.address): a.signature for a in agents}
-    targets = recipients(session, ticket, queues, agents, exclude, to_assignee)
+    if followers_only:
+        targets = [a for a in followers(session, ticket) if a.active and a.address != exclude]
+    else:
+        targets = recipients(session, ticket, queues, agents, exclude, to_assignee, now)
     # Read before any of these notices is queued: queuing one makes its agent have seen it.
     newcomers = {a.id for a in targets if with_history or not seen(session, ticket, a)}
     history = conversation(session, ticket, leave_out=shows) if newcomers else None

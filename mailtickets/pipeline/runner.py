@@ -18,6 +18,7 @@ from mailtickets.errors import Stop
 from mailtickets.outcomes import Outcome
 from mailtickets.pipeline.context import MessageContext, PipelineConfig, Received
 from mailtickets.pipeline.steps.apply import apply_to_ticket
+from mailtickets.pipeline.steps.assign import assign_new_ticket
 from mailtickets.pipeline.steps.dedupe import drop_duplicates
 from mailtickets.pipeline.steps.loops import detect_automated
 from mailtickets.pipeline.steps.match import match_ticket
@@ -45,6 +46,7 @@ APPLYING: tuple[Callable[[MessageContext], None], ...] = (
     apply_to_ticket,
     apply_routing,
     assign_on_call,
+    assign_new_ticket,
     enqueue_mail,
     update_sla,
 )

@@ -38,7 +38,7 @@ from mailtickets.services.sla.policy import SlaConfig
 from mailtickets.services.tickets import assign, record
 from mailtickets.sla.calendar import ALWAYS_OPEN, Calendar, is_open, next_opening
 from mailtickets.sla.deadlines import humanize
-from mailtickets.sla.rota import after, on_call
+from mailtickets.sla.rota import Rota, after, on_call
 
 log = logging.getLogger(__name__)
 
@@ -71,8 +71,7 @@ def page(session: Session, ticket: Ticket, config: SlaConfig, now: datetime) -> 
     urgent = ticket.priority is Priority.URGENT
     if not urgent and is_open(business_hours(config, ticket), now):
         return None
-    address = on_call(entry.rota, now)
-    agent = session.scalar(select(Agent).where(Agent.address == address, Agent.active.is_(True)))
+    agent = _reachable(session, entry.rota, on_call(entry.rota, now), now)
     if agent is None:
         log.warning("ticket #%s: rota %r has nobody on call", ticket.id, entry.rota.name)
         return None
@@ -95,6 +94,19 @@ def page(session: Session, ticket: Ticket, config: SlaConfig, now: datetime) -> 
         why="urgent" if urgent else "outside business hours",
     )
     return agent
+
+
+def _reachable(session: Session, rota: Rota, address: str | None, now: datetime) -> Agent | None:
+    """The agent on call, or while they are away the next of the rota who is not."""
+    tried: set[str] = set()
+    while address is not None and address not in tried:
+        tried.add(address)
+        query = select(Agent).where(Agent.address == address, Agent.active.is_(True))
+        agent = session.scalar(query)
+        if agent is not None and not agent.away_at(now):
+            return agent
+        address = after(rota, address)
+    return None
 
 
 def expectation(

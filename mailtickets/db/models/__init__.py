@@ -1,6 +1,6 @@
 """Typed models, one module per aggregate; importing this package registers them all."""
 
-from mailtickets.db.models.directory import Agent, Contact, Queue
+from mailtickets.db.models.directory import Agent, AssignmentCursor, Contact, Queue
 from mailtickets.db.models.intake import InboundMessage, IntakeStatus
 from mailtickets.db.models.lease import Lease
 from mailtickets.db.models.mailbox import MailboxCursor
@@ -11,6 +11,7 @@ from mailtickets.db.models.ticket import (
     Attachment,
     Event,
     EventKind,
+    Follower,
     Message,
     MessageKind,
     Participant,
@@ -24,10 +25,12 @@ from mailtickets.db.models.ticket import (
 __all__ = [
     "HELD",
     "Agent",
+    "AssignmentCursor",
     "Attachment",
     "Contact",
     "Event",
     "EventKind",
+    "Follower",
     "InboundMessage",
     "IntakeStatus",
     "Lease",

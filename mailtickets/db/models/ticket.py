@@ -90,6 +90,10 @@ class EventKind(enum.StrEnum):
     ON_CALL = "on_call"
     #: The agent on call did not act in time: the next one and the managers were told.
     ON_CALL_ESCALATED = "on_call_escalated"
+    FOLLOWED = "followed"
+    UNFOLLOWED = "unfollowed"
+    #: An agent's out-of-office reply to mail about this ticket marked them away.
+    AGENT_AWAY = "agent_away"
 
     @classmethod
     def message(cls, kind: MessageKind) -> EventKind:
@@ -159,6 +163,20 @@ class Tag(Base):
     id: Mapped[int] = mapped_column(primary_key=True)
     ticket_id: Mapped[int] = mapped_column(ForeignKey("ticket.id", ondelete="CASCADE"))
     name: Mapped[str] = mapped_column(String(50), index=True)
+
+
+class Follower(Base):
+    """An agent who hears of every customer reply and agent reply on a ticket (`#follow`)."""
+
+    __tablename__ = "ticket_follower"
+    __table_args__ = (UniqueConstraint("ticket_id", "agent_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    ticket_id: Mapped[int] = mapped_column(ForeignKey("ticket.id", ondelete="CASCADE"))
+    agent_id: Mapped[int] = mapped_column(ForeignKey("agent.id"), index=True)
+    added_at: Mapped[datetime]
+
+    agent: Mapped[Agent] = relationship()
 
 
 class Participant(Base):

@@ -5,7 +5,9 @@ nothing and earns the agent an error mail listing what was wrong. Otherwise all 
 apply in one transaction; the remaining text goes to the customer and the other
 participants (`answer`), or, with `#note`, stays internal with its files; a mail of commands
 only sends the customer nothing (`#files` answers the agent, `#assign` tells the new assignee,
-`#history` mails the agent the whole ticket). A reply holding nothing but our own quoted
+`#history` mails the agent the whole ticket, `#away` and `#back` confirm the agent's
+availability, `#follow` and `#unfollow` change who follows the ticket; an answer goes to
+its followers too). A reply holding nothing but our own quoted
 notice sends nothing and tells the agent so.
 An agent's reply imported as history changes the ticket the same way and mails nobody: its
 answer reached the customer when it was written.
@@ -27,10 +29,15 @@ from mailtickets.outbox.history import whole_ticket
 from mailtickets.outbox.notices import notify_agents, reply_address
 from mailtickets.outcomes import Outcome
 from mailtickets.pipeline.context import MessageContext, ProvenAgent
+from mailtickets.pipeline.handlers.absence import (
+    ABSENCE_COMMANDS,
+    absence_problem,
+    apply_absence,
+)
 from mailtickets.pipeline.handlers.answer import relay, tell_customer
 from mailtickets.pipeline.handlers.files import check_files, send_files
 from mailtickets.pipeline.store import store_message
-from mailtickets.services import satisfaction, tickets
+from mailtickets.services import absence, followers, satisfaction, tickets
 
 #: Commands this step applies; #customer belongs to mail that opens a ticket.
 _HERE = {
@@ -47,6 +54,10 @@ _HERE = {
     "macro",
     "files",
     "history",
+    "follow",
+    "unfollow",
+    "away",
+    "back",
 }
 
 
@@ -54,6 +65,7 @@ def record_agent_reply(ctx: MessageContext, ticket: Ticket, proven: ProvenAgent)
     """Apply the agent's commands, then relay their text or keep it as a note."""
     agent = proven.row
     ctx.intake.ticket_id = ticket.id
+    absence.acted(agent)
     if ctx.only_our_words:
         _tell_agent(ctx, ticket, agent, "agent/nothing_new")
         tickets.record(ctx.session, ticket, EventKind.NOTHING_NEW, ctx.now, agent.address)
@@ -85,6 +97,7 @@ def record_agent_reply(ctx: MessageContext, ticket: Ticket, proven: ProvenAgent)
     elif text:
         store_message(ctx, conversation, MessageKind.AGENT, author_agent_id=agent.id)
         relay(ctx, conversation, proven, text, macros, resolved=resolving)
+        _tell_followers(ctx, conversation, agent, text)
         ctx.outcome = Outcome.AGENT_REPLY
     else:
         ctx.outcome = Outcome.COMMANDS
@@ -115,7 +128,22 @@ def _check(ctx: MessageContext, ticket: Ticket, commands: tuple[Command, ...]) -
             problems.append(f"{command.line}: the customer who opened the ticket stays on it")
         elif command.name == "files":
             problems += check_files(ctx, ticket, command)
+        elif command.name in ("follow", "unfollow") and command.argument:
+            problems += _check_follower(ctx, command)
+        elif command.name == "away" and (problem := absence_problem(command, ctx)):
+            problems.append(problem)
     return problems
+
+
+def _check_follower(ctx: MessageContext, command: Command) -> list[str]:
+    """Only a manager makes another agent follow a ticket, or stop."""
+    writer = ctx.config.agent(ctx.sender_address)
+    if writer is None or writer.role != "manager":
+        return [f"{command.line}: only a manager can make another agent follow a ticket"]
+    target = ctx.session.scalar(select(Agent).where(Agent.address == command.argument))
+    if target is None or not target.active:
+        return [f"{command.line}: {command.argument} is not an agent"]
+    return []
 
 
 def _apply(ctx: MessageContext, ticket: Ticket, agent: Agent, command: Command) -> Ticket | None:
@@ -151,6 +179,16 @@ def _apply(ctx: MessageContext, ticket: Ticket, agent: Agent, command: Command) 
         into = tickets.follow_merges(session, tickets.find(session, int(command.argument)))
         tickets.merge(session, ticket, into, now, actor, sla=sla)
         return into
+    elif command.name in ("follow", "unfollow"):
+        follower = (
+            session.scalars(select(Agent).where(Agent.address == command.argument)).one()
+            if command.argument
+            else agent
+        )
+        change = followers.follow if command.name == "follow" else followers.unfollow
+        change(session, tickets.follow_merges(session, ticket), follower, now, actor)
+    elif command.name in ABSENCE_COMMANDS:
+        apply_absence(ctx, agent, command)
     return None
 
 
@@ -224,6 +262,28 @@ def _tell_other_agents(ctx: MessageContext, ticket: Ticket, author: Agent, text:
         exclude=author.address,
         files=choose(ctx.session, candidates, ctx.config.max_attachments_size),
         shows=ctx.message_id,
+    )
+
+
+def _tell_followers(ctx: MessageContext, ticket: Ticket, author: Agent, text: str) -> None:
+    """An agent's answer, as the customer got it, to the ticket's other followers."""
+    if ctx.history:
+        return  # imported history mails nobody
+    author_line = f"{author.name} <{author.address}>"
+    notify_agents(
+        ctx.session,
+        ticket,
+        "agent/customer_replied",
+        ticket_context(
+            ctx.session, ticket, ctx.config.subject_prefix, author=author_line, new_text=text
+        ),
+        queues=ctx.config.queues,
+        agents=ctx.config.agents,
+        secret=ctx.config.secret,
+        now=ctx.now,
+        exclude=author.address,
+        shows=ctx.message_id,
+        followers_only=True,
     )
 
 

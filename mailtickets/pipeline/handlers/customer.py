@@ -1,4 +1,5 @@
-"""A customer's mail: a new ticket or a follow-up, and whoever they copied joins it."""
+"""A customer's mail: a new ticket or a follow-up, and whoever they copied joins it; a
+customer who writes one of the team's commands is told it is not theirs."""
 
 from __future__ import annotations
 
@@ -10,10 +11,17 @@ from mailtickets.db.models import (
 )
 from mailtickets.mail import language
 from mailtickets.mail.addresses import normalise
+from mailtickets.mail.commands import parse_commands
+from mailtickets.outbox.context import ticket_context
+from mailtickets.outbox.enqueue import enqueue
+from mailtickets.outbox.notices import reply_address
 from mailtickets.outcomes import Outcome
 from mailtickets.pipeline.context import MessageContext
 from mailtickets.pipeline.store import open_ticket, store_message
 from mailtickets.services import contacts, tickets
+
+#: Commands about the team's own work, which a customer may try since they look harmless.
+TEAM_COMMANDS = frozenset({"follow", "unfollow", "away", "back"})
 
 
 def record_customer_message(ctx: MessageContext) -> None:
@@ -31,6 +39,31 @@ def record_customer_message(ctx: MessageContext) -> None:
         _follow_up(ctx, ticket, sender)
     store_message(ctx, ticket, MessageKind.CUSTOMER, author_contact_id=sender.id)
     _add_copied_participants(ctx, ticket)
+    _refuse_team_commands(ctx, ticket)
+
+
+def _refuse_team_commands(ctx: MessageContext, ticket: Ticket) -> None:
+    """A customer who writes `#follow` (or `#away`, …) learns it is for the team only: their
+    mail is on the ticket as any other, and nothing else changed."""
+    written = [c.line for c in parse_commands(ctx.new_text).commands if c.name in TEAM_COMMANDS]
+    if not written or ctx.history or ctx.automated is not None or ticket.contact.suppressed_at:
+        return
+    context = ticket_context(ctx.session, ticket, ctx.config.subject_prefix)
+    context |= {
+        "refused": {"commands": written},
+        "reply_to": reply_address(ctx.config.secret, ticket, None, ctx.now),
+    }
+    enqueue(
+        ctx.session,
+        template="customer/agents_only",
+        locale=ticket.contact.locale or ticket.queue.locale,
+        recipients=[ctx.sender_address],
+        ticket=ticket,
+        context=context,
+        now=ctx.now,
+        secret=ctx.config.secret,
+        in_reply_to=ctx.message_id,
+    )
 
 
 def _follow_up(ctx: MessageContext, ticket: Ticket, sender: Contact) -> None:

@@ -2,11 +2,12 @@
 
 A new ticket is acknowledged to the customer (never for automated mail, never to a suppressed
 address, at most `max_acknowledgements_per_hour` per sender), with the canned answer a rule
-attached, and announced to the queue's agents; a customer's follow-up is announced to the
-assignee, or to the queue's agents while nobody is assigned; a hard bounce is reported to
-them too. The agents' notices carry the message's files (`outbox.attachments`). A file the
-intake did not keep for its size is named to the customer: in the acknowledgement of a new
-ticket, and for a follow-up in one `customer/attachment_too_large` mail.
+attached, and announced to the queue's agents (only to its assignee, if it has one, unless
+the queue's `notify_new` is "all"); a customer's follow-up is announced to the assignee and
+the ticket's followers, or to the queue's agents while nobody is assigned; a hard bounce is
+reported to them too. The agents' notices carry the message's files (`outbox.attachments`).
+A file the intake did not keep for its size is named to the customer: in the acknowledgement
+of a new ticket, and for a follow-up in one `customer/attachment_too_large` mail.
 Mail imported as history causes none of it: it was answered, or not, long ago.
 """
 
@@ -37,7 +38,9 @@ def enqueue_mail(ctx: MessageContext) -> None:
         context = _context(ctx, ctx.ticket)
         if ctx.on_behalf_by is None:
             _acknowledge(ctx, ctx.ticket, context)
-        _notify_agents(ctx, ctx.ticket, "agent/new_ticket", context)
+        queue = ctx.config.queue_for(ctx.ticket.queue.address)
+        to_assignee = queue is None or queue.notify_new == "assignee"
+        _notify_agents(ctx, ctx.ticket, "agent/new_ticket", context, to_assignee=to_assignee)
     elif ctx.outcome == Outcome.FOLLOW_UP:
         _notify_agents(ctx, ctx.ticket, "agent/customer_replied", _context(ctx, ctx.ticket))
         if ctx.omitted_attachments and ctx.automated is None:
@@ -141,7 +144,12 @@ def _files_too_large(ctx: MessageContext, ticket: Ticket) -> None:
 
 
 def _notify_agents(
-    ctx: MessageContext, ticket: Ticket, template: str, context: dict[str, Any]
+    ctx: MessageContext,
+    ticket: Ticket,
+    template: str,
+    context: dict[str, Any],
+    *,
+    to_assignee: bool = True,
 ) -> None:
     """`template` to the agents who hear of `ticket`, with the message's files."""
     files = of_message(ctx.session, ticket, ctx.attachments)
@@ -158,4 +166,5 @@ def _notify_agents(
         references=[*ctx.mail.references, ctx.message_id],
         files=choose(ctx.session, files, ctx.config.max_attachments_size),
         shows=ctx.message_id,
+        to_assignee=to_assignee,
     )

@@ -182,20 +182,29 @@ def test_agents_list_shows_the_queues_each_agent_serves(tmp_path: Path) -> None:
         '[[agent]]\naddress = "alice@acme.example"\nname = "Alice"\nrole = "manager"\n'
         '[[agent]]\naddress = "bruno@acme.example"\nname = "Bruno"\nqueues = ["Vendas"]\n'
     )
+    upgraded = mailtickets("--config", str(config), "db", "upgrade", cwd=tmp_path)
+    assert upgraded.returncode == 0, upgraded.stderr
     result = mailtickets("--config", str(config), "agents", "list", "--json", cwd=tmp_path)
     assert result.returncode == 0, result.stderr
+    nobody_away = {"state": "available", "away_until": None, "away_how": None}
     assert json.loads(result.stdout) == [
         {
             "address": "alice@acme.example",
             "name": "Alice",
             "role": "manager",
             "queues": ["support@acme.example", "vendas@acme.example"],
+            **nobody_away,
+            "open": 0,
+            "followed": 0,
         },
         {
             "address": "bruno@acme.example",
             "name": "Bruno",
             "role": "agent",
             "queues": ["vendas@acme.example"],
+            **nobody_away,
+            "open": 0,
+            "followed": 0,
         },
     ]
 

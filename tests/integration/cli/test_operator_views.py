@@ -200,7 +200,7 @@ def test_lists_have_header_rows_and_json(desk: Helpdesk, relay: Relay, tmp_path:
     assert (missing.returncode, missing.stderr) == (1, "mailtickets: no outgoing message #999\n")
 
     agents = _run(tmp_path, "agents", "list").stdout.splitlines()
-    assert agents[0].split() == ["address", "name", "role", "queues"]
+    assert agents[0].split() == ["address", "name", "role", "state", "open", "followed", "queues"]
     assert agents[-1] == "2 agent(s)"
 
     state = _json(tmp_path, "status")

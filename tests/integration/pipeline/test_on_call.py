@@ -13,7 +13,7 @@ import pytest
 
 from mailtickets.config.load import parse_settings
 from mailtickets.errors import ConfigError
-from mailtickets.services import oncall
+from mailtickets.services import absence, oncall
 from tests.support.cli import SECRET
 from tests.support.helpdesk import CONFIG, Helpdesk, make_helpdesk
 from tests.support.mail import compose
@@ -155,6 +155,16 @@ def test_no_action_in_30_minutes_tells_the_next_agent_and_the_managers_once(
     assert oncall.escalate(restarted.app.sessions, restarted.app.sla, desk.clock.now()) == 0
     restarted.app.engine.dispose()
     assert len(_escalations(desk, ticket_id)) == 2
+
+
+def test_while_the_agent_on_call_is_away_the_next_one_takes_the_ticket(desk: Helpdesk) -> None:
+    _at(desk, SUNDAY_NIGHT)
+    with desk.app.sessions.begin() as session:
+        alice = absence.find_agent(session, "alice@acme.example")
+        absence.set_away(alice, desk.clock.now(), None, absence.BY_CLI)
+    ticket_id = desk.deliver(compose(sender="ana@example.com")).ticket_id
+    assert ticket_id is not None
+    assert desk.ticket(ticket_id)["assignee"] == "dora@acme.example"
 
 
 def test_an_agent_on_call_who_acts_in_time_is_not_escalated(desk: Helpdesk) -> None:

@@ -286,3 +286,18 @@ def test_calendar_mistakes_are_named() -> None:
     assert problems[1].startswith("[calendar.night] hours: ")
     assert "midnight" in problems[1]
     assert problems[2] == '[sla.std] calendar: no [[calendar]] is named "office" (site.toml)'
+
+
+def test_team_keys_are_checked_naming_the_key_and_file() -> None:
+    problems = _problems(
+        '[[queue]]\naddress = "support@example.com"\nassign = "random"\nnotify_new = "me"\n'
+        '[[agent]]\naddress = "ana@example.com"\nname = "Ana"\ndigest = "daily"\n'
+    )
+    assert problems == [
+        '[queue.support@example.com] assign: must be one of "none", "round_robin", '
+        '"least_open", got "random" (site.toml)',
+        '[queue.support@example.com] notify_new: must be one of "assignee", "all", got "me" '
+        "(site.toml)",
+        '[agent] digest: ana@example.com: "daily" needs [scheduler] digest_at, the hour '
+        "(site.toml)",
+    ]

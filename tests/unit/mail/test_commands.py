@@ -198,7 +198,17 @@ def test_errors_name_the_command_and_what_it_needs(line: str, reason: str) -> No
 
 def test_help_has_one_line_per_command() -> None:
     names = ["status", "assign", "priority", "note", "cc", "uncc", "tag", "close", "resolve"]
-    names += ["merge", "macro", "customer", "files", "history"]
+    names += [
+        "merge",
+        "macro",
+        "customer",
+        "files",
+        "history",
+        "follow",
+        "unfollow",
+        "away",
+        "back",
+    ]
     assert [line.split()[0] for line in HELP] == [f"#{name}" for name in names]
     for line in HELP:
         parsed = parse_commands(line.split()[0])
@@ -388,3 +398,43 @@ def test_never_raises_and_only_returns_the_input(body: str) -> None:
     assert len(parsed.commands) + len(parsed.errors) <= _top_hash_lines(body)
     assert all(command.line in body for command in parsed.commands)
     assert all(error.line.removesuffix("…") in body for error in parsed.errors)
+
+
+@pytest.mark.parametrize(
+    ("line", "argument"),
+    [
+        ("#follow", ""),
+        ("#seguir bruno@acme.example", "bruno@acme.example"),
+        ("#unfollow <Bruno@Acme.example>", "bruno@acme.example"),
+        ("#away", ""),
+        ("#away until 2026-12-24", "2026-12-24"),
+        ("#ausente até 24/12/2026", "2026-12-24"),
+        ("#back", ""),
+    ],
+)
+def test_team_commands(line: str, argument: str) -> None:
+    (command,) = parse_commands(line).commands
+    assert command.argument == argument
+
+
+@pytest.mark.parametrize(
+    ("line", "reason"),
+    [
+        (
+            "#away tomorrow",
+            '"#away" takes nothing, or until a date such as 2026-12-24 or 24/12/2026',
+        ),
+        (
+            "#away until soon",
+            '"#away" takes nothing, or until a date such as 2026-12-24 or 24/12/2026',
+        ),
+        (
+            "#away until 2026-02-30",
+            '"#away" takes nothing, or until a date such as 2026-12-24 or 24/12/2026',
+        ),
+        ("#follow not-an-address", '"#follow" takes nothing, or one agent\'s address'),
+        ("#back now", '"#back" takes no argument'),
+    ],
+)
+def test_team_command_errors(line: str, reason: str) -> None:
+    assert _one(line) == CommandError(line, reason)

@@ -46,7 +46,7 @@ BASE_KEYS = {
     "history",
 }
 # Mail about the queues as a whole, which shows no ticket's (customer's) text.
-ABOUT_NO_TICKET = {"agent/daily_digest"}
+ABOUT_NO_TICKET = {"agent/daily_digest", "agent/absence"}
 EVENT_KEYS = {
     "customer/auto_closed": {"auto_close_after"},
     "agent/note_added": {"note"},
@@ -60,6 +60,9 @@ EVENT_KEYS = {
     "agent/unverified": {"why", "mail"},
     "agent/not_recorded": {"why", "mail"},
     "agent/history": {"record"},
+    "agent/absence": {"absence"},
+    "agent/my_tickets": {"my_tickets"},
+    "customer/agents_only": {"refused"},
 }
 ENGLISH = re.compile(r"\b(the|your|you|please|ticket|reply|thank|hello|regards)\b", re.IGNORECASE)
 
