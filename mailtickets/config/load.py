@@ -32,6 +32,7 @@ from mailtickets.config import reader as r
 from mailtickets.config.crosscheck import cross_check
 from mailtickets.config.rules import read_rules
 from mailtickets.config.settings import (
+    ANSWERED,
     LOCALES,
     AgentSettings,
     AuthenticationSettings,
@@ -39,6 +40,7 @@ from mailtickets.config.settings import (
     DatabaseSettings,
     IngestSettings,
     MetricsSettings,
+    NotificationSettings,
     QueueSettings,
     RetentionSettings,
     SchedulerSettings,
@@ -201,6 +203,7 @@ def _settings(root: r.Table, path: Path | None, env: Mapping[str, str]) -> Setti
         rules=read_rules(root.tables("rule", "name"), queues, agents, templates.dir),
         spam=_spam(root.table("spam")),
         retention=_retention(root.table("retention")),
+        notifications=_notifications(root.table("notifications")),
     )
     root.finish()
     cross_check(root.problems, settings)
@@ -271,6 +274,7 @@ def _tickets(t: r.Table, env: Mapping[str, str], *, explicit: bool) -> TicketSet
         max_acknowledgements_per_hour=t.get(
             "max_acknowledgements_per_hour", r.integer(0, 10000), 5
         ),
+        held_reply_expiry=t.get("held_reply_expiry", r.positive_duration, r.duration("24h")),
     )
     t.finish()
     return settings
@@ -379,5 +383,11 @@ def _spam(t: r.Table) -> SpamSettings:
 
 def _retention(t: r.Table) -> RetentionSettings:
     settings = RetentionSettings(raw_messages=t.optional("raw_messages", r.positive_duration))
+    t.finish()
+    return settings
+
+
+def _notifications(t: r.Table) -> NotificationSettings:
+    settings = NotificationSettings(answered=t.get("answered", r.choice(*ANSWERED), "others"))
     t.finish()
     return settings

@@ -60,6 +60,8 @@ HELP: tuple[str, ...] = (
     "#customer <address>",
     "#files [<file number>]",
     "#history",
+    "#send",
+    "#discard",
 )
 
 # Ticket tags in subjects allow twelve digits (see subjects.ticket_in_tag).
@@ -104,6 +106,10 @@ _NAMES = {
     "history": "history",
     "historico": "history",
     "histórico": "history",
+    "send": "send",
+    "enviar": "send",
+    "discard": "discard",
+    "descartar": "discard",
 }
 _STATUS_VALUES = {
     **{status: status for status in STATUSES},
@@ -302,4 +308,6 @@ _SYNTAX: dict[str, tuple[Callable[[str], str | None], str]] = {
     "customer": (_address, _ADDRESS_NEEDS),
     "files": (_file, "takes nothing, or the number of one file of the ticket, such as 2"),
     "history": (_nothing, "takes no argument"),
+    "send": (_nothing, "takes no argument"),
+    "discard": (_nothing, "takes no argument"),
 }

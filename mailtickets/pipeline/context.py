@@ -138,6 +138,9 @@ class ProvenAgent:
 
     settings: AgentSettings
     row: Agent
+    #: The newest answer to the customer when the mail they reply to was sent (a message id,
+    #: 0 for none); None when their reply address did not say.
+    seen: int | None = None
 
 
 @dataclass(kw_only=True)

@@ -1,6 +1,7 @@
 """Typed models, one module per aggregate; importing this package registers them all."""
 
 from mailtickets.db.models.directory import Agent, Contact, Queue
+from mailtickets.db.models.held import HeldReply, HeldState
 from mailtickets.db.models.intake import InboundMessage, IntakeStatus
 from mailtickets.db.models.lease import Lease
 from mailtickets.db.models.mailbox import MailboxCursor
@@ -27,6 +28,8 @@ __all__ = [
     "Contact",
     "Event",
     "EventKind",
+    "HeldReply",
+    "HeldState",
     "InboundMessage",
     "IntakeStatus",
     "Lease",
