@@ -52,6 +52,9 @@ TEMPLATES = (
     "agent/not_recorded",
     "agent/nothing_new",
     "agent/history",
+    "agent/reply_held",
+    "agent/held_reply_expired",
+    "agent/answered",
 )
 
 
@@ -216,6 +219,19 @@ SAMPLE_CONTEXT: dict[str, Any] = {
     "assigned_by": "Bruno <bruno@acme.example>",
     "note": {"author": "Bruno <bruno@acme.example>", "text": "Called the customer."},
     "auto_close_after": "7 days",
+    "held": {
+        "text": "Try the other tray <b>first</b>.",
+        "held_at": "2026-11-02 10:05 UTC",
+        "expires": "2026-11-03 10:05 UTC",
+    },
+    "newer": [
+        {
+            "author": "Alice <alice@acme.example>",
+            "when": "2026-11-02 10:00 UTC",
+            "text": "Please restart it <b>now</b>.",
+        }
+    ],
+    "answered": {"author": "Alice <alice@acme.example>", "text": "Please restart it <b>now</b>."},
     "why": {"code": "authentication", "detail": "no DKIM or SPF pass for acme.example"},
     "mail": {"subject": "Re: Impressora <script>alert(1)</script>"},
     "history": {

@@ -203,6 +203,7 @@ class Message(Base):
     outbound_id: Mapped[int | None] = mapped_column(ForeignKey("outbound_message.id"))
 
     ticket: Mapped[Ticket] = relationship(back_populates="messages")
+    author_agent: Mapped[Agent | None] = relationship()
     attachments: Mapped[list[Attachment]] = relationship(order_by="Attachment.id")
 
 

@@ -60,6 +60,9 @@ EVENT_KEYS = {
     "agent/unverified": {"why", "mail"},
     "agent/not_recorded": {"why", "mail"},
     "agent/history": {"record"},
+    "agent/reply_held": {"held", "newer"},
+    "agent/held_reply_expired": {"held"},
+    "agent/answered": {"answered"},
 }
 ENGLISH = re.compile(r"\b(the|your|you|please|ticket|reply|thank|hello|regards)\b", re.IGNORECASE)
 
