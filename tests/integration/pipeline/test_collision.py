@@ -3,6 +3,7 @@ injected clock; what the customer and each agent find in their mailbox."""
 
 from __future__ import annotations
 
+import smtplib
 from collections.abc import Iterator
 from datetime import timedelta
 from email.message import EmailMessage
@@ -12,9 +13,11 @@ import pytest
 
 from mailtickets.db.models import OutboundStatus
 from mailtickets.services import held
+from tests.support.cli import SECRET, mailtickets
+from tests.support.daemon import READY_LINE, Daemon
 from tests.support.helpdesk import Helpdesk, make_helpdesk
 from tests.support.mail import compose
-from tests.support.relay import Relay
+from tests.support.relay import Relay, free_port
 
 ALICE, CARLA, ANA = "alice@acme.example", "carla@acme.example", "ana@example.com"
 CARLA_SERVES_SUPPORT = '[[agent]]\naddress = "carla@acme.example"\nname = "Carla"\n'
@@ -201,3 +204,46 @@ def test_who_is_told_that_the_ticket_was_answered(
     notices = [r for r in relay.received if "Answered:" in str(r.message["Subject"])]
     assert sorted(a for r in notices for a in r.recipients) == told
     desk.app.engine.dispose()
+
+
+def test_the_running_daemon_holds_the_second_answer_until_send(
+    relay: Relay, tmp_path: Path
+) -> None:
+    port = free_port()
+    config = tmp_path / "site.toml"
+    config.write_text(
+        f'[database]\nurl = "sqlite:///{tmp_path}/mt.db"\n[storage]\ndir = "{tmp_path}/var"\n'
+        '[tickets]\nsubject_prefix = "ACME"\nsecret_env = "SECRET"\n'
+        '[[queue]]\naddress = "support@acme.example"\n'
+        f'[[agent]]\naddress = "{ALICE}"\nname = "Alice"\n{CARLA_SERVES_SUPPORT}'
+        f'[[smtp]]\nhost = "127.0.0.1"\nport = {port}\n'
+        f'[outgoing]\nhost = "127.0.0.1"\nport = {relay.port}\ntls = "none"\n'
+    )
+    env = {"SECRET": SECRET}
+    upgraded = mailtickets("--config", str(config), "db", "upgrade", cwd=tmp_path, env=env)
+    assert upgraded.returncode == 0, upgraded.stderr
+
+    def send(sender: str, to: str, body: str) -> None:
+        mail = compose(sender=sender, to=to, subject="Re: Printer on fire", body=body)
+        with smtplib.SMTP("127.0.0.1", port, timeout=30) as client:
+            client.sendmail(sender, [to], mail.replace(b"\n", b"\r\n"))
+
+    with Daemon(tmp_path, ("--config", str(config)), env=env) as daemon:
+        daemon.wait_for(READY_LINE)
+        send(ANA, "support@acme.example", "The printer is on fire.")
+        daemon.wait_for("outbox #3 sent")  # the acknowledgement, then both agents' notices
+        (alice_notice,), (carla_notice,) = _to(relay, ALICE), _to(relay, CARLA)
+        send(ALICE, str(alice_notice["Reply-To"]), "Use tray 2.")
+        daemon.wait_for("outbox #5 sent")  # Ana's answer, then Carla told of it
+        send(CARLA, str(carla_notice["Reply-To"]), "Restart the printer.")
+        daemon.wait_for("outbox #7 sent")  # #6 is Carla's answer, held; #7 tells her
+        hold = _to(relay, CARLA)[-1]
+        assert "Use tray 2." in _text(hold)
+        send(CARLA, str(hold["Reply-To"]), "#send")
+        daemon.wait_for("outbox #6 sent")
+        send(CARLA, str(hold["Reply-To"]), "#send")
+        daemon.wait_for("outbox #8 sent")  # the answer to the second #send
+        assert daemon.stop() == 0, daemon.output
+    answers = [_text(m).splitlines()[0] for m in _to(relay, ANA)[1:]]
+    assert answers == ["Use tray 2.", "Restart the printer."]
+    assert "your held answer was already sent" in _text(_to(relay, CARLA)[-1])
