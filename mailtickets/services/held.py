@@ -39,7 +39,12 @@ EXPIRY_BATCH = 100
 
 
 def newer_answers(session: Session, ticket: Ticket, agent: Agent, seen: int) -> list[Message]:
-    """Answers the customer was sent after answer `seen`, written by anyone but `agent`."""
+    """Answers the customer was sent after answer `seen`, written by anyone but `agent`.
+
+    The ticket stays locked until the transaction ends: of two answers arriving at once on
+    two instances, the second waits, then sees the first and is held.
+    """
+    session.execute(select(Ticket.id).where(Ticket.id == ticket.id).with_for_update())
     query = select(Message).where(
         Message.ticket_id == ticket.id,
         Message.kind == MessageKind.AGENT,
@@ -76,11 +81,12 @@ def hold(
 
 
 def latest(session: Session, ticket: Ticket, agent: Agent) -> HeldReply | None:
-    """The agent's most recent held answer on `ticket`, whatever became of it."""
+    """The agent's most recent held answer on `ticket`, whatever became of it; locked until
+    the transaction ends, so that a decision and the expiry never both happen."""
     query = select(HeldReply).where(
         HeldReply.ticket_id == ticket.id, HeldReply.agent_id == agent.id
     )
-    return session.scalar(query.order_by(HeldReply.id.desc()).limit(1))
+    return session.scalar(query.order_by(HeldReply.id.desc()).limit(1).with_for_update())
 
 
 def release(session: Session, ticket: Ticket, held: HeldReply, now: datetime) -> None:
