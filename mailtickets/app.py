@@ -36,6 +36,7 @@ from mailtickets.outcomes import Outcome
 from mailtickets.pipeline.context import PipelineConfig
 from mailtickets.pipeline.worker import IngestWorker, Processed
 from mailtickets.scheduler import Job, Scheduler
+from mailtickets.services import held
 from mailtickets.services.directory import sync_directory
 from mailtickets.services.oncall import escalate
 from mailtickets.services.retention import EVERY, purge_raw
@@ -172,7 +173,7 @@ def daemon_parts(app: App, metrics: Metrics, duties: Duties) -> list[Part]:
         app.settings.scheduler,
         app.clock,
         sender.wake,
-        jobs=[*_retention(app), *_on_call(app)],
+        jobs=[*_retention(app), *_on_call(app), _held_replies(app)],
         duties=duties,
         takeover_interval=app.settings.daemon.takeover_interval,
     )
@@ -184,6 +185,16 @@ def daemon_parts(app: App, metrics: Metrics, duties: Duties) -> list[Part]:
         endpoint = StatusEndpoint(app.settings.metrics.listen, [*parts, *tokens], metrics)
         parts.insert(0, endpoint)
     return parts
+
+
+def _held_replies(app: App) -> Job:
+    """Held answers nobody decided on expire, their agents told; checked as often as SLAs."""
+
+    def expire() -> int:
+        prefix = app.settings.tickets.subject_prefix
+        return held.expire(app.sessions, app.secret, prefix, app.clock.now())
+
+    return ("held replies", app.settings.scheduler.sweep_interval, expire)
 
 
 def _retention(app: App) -> list[Job]:

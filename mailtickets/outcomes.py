@@ -15,6 +15,8 @@ class Outcome(enum.StrEnum):
     NEW_TICKET = "new_ticket"
     FOLLOW_UP = "follow_up"
     AGENT_REPLY = "agent_reply"
+    #: An agent's answer held back: someone else answered since the mail it replies to.
+    REPLY_HELD = "reply_held"
     NOTE = "note"
     COMMANDS = "commands"
     COMMAND_ERROR = "command_error"

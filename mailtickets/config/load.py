@@ -34,6 +34,7 @@ from mailtickets.config.rota import read_rota
 from mailtickets.config.rules import read_rules
 from mailtickets.config.settings import (
     AGENT_DIGESTS,
+    ANSWERED,
     ASSIGN_MODES,
     LOCALES,
     NOTIFY_NEW,
@@ -43,6 +44,7 @@ from mailtickets.config.settings import (
     DatabaseSettings,
     IngestSettings,
     MetricsSettings,
+    NotificationSettings,
     QueueSettings,
     RetentionSettings,
     SchedulerSettings,
@@ -208,6 +210,7 @@ def _settings(root: r.Table, path: Path | None, env: Mapping[str, str]) -> Setti
         spam=_spam(root.table("spam")),
         retention=_retention(root.table("retention")),
         rotas=tuple(rota for rota in rotas if rota is not None),
+        notifications=_notifications(root.table("notifications")),
     )
     root.finish()
     cross_check(root.problems, settings)
@@ -278,6 +281,7 @@ def _tickets(t: r.Table, env: Mapping[str, str], *, explicit: bool) -> TicketSet
         max_acknowledgements_per_hour=t.get(
             "max_acknowledgements_per_hour", r.integer(0, 10000), 5
         ),
+        held_reply_expiry=t.get("held_reply_expiry", r.positive_duration, r.duration("24h")),
     )
     t.finish()
     return settings
@@ -390,5 +394,11 @@ def _spam(t: r.Table) -> SpamSettings:
 
 def _retention(t: r.Table) -> RetentionSettings:
     settings = RetentionSettings(raw_messages=t.optional("raw_messages", r.positive_duration))
+    t.finish()
+    return settings
+
+
+def _notifications(t: r.Table) -> NotificationSettings:
+    settings = NotificationSettings(answered=t.get("answered", r.choice(*ANSWERED), "others"))
     t.finish()
     return settings

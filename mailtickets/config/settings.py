@@ -51,6 +51,8 @@ class TicketSettings:
     secret: bytes | None
     reopen_grace: timedelta
     max_acknowledgements_per_hour: int
+    #: An agent's answer held back by the collision check is dropped after this long.
+    held_reply_expiry: timedelta = timedelta(hours=24)
 
 
 @dataclass(frozen=True)
@@ -241,6 +243,16 @@ class RetentionSettings:
     raw_messages: timedelta | None = None
 
 
+#: Who is told that an agent answered a ticket: nobody, the other agents, or those and the
+#: author too (`[notifications] answered`).
+ANSWERED = ("none", "others", "all")
+
+
+@dataclass(frozen=True)
+class NotificationSettings:
+    answered: str = "others"
+
+
 @dataclass(frozen=True)
 class Settings:
     """Everything the daemon and the CLI need, validated."""
@@ -267,6 +279,7 @@ class Settings:
     spam: SpamSettings = SpamSettings()
     retention: RetentionSettings = RetentionSettings()
     rotas: tuple[RotaSettings, ...] = ()
+    notifications: NotificationSettings = NotificationSettings()
 
     @property
     def source_name(self) -> str:

@@ -65,6 +65,8 @@ HELP: tuple[str, ...] = (
     "#unfollow [<agent address>]",
     "#away [until <date>]",
     "#back",
+    "#send",
+    "#discard",
 )
 
 # Ticket tags in subjects allow twelve digits (see subjects.ticket_in_tag).
@@ -117,6 +119,10 @@ _NAMES = {
     "ausente": "away",
     "back": "back",
     "voltei": "back",
+    "send": "send",
+    "enviar": "send",
+    "discard": "discard",
+    "descartar": "discard",
 }
 _STATUS_VALUES = {
     **{status: status for status in STATUSES},
@@ -334,4 +340,6 @@ _SYNTAX: dict[str, tuple[Callable[[str], str | None], str]] = {
     "unfollow": (_follower, "takes nothing, or one agent's address"),
     "away": (_away, "takes nothing, or until a date such as 2026-12-24 or 24/12/2026"),
     "back": (_nothing, "takes no argument"),
+    "send": (_nothing, "takes no argument"),
+    "discard": (_nothing, "takes no argument"),
 }

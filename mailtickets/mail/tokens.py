@@ -20,7 +20,7 @@ import secrets
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
-_REPLY = re.compile(r"^(\d{1,12})\.(\d{1,12})\.(\d{1,12})\.([0-9a-f]{16})$")
+_REPLY = re.compile(r"^(\d{1,12})\.(\d{1,12})\.(\d{1,12})(?:\.(\d{1,12}))?\.([0-9a-f]{16})$")
 _SURVEY = re.compile(r"^csat\.(\d{1,12})\.([0-9a-f]{16})$")
 _MESSAGE_ID = re.compile(r"^mt\.(\d{1,12})\.([0-9a-z]{8,32})\.([0-9a-f]{16})@")
 MARKER = re.compile(r"\[ref:(\d{1,12})\.([0-9a-f]{12})\]")
@@ -31,6 +31,9 @@ class ReplyToken:
     ticket_id: int
     agent_id: int | None  # None: a customer's reply address
     expires: datetime | None
+    #: For an agent: the newest answer to the customer when the mail was sent (a message id,
+    #: 0 for none); None in addresses given before the collision check existed.
+    seen: int | None = None
 
 
 def _sign(secret: bytes, purpose: str, *parts: object, length: int = 16) -> str:
@@ -39,13 +42,19 @@ def _sign(secret: bytes, purpose: str, *parts: object, length: int = 16) -> str:
 
 
 def reply_token(
-    secret: bytes, ticket_id: int, agent_id: int | None = None, expires: datetime | None = None
+    secret: bytes,
+    ticket_id: int,
+    agent_id: int | None = None,
+    expires: datetime | None = None,
+    seen: int | None = None,
 ) -> str:
-    """A token for `support+<token>@…` naming the ticket and, for agents, the agent."""
+    """A token for `support+<token>@…` naming the ticket and, for agents, the agent and the
+    answer to the customer they have `seen`."""
     # Whole seconds, rounded up: a token must not die before the time it was given.
     until = math.ceil(expires.timestamp()) if expires else 0
     agent = agent_id or 0
-    return f"{ticket_id}.{agent}.{until}.{_sign(secret, 'reply', ticket_id, agent, until)}"
+    parts = (ticket_id, agent, until) if seen is None else (ticket_id, agent, until, seen)
+    return ".".join(map(str, parts)) + "." + _sign(secret, "reply", *parts)
 
 
 def read_reply_token(secret: bytes, token: str, now: datetime) -> ReplyToken | None:
@@ -53,13 +62,14 @@ def read_reply_token(secret: bytes, token: str, now: datetime) -> ReplyToken | N
     match = _REPLY.match(token.lower())
     if not match:
         return None
-    ticket, agent, until, signature = match.groups()
-    if not hmac.compare_digest(signature, _sign(secret, "reply", ticket, agent, until)):
+    ticket, agent, until, seen, signature = match.groups()
+    parts = (ticket, agent, until) if seen is None else (ticket, agent, until, seen)
+    if not hmac.compare_digest(signature, _sign(secret, "reply", *parts)):
         return None
     expires = datetime.fromtimestamp(int(until), UTC) if int(until) else None
     if expires is not None and expires < now:
         return None
-    return ReplyToken(int(ticket), int(agent) or None, expires)
+    return ReplyToken(int(ticket), int(agent) or None, expires, None if seen is None else int(seen))
 
 
 def survey_token(secret: bytes, ticket_id: int) -> str:

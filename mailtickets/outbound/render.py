@@ -55,6 +55,10 @@ TEMPLATES = (
     "agent/absence",
     "agent/my_tickets",
     "customer/agents_only",
+    "agent/reply_held",
+    "agent/held_reply_expired",
+    "agent/answered",
+    "agent/on_call_escalated",
 )
 
 
@@ -242,6 +246,19 @@ SAMPLE_CONTEXT: dict[str, Any] = {
     },
     "note": {"author": "Bruno <bruno@acme.example>", "text": "Called the customer."},
     "auto_close_after": "7 days",
+    "held": {
+        "text": "Try the other tray <b>first</b>.",
+        "held_at": "2026-11-02 10:05 UTC",
+        "expires": "2026-11-03 10:05 UTC",
+    },
+    "newer": [
+        {
+            "author": "Alice <alice@acme.example>",
+            "when": "2026-11-02 10:00 UTC",
+            "text": "Please restart it <b>now</b>.",
+        }
+    ],
+    "answered": {"author": "Alice <alice@acme.example>", "text": "Please restart it <b>now</b>."},
     "why": {"code": "authentication", "detail": "no DKIM or SPF pass for acme.example"},
     "mail": {"subject": "Re: Impressora <script>alert(1)</script>"},
     "history": {

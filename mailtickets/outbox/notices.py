@@ -6,11 +6,11 @@ from collections.abc import Sequence
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import select
-from sqlalchemy.orm import Session
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session, object_session
 
 from mailtickets.config.settings import AgentSettings, QueueSettings
-from mailtickets.db.models import Agent, Follower, Ticket
+from mailtickets.db.models import Agent, Follower, Message, MessageKind, Ticket
 from mailtickets.mail.addresses import normalise
 from mailtickets.mail.tokens import reply_token
 from mailtickets.outbox.attachments import NO_FILES, Choice
@@ -21,11 +21,27 @@ AGENT_TOKEN_LIFETIME = timedelta(days=90)
 
 
 def reply_address(secret: bytes, ticket: Ticket, agent_id: int | None, now: datetime) -> str:
-    """`<queue local>+<token>@<queue domain>`; agents' tokens expire, customers' do not."""
+    """`<queue local>+<token>@<queue domain>`; agents' tokens expire, customers' do not.
+
+    An agent's token also names the newest answer to the customer so far: what the agent
+    saw when this mail was sent, which the collision check compares their reply with.
+    """
     expires = now + AGENT_TOKEN_LIFETIME if agent_id else None
-    token = reply_token(secret, ticket.id, agent_id, expires)
+    session = object_session(ticket)
+    seen = last_answer(session, ticket) if agent_id and session is not None else None
+    token = reply_token(secret, ticket.id, agent_id, expires, seen)
     local, _, domain = ticket.queue.address.partition("@")
     return f"{local}+{token}@{domain}"
+
+
+def last_answer(session: Session, ticket: Ticket) -> int:
+    """The id of the newest answer the customer was sent on `ticket`, 0 before the first."""
+    newest = session.scalar(
+        select(func.max(Message.id)).where(
+            Message.ticket_id == ticket.id, Message.kind == MessageKind.AGENT
+        )
+    )
+    return newest or 0
 
 
 def serving(queue: QueueSettings | None, agents: Sequence[AgentSettings]) -> list[AgentSettings]:

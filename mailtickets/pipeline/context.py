@@ -51,6 +51,10 @@ class PipelineConfig:
     spam: SpamSettings = field(default_factory=SpamSettings)
     #: The locales customers can get mail in (those with templates), for their language.
     locales: tuple[str, ...] = ()
+    #: How long an answer held by the collision check waits for its agent's decision.
+    held_reply_expiry: timedelta = timedelta(hours=24)
+    #: Who hears that an agent answered: "none", "others" or "all" (`[notifications]`).
+    answered: str = "others"
 
     @classmethod
     def from_settings(
@@ -76,6 +80,8 @@ class PipelineConfig:
             rules=settings.rules,
             spam=settings.spam,
             locales=customer_locales(templates),
+            held_reply_expiry=settings.tickets.held_reply_expiry,
+            answered=settings.notifications.answered,
         )
 
     @property
@@ -138,6 +144,9 @@ class ProvenAgent:
 
     settings: AgentSettings
     row: Agent
+    #: The newest answer to the customer when the mail they reply to was sent (a message id,
+    #: 0 for none); None when their reply address did not say.
+    seen: int | None = None
 
 
 @dataclass(kw_only=True)

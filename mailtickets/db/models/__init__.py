@@ -1,6 +1,7 @@
 """Typed models, one module per aggregate; importing this package registers them all."""
 
 from mailtickets.db.models.directory import Agent, AssignmentCursor, Contact, Queue
+from mailtickets.db.models.held import HeldReply, HeldState
 from mailtickets.db.models.intake import InboundMessage, IntakeStatus
 from mailtickets.db.models.lease import Lease
 from mailtickets.db.models.mailbox import MailboxCursor
@@ -31,6 +32,8 @@ __all__ = [
     "Event",
     "EventKind",
     "Follower",
+    "HeldReply",
+    "HeldState",
     "InboundMessage",
     "IntakeStatus",
     "Lease",

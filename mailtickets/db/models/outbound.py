@@ -20,6 +20,10 @@ class OutboundStatus(enum.StrEnum):
     PENDING = "pending"
     SENT = "sent"
     FAILED = "failed"
+    #: An agent's answer held back by the collision check (`HeldReply`): never claimed.
+    WITHHELD = "withheld"
+    #: A withheld answer its agent discarded, or that expired: it will never be sent.
+    DISCARDED = "discarded"
 
 
 #: How `last_error` begins while a pending message waits because the relay refused it for

@@ -40,6 +40,9 @@ class MessageKind(enum.StrEnum):
     #: Mail from an agent's address that does not prove it came from them: kept for the
     #: agents like a note, never relayed, never a command or an answer.
     UNVERIFIED = "unverified"
+    #: An agent's answer held back because another answer reached the customer after the
+    #: mail it replies to (`HeldReply`); it becomes AGENT if its agent sends it anyway.
+    HELD = "held"
 
 
 class EventKind(enum.StrEnum):
@@ -54,6 +57,7 @@ class EventKind(enum.StrEnum):
     MESSAGE_BOUNCE = "message_bounce"
     MESSAGE_SYSTEM = "message_system"
     MESSAGE_UNVERIFIED = "message_unverified"
+    MESSAGE_HELD = "message_held"
     STATUS = "status"
     REOPENED = "reopened"
     PRIORITY = "priority"
@@ -94,6 +98,10 @@ class EventKind(enum.StrEnum):
     UNFOLLOWED = "unfollowed"
     #: An agent's out-of-office reply to mail about this ticket marked them away.
     AGENT_AWAY = "agent_away"
+    #: What became of a held answer (`data["held"]` is the `HeldReply` id).
+    HELD_REPLY_SENT = "held_reply_sent"
+    HELD_REPLY_DISCARDED = "held_reply_discarded"
+    HELD_REPLY_EXPIRED = "held_reply_expired"
 
     @classmethod
     def message(cls, kind: MessageKind) -> EventKind:
@@ -217,6 +225,7 @@ class Message(Base):
     outbound_id: Mapped[int | None] = mapped_column(ForeignKey("outbound_message.id"))
 
     ticket: Mapped[Ticket] = relationship(back_populates="messages")
+    author_agent: Mapped[Agent | None] = relationship()
     attachments: Mapped[list[Attachment]] = relationship(order_by="Attachment.id")
 
 

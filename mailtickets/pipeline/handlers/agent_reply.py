@@ -7,8 +7,9 @@ participants (`answer`), or, with `#note`, stays internal with its files; a mail
 only sends the customer nothing (`#files` answers the agent, `#assign` tells the new assignee,
 `#history` mails the agent the whole ticket, `#away` and `#back` confirm the agent's
 availability, `#follow` and `#unfollow` change who follows the ticket; an answer goes to
-its followers too). A reply holding nothing but our own quoted
-notice sends nothing and tells the agent so.
+its followers too). A reply holding nothing but our own quoted notice sends nothing and
+tells the agent so. An answer written before someone else's reached the customer is held
+instead of sent (`collision`); `#send` or `#discard` decides.
 An agent's reply imported as history changes the ticket the same way and mails nobody: its
 answer reached the customer when it was written.
 """
@@ -29,6 +30,7 @@ from mailtickets.outbox.history import whole_ticket
 from mailtickets.outbox.notices import notify_agents, reply_address
 from mailtickets.outcomes import Outcome
 from mailtickets.pipeline.context import MessageContext, ProvenAgent
+from mailtickets.pipeline.handlers import collision
 from mailtickets.pipeline.handlers.absence import (
     ABSENCE_COMMANDS,
     absence_problem,
@@ -58,6 +60,8 @@ _HERE = {
     "unfollow",
     "away",
     "back",
+    "send",
+    "discard",
 }
 
 
@@ -74,6 +78,7 @@ def record_agent_reply(ctx: MessageContext, ticket: Ticket, proven: ProvenAgent)
     parsed = parse_commands(ctx.new_text)
     errors = [f"{e.line}: {e.reason}" for e in parsed.errors]
     errors += _check(ctx, ticket, parsed.commands)
+    errors += collision.check_decision(ctx, ticket, agent, parsed.commands)
     if errors:
         _reject(ctx, ticket, agent, errors)
         return
@@ -94,14 +99,24 @@ def record_agent_reply(ctx: MessageContext, ticket: Ticket, proven: ProvenAgent)
         store_message(ctx, conversation, MessageKind.NOTE, author_agent_id=agent.id)
         _tell_other_agents(ctx, conversation, agent, text)
         ctx.outcome = Outcome.NOTE
+    elif text and (newer := collision.newer_answers(ctx, conversation, proven)):
+        store_message(ctx, conversation, MessageKind.HELD, author_agent_id=agent.id)
+        mail = relay(ctx, conversation, proven, text, macros, resolved=resolving)
+        assert mail is not None, "imported history is never held"
+        collision.hold(ctx, conversation, agent, mail, newer)
+        ctx.outcome = Outcome.REPLY_HELD
     elif text:
         store_message(ctx, conversation, MessageKind.AGENT, author_agent_id=agent.id)
         relay(ctx, conversation, proven, text, macros, resolved=resolving)
-        _tell_followers(ctx, conversation, agent, text)
+        # The "answered" notice reaches the followers too; only without one do they need
+        # the answer on its own.
+        if not collision.tell_answered(ctx, conversation, agent, text):
+            _tell_followers(ctx, conversation, agent, text)
         ctx.outcome = Outcome.AGENT_REPLY
     else:
         ctx.outcome = Outcome.COMMANDS
-    _finish_status(ctx, ticket, agent, parsed.commands, answered=bool(text) and not is_note)
+    answered = ctx.outcome is Outcome.AGENT_REPLY or any(c.name == "send" for c in parsed.commands)
+    _finish_status(ctx, ticket, agent, parsed.commands, answered=answered)
 
 
 def _check(ctx: MessageContext, ticket: Ticket, commands: tuple[Command, ...]) -> list[str]:
@@ -166,6 +181,8 @@ def _apply(ctx: MessageContext, ticket: Ticket, agent: Agent, command: Command) 
         _tell_agent(
             ctx, conversation, agent, "agent/history", record=whole_ticket(session, conversation)
         )
+    elif command.name in ("send", "discard"):
+        collision.decide(ctx, ticket, agent, command)
     elif command.name == "priority":
         tickets.set_priority(session, ticket, Priority(command.argument), now, actor, sla=sla)
     elif command.name == "cc":

@@ -30,6 +30,8 @@ from mailtickets.pipeline.context import MessageContext, ProvenAgent
 log = logging.getLogger(__name__)
 
 _COMMAND_LINE = re.compile(r"^\s*#[^\W\d_]", re.UNICODE)
+#: Mail to the customers they never got: failed, or an answer held back (`services.held`).
+_NOT_SEEN = (OutboundStatus.FAILED, OutboundStatus.WITHHELD, OutboundStatus.DISCARDED)
 
 
 def relay(
@@ -40,9 +42,10 @@ def relay(
     macros: list[str],
     *,
     resolved: bool,
-) -> None:
+) -> OutboundMessage | None:
     """The agent's answer (their `text` and the `macros` they inserted) to the customer and
-    every other participant; `resolved` adds that the ticket is now resolved."""
+    every other participant; `resolved` adds that the ticket is now resolved. Returns the
+    mail queued for them (None for imported history)."""
     reply, files = _formatting_and_files(ctx, ticket)
     message: dict[str, Any] = {"author": proven.row.name, "new_text": text}
     if reply is not None:
@@ -53,9 +56,10 @@ def relay(
     author = {"name": proven.row.name, "signature": proven.settings.signature}
     context = ticket_context(ctx.session, ticket, ctx.config.subject_prefix, agent=author)
     context |= {"message": message, "resolved": resolved}
-    tell_customer(ctx, ticket, "customer/agent_reply", context, files)
+    mail = tell_customer(ctx, ticket, "customer/agent_reply", context, files)
     if files.left or files.not_kept:
         _files_not_sent(ctx, ticket, proven, files)
+    return mail
 
 
 def _formatting_and_files(ctx: MessageContext, ticket: Ticket) -> tuple[ReplyHtml | None, Choice]:
@@ -114,10 +118,10 @@ def tell_customer(
     template: str,
     context: dict[str, Any],
     files: Choice = NO_FILES,
-) -> None:
+) -> OutboundMessage | None:
     """Mail `template` to the ticket's participants, continuing their conversation."""
     if ctx.history:
-        return  # imported history: it reached them when it was written
+        return None  # imported history: it reached them when it was written
     recipients = [p.contact.address for p in ticket.participants]
     recipients = [r for r in recipients if r not in ctx.config.own_addresses]
     in_reply_to, references = customer_thread(ctx, ticket)
@@ -125,7 +129,7 @@ def tell_customer(
         "reply_to": reply_address(ctx.config.secret, ticket, None, ctx.now),
         "files": files.context(ticket.id),
     }
-    enqueue(
+    return enqueue(
         ctx.session,
         template=template,
         locale=ticket.contact.locale or ticket.queue.locale,
@@ -158,7 +162,7 @@ def customer_thread(ctx: MessageContext, ticket: Ticket) -> tuple[str | None, li
         select(OutboundMessage.created_at, OutboundMessage.message_id).where(
             (OutboundMessage.ticket_id == ticket.id) | OutboundMessage.ticket_id.in_(merged),
             OutboundMessage.template.like("customer/%"),
-            OutboundMessage.status != OutboundStatus.FAILED,
+            OutboundMessage.status.not_in(_NOT_SEEN),
         )
     ).all()
     latest = max(theirs, default=None)

@@ -82,7 +82,7 @@ def _by_token(ctx: MessageContext) -> tuple[Ticket, str] | None:
         vouched = authentication is None or authentication.aligned
         if agent is not None and agent.active and agent.address == ctx.sender_address and vouched:
             settings = ctx.config.agent(agent.address)
-            ctx.agent = ProvenAgent(settings, agent) if settings is not None else None
+            ctx.agent = ProvenAgent(settings, agent, token.seen) if settings is not None else None
             return ticket, "agent reply address"
         own = agent is not None and agent.address == ctx.sender_address
         if ctx.config.agent(ctx.sender_address) is not None:

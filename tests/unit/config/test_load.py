@@ -113,6 +113,16 @@ max_message_size = "huge"
     ]
 
 
+def test_collision_check_settings_are_checked() -> None:
+    text = '[[queue]]\naddress = "s@a.example"\n[tickets]\nheld_reply_expiry = "0s"\n'
+    text += '[notifications]\nanswered = "everyone"\n'
+    assert _problems(text) == [
+        '[tickets] held_reply_expiry: must be a duration longer than zero, got "0s" (site.toml)',
+        '[notifications] answered: must be one of "none", "others", "all", got "everyone" '
+        "(site.toml)",
+    ]
+
+
 def test_unknown_top_level_section_is_an_error() -> None:
     problems = _problems('[[queue]]\naddress = "s@a.example"\n[tikets]\nsubject_prefix = "X"\n')
     assert problems == ["tikets: unknown key (site.toml)"]

@@ -105,6 +105,11 @@ _FILES_NEEDS = '"#files" takes nothing, or the number of one file of the ticket,
         ("#history", "history", ""),
         ("#histórico", "history", ""),
         ("#historico", "history", ""),
+        # held answers
+        ("#send", "send", ""),
+        ("#Enviar", "send", ""),
+        ("#discard", "discard", ""),
+        ("#descartar", "discard", ""),
         # spacing
         ("   #status\t\tclosed   ", "status", "closed"),
         ("#status\u00a0closed", "status", "closed"),  # no-break space, as pasted from HTML
@@ -165,6 +170,8 @@ def test_commands_and_aliases(line: str, name: str, argument: str) -> None:
         ("#files 1 2", _FILES_NEEDS),
         ("#files 1234567", _FILES_NEEDS),
         ("#history all", '"#history" takes no argument'),
+        ("#send now", '"#send" takes no argument'),
+        ("#descartar tudo", '"#descartar" takes no argument'),
         ("#tag", '"#tag" needs one word of letters, digits, - and _ (at most 50 characters)'),
         (
             "#tag two words",
@@ -208,6 +215,8 @@ def test_help_has_one_line_per_command() -> None:
         "unfollow",
         "away",
         "back",
+        "send",
+        "discard",
     ]
     assert [line.split()[0] for line in HELP] == [f"#{name}" for name in names]
     for line in HELP:

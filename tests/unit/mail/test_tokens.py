@@ -58,6 +58,22 @@ def test_agent_token_round_trips_with_expiry() -> None:
     assert read_reply_token(SECRET, token, NOW) == ReplyToken(1042, 7, MIDNIGHT_EXPIRY)
 
 
+def test_agent_token_names_the_answer_the_agent_had_seen() -> None:
+    token = reply_token(SECRET, 1042, agent_id=7, expires=MIDNIGHT_EXPIRY, seen=315)
+    assert TOKEN_SHAPE.match(token)
+    assert read_reply_token(SECRET, token, NOW) == ReplyToken(1042, 7, MIDNIGHT_EXPIRY, 315)
+    # Whoever changes what was seen (to dodge the collision check) breaks the signature, and
+    # leaving it out makes another token, whose signature does not hold either.
+    assert read_reply_token(SECRET, _replace_field(token, 3, "316"), NOW) is None
+    without = ".".join(token.split(".")[:3] + token.split(".")[4:])
+    assert read_reply_token(SECRET, without, NOW) is None
+
+
+def test_a_token_from_before_the_collision_check_says_nothing_seen() -> None:
+    token = reply_token(SECRET, 1042, agent_id=7, expires=MIDNIGHT_EXPIRY)
+    assert read_reply_token(SECRET, token, NOW) == ReplyToken(1042, 7, MIDNIGHT_EXPIRY, None)
+
+
 @pytest.mark.parametrize(
     "expires",
     [

@@ -63,6 +63,10 @@ EVENT_KEYS = {
     "agent/absence": {"absence"},
     "agent/my_tickets": {"my_tickets"},
     "customer/agents_only": {"refused"},
+    "agent/reply_held": {"held", "newer"},
+    "agent/held_reply_expired": {"held"},
+    "agent/answered": {"answered"},
+    "agent/on_call_escalated": {"on_call"},
 }
 ENGLISH = re.compile(r"\b(the|your|you|please|ticket|reply|thank|hello|regards)\b", re.IGNORECASE)
 
