@@ -79,6 +79,12 @@ class SmtpListenerSettings:
     max_recipients: int
     max_connections: int
     idle_timeout: timedelta
+    #: Sessions one client address may hold at once, so one client cannot take them all.
+    max_connections_per_client: int = 10
+    #: The silence allowed before the first command and between commands before MAIL.
+    greeting_timeout: timedelta = timedelta(seconds=30)
+    #: The longest line taken in DATA, CRLF included; longer ones refuse the message.
+    max_line_length: int = 64 * 1024
 
 
 @dataclass(frozen=True)

@@ -36,6 +36,15 @@ def _secret(table: r.Table, key: str, env: Mapping[str, str]) -> str | None:
     return env[name]
 
 
+def _line_length(value: object) -> int:
+    # RFC 5321's 1000 octets is the least a server must take; beyond a few MiB one line is
+    # only a way to make us hold the whole message in one buffer.
+    length = r.size(value)
+    if not 1000 <= length <= 16 * 1024 * 1024:
+        raise ValueError("must be a size from 1000 bytes to 16MiB")
+    return length
+
+
 def read_smtp(t: r.Table, base: Path | None) -> SmtpListenerSettings:
     """One `[[smtp]]` listener; TLS keys must come together and back the TLS they require."""
     settings = SmtpListenerSettings(
@@ -50,6 +59,9 @@ def read_smtp(t: r.Table, base: Path | None) -> SmtpListenerSettings:
         max_recipients=t.get("max_recipients", r.integer(1, 10000), 100),
         max_connections=t.get("max_connections", r.integer(1, 100000), 100),
         idle_timeout=t.get("idle_timeout", r.positive_duration, r.duration("5m")),
+        max_connections_per_client=t.get("max_connections_per_client", r.integer(1, 100000), 10),
+        greeting_timeout=t.get("greeting_timeout", r.positive_duration, r.duration("30s")),
+        max_line_length=t.get("max_line_length", _line_length, 64 * 1024),
     )
     if (settings.tls_cert is None) != (settings.tls_key is None):
         t.problems.add(t.label, "tls_cert", "tls_cert and tls_key must be given together")
