@@ -36,6 +36,7 @@ from mailtickets.outcomes import Outcome
 from mailtickets.pipeline.context import PipelineConfig
 from mailtickets.pipeline.worker import IngestWorker, Processed
 from mailtickets.scheduler import Job, Scheduler
+from mailtickets.services import floods
 from mailtickets.services.directory import sync_directory
 from mailtickets.services.retention import EVERY, purge_raw
 from mailtickets.services.sla.policy import SlaConfig
@@ -171,7 +172,7 @@ def daemon_parts(app: App, metrics: Metrics, duties: Duties) -> list[Part]:
         app.settings.scheduler,
         app.clock,
         sender.wake,
-        jobs=_retention(app),
+        jobs=[*_retention(app), _flood_summaries(app)],
         duties=duties,
         takeover_interval=app.settings.daemon.takeover_interval,
     )
@@ -196,6 +197,16 @@ def _retention(app: App) -> list[Job]:
         return 0  # it logs what it purged and queues no mail
 
     return [("retention", EVERY, purge)]
+
+
+def _flood_summaries(app: App) -> Job:
+    """The summary of each flood of customer mail that agents were not told of one by one."""
+    threshold = app.settings.notifications.flood_threshold
+
+    def summarise() -> int:
+        return floods.summarise(app.sessions, app.sla, threshold, app.clock.now())
+
+    return ("flood summaries", floods.EVERY, summarise)
 
 
 def _quarantine_in_mailbox(app: App, intake_id: int, tokens: Mapping[str, TokenSource]) -> None:

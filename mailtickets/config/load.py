@@ -39,6 +39,7 @@ from mailtickets.config.settings import (
     DatabaseSettings,
     IngestSettings,
     MetricsSettings,
+    NotificationSettings,
     QueueSettings,
     RetentionSettings,
     SchedulerSettings,
@@ -201,6 +202,7 @@ def _settings(root: r.Table, path: Path | None, env: Mapping[str, str]) -> Setti
         rules=read_rules(root.tables("rule", "name"), queues, agents, templates.dir),
         spam=_spam(root.table("spam")),
         retention=_retention(root.table("retention")),
+        notifications=_notifications(root.table("notifications")),
     )
     root.finish()
     cross_check(root.problems, settings)
@@ -379,5 +381,13 @@ def _spam(t: r.Table) -> SpamSettings:
 
 def _retention(t: r.Table) -> RetentionSettings:
     settings = RetentionSettings(raw_messages=t.optional("raw_messages", r.positive_duration))
+    t.finish()
+    return settings
+
+
+def _notifications(t: r.Table) -> NotificationSettings:
+    settings = NotificationSettings(
+        flood_threshold=t.get("flood_threshold", r.integer(1, 100000), 20),
+    )
     t.finish()
     return settings

@@ -224,6 +224,13 @@ class RetentionSettings:
 
 
 @dataclass(frozen=True)
+class NotificationSettings:
+    #: Customer messages from one sender (or new addresses at one domain) within an hour
+    #: beyond which agents get one flood notice and a summary instead of a notice each.
+    flood_threshold: int = 20
+
+
+@dataclass(frozen=True)
 class Settings:
     """Everything the daemon and the CLI need, validated."""
 
@@ -248,6 +255,7 @@ class Settings:
     rules: tuple[Rule, ...] = ()
     spam: SpamSettings = SpamSettings()
     retention: RetentionSettings = RetentionSettings()
+    notifications: NotificationSettings = NotificationSettings()
 
     @property
     def source_name(self) -> str:

@@ -52,6 +52,7 @@ TEMPLATES = (
     "agent/not_recorded",
     "agent/nothing_new",
     "agent/history",
+    "agent/flood",
 )
 
 
@@ -213,6 +214,15 @@ SAMPLE_CONTEXT: dict[str, Any] = {
         "reason": "550 5.1.1 user unknown",
     },
     "errors": ["#priorty high: unknown command"],
+    "flood": {
+        "source": "flood@robot.example",
+        "messages": 21,
+        "first": 1042,
+        "last": 1042,
+        "threshold": 20,
+        # The notice that a flood began, about a ticket; its summary (True) is about none.
+        "over": False,
+    },
     "assigned_by": "Bruno <bruno@acme.example>",
     "note": {"author": "Bruno <bruno@acme.example>", "text": "Called the customer."},
     "auto_close_after": "7 days",

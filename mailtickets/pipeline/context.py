@@ -51,6 +51,8 @@ class PipelineConfig:
     spam: SpamSettings = field(default_factory=SpamSettings)
     #: The locales customers can get mail in (those with templates), for their language.
     locales: tuple[str, ...] = ()
+    #: Customer messages from one source in an hour beyond which agents hear of a flood.
+    flood_threshold: int = 20
 
     @classmethod
     def from_settings(
@@ -76,6 +78,7 @@ class PipelineConfig:
             rules=settings.rules,
             spam=settings.spam,
             locales=customer_locales(templates),
+            flood_threshold=settings.notifications.flood_threshold,
         )
 
     @property

@@ -1,6 +1,7 @@
 """Typed models, one module per aggregate; importing this package registers them all."""
 
 from mailtickets.db.models.directory import Agent, Contact, Queue
+from mailtickets.db.models.flood import NoticeTally
 from mailtickets.db.models.intake import InboundMessage, IntakeStatus
 from mailtickets.db.models.lease import Lease
 from mailtickets.db.models.mailbox import MailboxCursor
@@ -33,6 +34,7 @@ __all__ = [
     "MailboxCursor",
     "Message",
     "MessageKind",
+    "NoticeTally",
     "OutboundMessage",
     "OutboundStatus",
     "Participant",

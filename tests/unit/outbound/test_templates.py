@@ -60,6 +60,7 @@ EVENT_KEYS = {
     "agent/unverified": {"why", "mail"},
     "agent/not_recorded": {"why", "mail"},
     "agent/history": {"record"},
+    "agent/flood": {"flood"},
 }
 ENGLISH = re.compile(r"\b(the|your|you|please|ticket|reply|thank|hello|regards)\b", re.IGNORECASE)
 
