@@ -15,6 +15,7 @@ from typing import cast
 import pytest
 
 from mailtickets.services import floods
+from mailtickets.services.privacy.erase import erase
 from tests.support.helpdesk import Helpdesk, make_helpdesk
 from tests.support.mail import compose
 
@@ -140,3 +141,12 @@ def test_new_addresses_at_one_domain_count_together(desk: Helpdesk) -> None:
         f"Flood from new addresses at rotating.example, 2 messages, "
         f"tickets #{tickets[3]}{DASH}#{tickets[4]}"
     ]
+
+
+def test_an_erased_flooder_is_named_in_no_summary(desk: Helpdesk) -> None:
+    flood = [_write(desk, "robot@flood.example", f"Flood {n}") for n in range(1, 6)]
+    with desk.app.sessions.begin() as session:
+        erase(session, "robot@flood.example", desk.clock.now(), desk.app.settings.outgoing.maildir)
+    desk.clock.advance(floods.QUIET)
+    assert _summarise(desk) == 0
+    assert [desk.ticket(t)["id"] for t in flood] == flood
