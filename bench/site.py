@@ -56,6 +56,7 @@ host = "127.0.0.1"
 port = {smtp_port}
 max_message_size = "40MiB"
 max_connections = 200
+max_connections_per_client = 200
 """
 
 

@@ -36,7 +36,7 @@ from mailtickets.outcomes import Outcome
 from mailtickets.pipeline.context import PipelineConfig
 from mailtickets.pipeline.worker import IngestWorker, Processed
 from mailtickets.scheduler import Job, Scheduler
-from mailtickets.services import held
+from mailtickets.services import floods, held
 from mailtickets.services.directory import sync_directory
 from mailtickets.services.oncall import escalate
 from mailtickets.services.retention import EVERY, purge_raw
@@ -173,7 +173,7 @@ def daemon_parts(app: App, metrics: Metrics, duties: Duties) -> list[Part]:
         app.settings.scheduler,
         app.clock,
         sender.wake,
-        jobs=[*_retention(app), *_on_call(app), _held_replies(app)],
+        jobs=[*_retention(app), *_on_call(app), _held_replies(app), _flood_summaries(app)],
         duties=duties,
         takeover_interval=app.settings.daemon.takeover_interval,
     )
@@ -216,6 +216,16 @@ def _on_call(app: App) -> list[Job]:
         return []
     every = app.settings.scheduler.sweep_interval
     return [("on-call escalation", every, lambda: escalate(app.sessions, app.sla, app.clock.now()))]
+
+
+def _flood_summaries(app: App) -> Job:
+    """The summary of each flood of customer mail that agents were not told of one by one."""
+    threshold = app.settings.notifications.flood_threshold
+
+    def summarise() -> int:
+        return floods.summarise(app.sessions, app.sla, threshold, app.clock.now())
+
+    return ("flood summaries", floods.EVERY, summarise)
 
 
 def _quarantine_in_mailbox(app: App, intake_id: int, tokens: Mapping[str, TokenSource]) -> None:

@@ -399,6 +399,9 @@ def _retention(t: r.Table) -> RetentionSettings:
 
 
 def _notifications(t: r.Table) -> NotificationSettings:
-    settings = NotificationSettings(answered=t.get("answered", r.choice(*ANSWERED), "others"))
+    settings = NotificationSettings(
+        answered=t.get("answered", r.choice(*ANSWERED), "others"),
+        flood_threshold=t.get("flood_threshold", r.integer(1, 100000), 20),
+    )
     t.finish()
     return settings

@@ -95,6 +95,12 @@ class SmtpListenerSettings:
     max_recipients: int
     max_connections: int
     idle_timeout: timedelta
+    #: Sessions one client address may hold at once, so one client cannot take them all.
+    max_connections_per_client: int = 10
+    #: The silence allowed before the first command and between commands before MAIL.
+    greeting_timeout: timedelta = timedelta(seconds=30)
+    #: The longest line taken in DATA, CRLF included; longer ones refuse the message.
+    max_line_length: int = 64 * 1024
 
 
 @dataclass(frozen=True)
@@ -251,6 +257,9 @@ ANSWERED = ("none", "others", "all")
 @dataclass(frozen=True)
 class NotificationSettings:
     answered: str = "others"
+    #: Customer messages from one sender (or new addresses at one domain) within an hour
+    #: beyond which agents get one flood notice and a summary instead of a notice each.
+    flood_threshold: int = 20
 
 
 @dataclass(frozen=True)

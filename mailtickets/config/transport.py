@@ -36,20 +36,46 @@ def _secret(table: r.Table, key: str, env: Mapping[str, str]) -> str | None:
     return env[name]
 
 
+def _line_length(value: object) -> int:
+    # RFC 5321's 1000 octets is the least a server must take; beyond a few MiB one line is
+    # only a way to make us hold the whole message in one buffer.
+    length = r.size(value)
+    if not 1000 <= length <= 16 * 1024 * 1024:
+        raise ValueError("must be a size from 1000 bytes to 16MiB")
+    return length
+
+
+def _per_client(t: r.Table, protocol: str, max_connections: int) -> int:
+    # LMTP is spoken only by the MTA in front (RFC 2033), one client whose concurrency (20 in
+    # Postfix) is the listener's whole load: a per-client share would only defer its mail.
+    if protocol == "lmtp":
+        t.unused(
+            "max_connections_per_client",
+            'is not used with protocol = "lmtp": its one client is the MTA in front',
+        )
+        return max_connections
+    return t.get("max_connections_per_client", r.integer(1, 100000), 10)
+
+
 def read_smtp(t: r.Table, base: Path | None) -> SmtpListenerSettings:
     """One `[[smtp]]` listener; TLS keys must come together and back the TLS they require."""
+    protocol = t.get("protocol", r.choice("smtp", "lmtp"), "smtp")
+    max_connections = t.get("max_connections", r.integer(1, 100000), 100)
     settings = SmtpListenerSettings(
         host=t.get("host", r.nonempty, "127.0.0.1"),
         port=t.get("port", r.integer(1, 65535), 2525),
-        protocol=t.get("protocol", r.choice("smtp", "lmtp"), "smtp"),
+        protocol=protocol,
         tls_cert=t.optional("tls_cert", r.path(base)),
         tls_key=t.optional("tls_key", r.path(base)),
         require_tls=t.get("require_tls", r.boolean, False),
         implicit_tls=t.get("implicit_tls", r.boolean, False),
         max_message_size=t.get("max_message_size", r.size, 25 * 1024 * 1024),
         max_recipients=t.get("max_recipients", r.integer(1, 10000), 100),
-        max_connections=t.get("max_connections", r.integer(1, 100000), 100),
+        max_connections=max_connections,
         idle_timeout=t.get("idle_timeout", r.positive_duration, r.duration("5m")),
+        max_connections_per_client=_per_client(t, protocol, max_connections),
+        greeting_timeout=t.get("greeting_timeout", r.positive_duration, r.duration("30s")),
+        max_line_length=t.get("max_line_length", _line_length, 64 * 1024),
     )
     if (settings.tls_cert is None) != (settings.tls_key is None):
         t.problems.add(t.label, "tls_cert", "tls_cert and tls_key must be given together")

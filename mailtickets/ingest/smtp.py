@@ -241,7 +241,7 @@ class SmtpListener:
         self._clock = clock
         self._on_accepted = on_accepted
         self._hostname = hostname
-        self._sessions = Sessions(settings.max_connections)
+        self._sessions = Sessions(settings.max_connections, settings.max_connections_per_client)
         self._server: asyncio.Server | None = None
         self._handler: IntakeHandler | None = None
 
@@ -276,6 +276,8 @@ class SmtpListener:
             "data_size_limit": settings.max_message_size,
             "tls_context": None if settings.implicit_tls else tls,
             "timeout": settings.idle_timeout.total_seconds(),
+            "greeting_timeout": settings.greeting_timeout.total_seconds(),
+            "max_line_length": settings.max_line_length,
             "loop": loop,
         }
         try:

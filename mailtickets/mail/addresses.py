@@ -1,13 +1,39 @@
-"""Mail addresses: normalising, plus-addressing, and matching against our own addresses."""
+"""Mail addresses: normalising, plus-addressing, and matching against our own addresses.
+
+One mailbox has one spelling here, however a header wrote it: the domain's case and trailing
+dots (`ana@Example.COM.`), a quoted local part that needs no quotes (`"ana"@example.com`)
+and comments (removed by the header parsers before) all come to `ana@example.com`, so
+contacts, participants and the limits counted per sender apply per real mailbox. The local
+part is lowercased too, so that `Ana@` and `ana@` are one contact.
+"""
 
 from __future__ import annotations
 
+import re
+
 MAX_ADDRESS = 320
+
+# RFC 5322 dot-atom: what a local part may be without quotes.
+_DOT_ATOM = re.compile(r"[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+(\.[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+)*")
+_QUOTED_PAIR = re.compile(r"\\(.)")
 
 
 def normalise(address: str) -> str:
-    """Lowercase, trimmed, without angle brackets: how addresses are compared and stored."""
-    return address.strip().strip("<>").strip().lower()[:MAX_ADDRESS]
+    """Lowercase, trimmed, without angle brackets, needless quotes or a domain's trailing
+    dots: how addresses are compared and stored."""
+    text = address.strip().strip("<>").strip().lower()
+    local, at, domain = text.rpartition("@")
+    if at and not domain.startswith("["):  # an address literal keeps its form
+        text = f"{_unquoted(local)}@{domain.rstrip('.')}"
+    return text[:MAX_ADDRESS]
+
+
+def _unquoted(local: str) -> str:
+    """`"ana.lima"` → `ana.lima`; a local part that needs its quotes keeps them."""
+    if len(local) < 2 or not (local.startswith('"') and local.endswith('"')):
+        return local
+    bare = _QUOTED_PAIR.sub(r"\1", local[1:-1])
+    return bare if _DOT_ATOM.fullmatch(bare) else local
 
 
 def split_plus(address: str) -> tuple[str, str | None]:

@@ -14,6 +14,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from email.errors import InvalidHeaderDefect
 from email.feedparser import FeedParser
 from email.header import decode_header, make_header
 from email.message import Message
@@ -223,7 +224,12 @@ def _pairs(message: Message, name: str) -> list[tuple[str, str]]:
     # "x@evil.example". A header holding one is read by the raw path below.
     if not any("=?" in value for value in raw):
         try:
-            addresses = getattr(message[name], "addresses", None)
+            parsed = message[name]
+            # What it could not read as an address it gives as something else: "<>" for
+            # "ana@example.com." (a trailing dot), the display name for "Ana <…com.>".
+            defects = getattr(parsed, "defects", ())
+            if not any(isinstance(d, InvalidHeaderDefect) for d in defects):
+                addresses = getattr(parsed, "addresses", None)
         except Exception:  # noqa: BLE001  (the lenient parser below reads what it can)
             addresses = None
     if addresses is not None:

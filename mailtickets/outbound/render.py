@@ -59,6 +59,7 @@ TEMPLATES = (
     "agent/held_reply_expired",
     "agent/answered",
     "agent/on_call_escalated",
+    "agent/flood",
 )
 
 
@@ -227,6 +228,15 @@ SAMPLE_CONTEXT: dict[str, Any] = {
         "reason": "550 5.1.1 user unknown",
     },
     "errors": ["#priorty high: unknown command"],
+    "flood": {
+        "source": "flood@robot.example",
+        "messages": 21,
+        "first": 1042,
+        "last": 1042,
+        "threshold": 20,
+        # The notice that a flood began, about a ticket; its summary (True) is about none.
+        "over": False,
+    },
     "assigned_by": "Bruno <bruno@acme.example>",
     "absence": {"state": "auto_reply", "until": None, "reason": None},
     "refused": {"commands": ["#follow"]},

@@ -55,6 +55,8 @@ class PipelineConfig:
     held_reply_expiry: timedelta = timedelta(hours=24)
     #: Who hears that an agent answered: "none", "others" or "all" (`[notifications]`).
     answered: str = "others"
+    #: Customer messages from one source in an hour beyond which agents hear of a flood.
+    flood_threshold: int = 20
 
     @classmethod
     def from_settings(
@@ -82,6 +84,7 @@ class PipelineConfig:
             locales=customer_locales(templates),
             held_reply_expiry=settings.tickets.held_reply_expiry,
             answered=settings.notifications.answered,
+            flood_threshold=settings.notifications.flood_threshold,
         )
 
     @property

@@ -1,6 +1,8 @@
 """A flood: one sender pushes a thousand messages within a minute over several connections,
 while other customers keep writing. Every message opens its ticket, the flooder gets only
-`max_acknowledgements_per_hour` acknowledgements, and every other customer gets theirs."""
+`max_acknowledgements_per_hour` acknowledgements, and every other customer gets theirs. The
+agent gets a notice for the flooder's first `flood_threshold` messages and one that the flood
+began, not a thousand; the other customers' notices go out as usual."""
 
 from __future__ import annotations
 
@@ -12,7 +14,7 @@ from pathlib import Path
 
 from sqlalchemy import select
 
-from mailtickets.db.models import InboundMessage
+from mailtickets.db.models import InboundMessage, OutboundMessage
 from tests.faults.figures import Figures, scaled
 from tests.faults.site import QUEUE, Site, wire
 from tests.support.mail import compose
@@ -22,6 +24,8 @@ CONNECTIONS = 4
 OTHERS = 10
 LIMIT = 5
 HALFWAY = "flood-100@"
+AGENT = "alice@acme.example"
+FLOOD_THRESHOLD = 20
 
 
 def _send(port: int, batch: list[tuple[str, str]], halfway: threading.Event) -> list[int]:
@@ -48,7 +52,14 @@ def test_one_sender_floods_others_are_still_served(tmp_path: Path, figures: Figu
     others = [(f"customer{n}@example.com", f"other-{n}@example.com") for n in range(OTHERS)]
     # The other customers write in the middle of the flood, on connections of their own.
     batches = [flood[n::CONNECTIONS] for n in range(CONNECTIONS)] + [[o] for o in others]
-    site = Site(tmp_path, tickets=f"max_acknowledgements_per_hour = {LIMIT}\n")
+    site = Site(
+        tmp_path,
+        tickets=f"max_acknowledgements_per_hour = {LIMIT}\n",
+        # Every sender is on one address here: its share must hold all their connections.
+        smtp=f"max_connections_per_client = {CONNECTIONS + OTHERS}\n",
+        extra=f"[notifications]\nflood_threshold = {FLOOD_THRESHOLD}\n"
+        f'[[agent]]\naddress = "{AGENT}"\nname = "Alice"\n',
+    )
     halfway = threading.Event()
     with site.daemon(log_level="error") as daemon, ThreadPoolExecutor(len(batches)) as pool:
         answers = [pool.submit(_send, site.smtp_port, batch, halfway) for batch in batches]
@@ -64,6 +75,8 @@ def test_one_sender_floods_others_are_still_served(tmp_path: Path, figures: Figu
                 InboundMessage.mail_from, InboundMessage.received_at, InboundMessage.processed_at
             )
         ).all()
+        outgoing = session.execute(select(OutboundMessage.template, OutboundMessage.recipients))
+        told = Counter(template for template, recipients in outgoing if AGENT in recipients)
     site.close()
     waits = {
         sender == FLOODER: max(
@@ -85,8 +98,13 @@ def test_one_sender_floods_others_are_still_served(tmp_path: Path, figures: Figu
         f"longest accept-to-processed: flood {waits[True]:.1f}s, others {waits[False]:.1f}s "
         "(one worker, first come first served)"
     )
+    figures.note(
+        f"the agent's notices: {told['agent/new_ticket']} of new tickets, "
+        f"{told['agent/flood']} that a flood began (threshold {FLOOD_THRESHOLD}/h)"
+    )
     figures.survived = f"{count + OTHERS - len(lost)} tickets, one per message"
     assert codes == [250] * (count + OTHERS)
     assert lost == []
     assert acknowledged[FLOODER] == LIMIT
     assert all(acknowledged[s] == 1 for s, _ in others)
+    assert told == {"agent/new_ticket": FLOOD_THRESHOLD + OTHERS, "agent/flood": 1}

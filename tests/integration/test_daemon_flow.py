@@ -23,7 +23,7 @@ def _site(tmp_path: Path) -> tuple[Path, int]:
         f'[database]\nurl = "sqlite:///{tmp_path}/mt.db"\n[storage]\ndir = "{tmp_path}/var"\n'
         '[tickets]\nsubject_prefix = "ACME"\n'
         '[[queue]]\naddress = "support@acme.example"\n'
-        f'[[smtp]]\nhost = "127.0.0.1"\nport = {port}\n'
+        f'[[smtp]]\nhost = "127.0.0.1"\nport = {port}\nmax_connections_per_client = 50\n'
     )
     assert mailtickets("--config", str(config), "db", "upgrade", cwd=tmp_path).returncode == 0
     return config, port

@@ -1,6 +1,7 @@
 """Typed models, one module per aggregate; importing this package registers them all."""
 
 from mailtickets.db.models.directory import Agent, AssignmentCursor, Contact, Queue
+from mailtickets.db.models.flood import NoticeTally
 from mailtickets.db.models.held import HeldReply, HeldState
 from mailtickets.db.models.intake import InboundMessage, IntakeStatus
 from mailtickets.db.models.lease import Lease
@@ -40,6 +41,7 @@ __all__ = [
     "MailboxCursor",
     "Message",
     "MessageKind",
+    "NoticeTally",
     "OnCallPage",
     "OutboundMessage",
     "OutboundStatus",

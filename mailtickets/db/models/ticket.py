@@ -80,6 +80,8 @@ class EventKind(enum.StrEnum):
     MACRO_FAILED = "macro_failed"
     ACKNOWLEDGEMENT_QUEUED = "acknowledgement_queued"
     ACKNOWLEDGEMENT_WITHHELD = "acknowledgement_withheld"
+    #: The agents' notice of a customer message held back: its sender floods (`data["flood"]`).
+    NOTICE_WITHHELD = "notice_withheld"
     DELIVERY_FAILED = "delivery_failed"
     DELIVERY_DELAYED = "delivery_delayed"
     SATISFACTION_REQUESTED = "satisfaction_requested"

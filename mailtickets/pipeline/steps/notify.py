@@ -8,6 +8,7 @@ the ticket's followers, or to the queue's agents while nobody is assigned; a har
 reported to them too. The agents' notices carry the message's files (`outbox.attachments`).
 A file the intake did not keep for its size is named to the customer: in the acknowledgement
 of a new ticket, and for a follow-up in one `customer/attachment_too_large` mail.
+A flood from one sender becomes one notice and a summary (`services.floods`).
 Mail imported as history causes none of it: it was answered, or not, long ago.
 """
 
@@ -26,7 +27,7 @@ from mailtickets.outbox.notices import notify_agents, reply_address
 from mailtickets.outcomes import Outcome
 from mailtickets.pipeline.context import MessageContext
 from mailtickets.pipeline.steps.rules import automatic_answer
-from mailtickets.services import oncall
+from mailtickets.services import floods, oncall
 from mailtickets.services.tickets import record
 
 
@@ -40,9 +41,9 @@ def enqueue_mail(ctx: MessageContext) -> None:
             _acknowledge(ctx, ctx.ticket, context)
         queue = ctx.config.queue_for(ctx.ticket.queue.address)
         to_assignee = queue is None or queue.notify_new == "assignee"
-        _notify_agents(ctx, ctx.ticket, "agent/new_ticket", context, to_assignee=to_assignee)
+        _customer_notice(ctx, ctx.ticket, "agent/new_ticket", context, to_assignee=to_assignee)
     elif ctx.outcome == Outcome.FOLLOW_UP:
-        _notify_agents(ctx, ctx.ticket, "agent/customer_replied", _context(ctx, ctx.ticket))
+        _customer_notice(ctx, ctx.ticket, "agent/customer_replied", _context(ctx, ctx.ticket))
         if ctx.omitted_attachments and ctx.automated is None:
             _files_too_large(ctx, ctx.ticket)
     elif ctx.outcome == Outcome.BOUNCE and ctx.bounce is not None and ctx.bounce.permanent:
@@ -141,6 +142,47 @@ def _files_too_large(ctx: MessageContext, ticket: Ticket) -> None:
         in_reply_to=ctx.message_id,
         references=[*ctx.mail.references, ctx.message_id],
     )
+
+
+def _customer_notice(
+    ctx: MessageContext,
+    ticket: Ticket,
+    template: str,
+    context: dict[str, Any],
+    *,
+    to_assignee: bool = True,
+) -> None:
+    """`template` to the agents, unless the sender floods (`services.floods`): then the
+    notice is withheld, and the first one withheld tells the agents of the flood."""
+    flood = None
+    if ctx.sender is not None and ctx.on_behalf_by is None:
+        flood = floods.tally(ctx.session, ticket, ctx.sender, ctx.now, ctx.config.flood_threshold)
+    if flood is None:
+        _notify_agents(ctx, ticket, template, context, to_assignee=to_assignee)
+        return
+    record(
+        ctx.session,
+        ticket,
+        EventKind.NOTICE_WITHHELD,
+        ctx.now,
+        ctx.sender_address,
+        flood=flood.source,
+        messages=flood.messages,
+    )
+    if flood.began:
+        began = floods.flood_context(
+            flood.source, flood.messages, ticket.id, ticket.id, ctx.config.flood_threshold,
+            over=False,
+        )  # fmt: skip
+        floods.announce(
+            ctx.session,
+            ticket,
+            context | {"flood": began},
+            queues=ctx.config.queues,
+            agents=ctx.config.agents,
+            secret=ctx.config.secret,
+            now=ctx.now,
+        )
 
 
 def _notify_agents(

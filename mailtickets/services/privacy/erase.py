@@ -19,6 +19,7 @@ from mailtickets.db.models import (
     Event,
     InboundMessage,
     Message,
+    NoticeTally,
     OutboundMessage,
     Participant,
     SatisfactionRating,
@@ -63,6 +64,8 @@ def erase(session: Session, address: str, now: datetime, maildir: Path) -> Erase
         update(Ticket).where(Ticket.id.in_(opened)).values(subject=ERASED, updated_at=now)
     )
     _scrub_events(session, person, [t.id for t, _ in tickets], needles)
+    # The hour's count of their mail names them; a flood summary must not name them later.
+    session.execute(delete(NoticeTally).where(NoticeTally.source == person.address))
     if person.contact is not None:
         session.execute(
             delete(Participant).where(

@@ -90,7 +90,10 @@ def test_fifty_clients_sending_twenty_messages_each_store_a_thousand_rows(store:
         return codes
 
     with (
-        running(store.accept, on_accepted=lambda: woken.append(None)) as server,
+        # Fifty clients on one address, as fifty sessions of an MTA in front would be.
+        running(
+            store.accept, on_accepted=lambda: woken.append(None), max_connections_per_client=clients
+        ) as server,
         ThreadPoolExecutor(clients) as pool,
     ):
         codes = [code for codes in pool.map(client, range(clients)) for code in codes]

@@ -32,8 +32,10 @@ def listener(store: Store) -> Iterator[RunningListener]:
         yield server
 
 
-def connect(server: RunningListener) -> smtplib.SMTP:
-    client = smtplib.SMTP("127.0.0.1", server.port, local_hostname=CLIENT, timeout=30)
+def connect(server: RunningListener, source: str = "127.0.0.1") -> smtplib.SMTP:
+    client = smtplib.SMTP(
+        "127.0.0.1", server.port, local_hostname=CLIENT, timeout=30, source_address=(source, 0)
+    )
     client.ehlo()
     return client
 
@@ -216,18 +218,31 @@ def test_8bit_data_without_8bitmime_is_stored_byte_for_byte(
     assert row.raw.endswith(b"\r\n" + raw)
 
 
-def test_lines_longer_than_rfc_5321_allows_are_refused(
+def test_lines_longer_than_rfc_5321_allows_are_stored_as_received(
     store: Store, listener: RunningListener
 ) -> None:
-    longest = b"Subject: longest\r\nMessage-ID: <998@customer.example>\r\n\r\n" + b"a" * 998
-    too_long = b"Subject: too long\r\nMessage-ID: <2000@customer.example>\r\n\r\n" + b"a" * 2000
+    # Real clients send unfolded subjects and unwrapped paragraphs; Postfix keeps them.
+    long_mail = (
+        b"Subject: " + b"s" * 10_000 + b"\r\nMessage-ID: <long@customer.example>\r\n\r\n"
+        + b"b" * 5_000 + b"\r\n"
+    )  # fmt: skip
     client = connect(listener)
-    code, reply = send_raw_data(client, too_long + b"\r\n.\r\n", "support@acme.example")
-    assert code == 500
-    assert b"Line too long" in reply
-    assert send_raw_data(client, longest + b"\r\n.\r\n", "support@acme.example")[0] == 250
+    assert send_raw_data(client, long_mail + b".\r\n", "support@acme.example")[0] == 250
     client.quit()
-    assert [row.message_id for row in store.rows()] == ["998@customer.example"]
+    [row] = store.rows()
+    assert row.raw.endswith(b"\r\n" + long_mail)
+
+
+def test_lines_beyond_max_line_length_refuse_the_message_for_good(store: Store) -> None:
+    longest = b"Subject: longest\r\nMessage-ID: <2000@customer.example>\r\n\r\n" + b"a" * 1998
+    too_long = b"Subject: too long\r\nMessage-ID: <2001@customer.example>\r\n\r\n" + b"a" * 1999
+    with running(store.accept, max_line_length=2000) as server:
+        client = connect(server)
+        code, reply = send_raw_data(client, too_long + b"\r\n.\r\n", "support@acme.example")
+        assert (code, reply) == (552, b"5.3.4 Message has a line longer than 2000 bytes")
+        assert send_raw_data(client, longest + b"\r\n.\r\n", "support@acme.example")[0] == 250
+        client.quit()
+    assert [row.message_id for row in store.rows()] == ["2000@customer.example"]
 
 
 def test_bounces_with_a_null_sender_are_taken(store: Store, listener: RunningListener) -> None:
@@ -270,12 +285,59 @@ def test_connections_beyond_the_limit_are_refused_with_421(store: Store) -> None
     assert len(store.rows()) == 1
 
 
-def test_an_idle_client_is_disconnected(store: Store) -> None:
+def test_an_idle_client_is_told_and_disconnected(store: Store) -> None:
     with running(store.accept, idle_timeout=timedelta(seconds=0.3)) as server:
-        client = smtplib.SMTP("127.0.0.1", server.port, timeout=30)
-        with pytest.raises(smtplib.SMTPServerDisconnected):
-            client.getreply()  # returns when the server hangs up
+        client = connect(server)
+        assert client.mail(SENDER)[0] == 250
+        assert client.getreply() == (421, b"4.4.2 Timeout exceeded, closing connection")
         client.close()
+
+
+def test_a_client_silent_before_mail_gets_the_shorter_greeting_timeout(store: Store) -> None:
+    # The idle timeout of five minutes would hold the session; the greeting timeout ends it.
+    with running(store.accept, greeting_timeout=timedelta(seconds=0.3)) as server:
+        client = smtplib.SMTP("127.0.0.1", server.port, timeout=30)
+        assert client.getreply() == (421, b"4.4.2 Timeout exceeded, closing connection")
+        client.close()
+        # Bytes that never make a command do not count as activity either.
+        dribbling = smtplib.SMTP("127.0.0.1", server.port, timeout=30)
+        dribbling.send(b"EH")
+        assert dribbling.getreply() == (421, b"4.4.2 Timeout exceeded, closing connection")
+        dribbling.close()
+
+
+def test_one_client_address_cannot_take_every_connection(store: Store) -> None:
+    with running(store.accept, max_connections_per_client=2) as server:
+        held = [connect(server), connect(server)]
+        with pytest.raises(smtplib.SMTPConnectError) as refused:
+            smtplib.SMTP("127.0.0.1", server.port, timeout=30)
+        assert refused.value.smtp_code == 421
+        assert refused.value.smtp_error == (
+            b"4.7.0 Too many connections from 127.0.0.1, try again later"
+        )
+        # Another address is served while the first one holds its share.
+        other = connect(server, source="127.0.0.2")
+        assert send(other, message(), "support@acme.example")[0] == 250
+        other.quit()
+        for client in held:
+            client.quit()
+    [row] = store.rows()
+    assert row.raw.startswith(b"Received: from client.example ([127.0.0.2])\r\n")
+
+
+def test_a_nul_in_the_reverse_path_is_refused_not_removed(
+    store: Store, listener: RunningListener
+) -> None:
+    client = connect(listener)
+    assert client.docmd("MAIL FROM:", "<carol\x00@customer.example>") == (
+        553,
+        b"5.1.7 Sender address rejected: it contains a control character",
+    )
+    assert client.docmd("RCPT TO:", "<support@acme.example>")[0] == 503
+    assert send(client, message(), "support@acme.example")[0] == 250
+    client.quit()
+    [row] = store.rows()
+    assert row.mail_from == SENDER
 
 
 def test_the_trace_keeps_a_forged_helo_from_changing_the_header(

@@ -311,3 +311,28 @@ def test_team_keys_are_checked_naming_the_key_and_file() -> None:
         '[agent] digest: ana@example.com: "daily" needs [scheduler] digest_at, the hour '
         "(site.toml)",
     ]
+
+
+def test_smtp_fairness_limits_are_checked_by_name() -> None:
+    text = '[[queue]]\naddress = "s@a.example"\n[[smtp]]\nmax_connections_per_client = 0\n'
+    text += (
+        'greeting_timeout = "soon"\nmax_line_length = 80\n[notifications]\nflood_threshold = 0\n'
+    )
+    assert _problems(text) == [
+        "[smtp.1] max_connections_per_client: must be an integer 1-100000, got 0 (site.toml)",
+        '[smtp.1] greeting_timeout: must be a duration such as "30s", "15m", "4h" or "2d", '
+        'got "soon" (site.toml)',
+        "[smtp.1] max_line_length: must be a size from 1000 bytes to 16MiB, got 80 (site.toml)",
+        "[notifications] flood_threshold: must be an integer 1-100000, got 0 (site.toml)",
+    ]
+
+
+def test_an_lmtp_listener_has_no_per_client_limit() -> None:
+    base = '[[queue]]\naddress = "s@a.example"\n[[smtp]]\nprotocol = "lmtp"\nmax_connections = 40\n'
+    settings, _ = parse_settings(base, "site.toml", Path("site.toml"), {})
+    # Its one client is the MTA in front: its share is the whole listener.
+    assert settings.smtp[0].max_connections_per_client == 40
+    assert _problems(base + "max_connections_per_client = 5\n") == [
+        '[smtp.1] max_connections_per_client: is not used with protocol = "lmtp": its one client '
+        "is the MTA in front (site.toml)"
+    ]

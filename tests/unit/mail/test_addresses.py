@@ -16,6 +16,14 @@ from mailtickets.mail.addresses import MAX_ADDRESS, is_valid, normalise, split_p
         ("< pat@example.org >", "pat@example.org"),
         ("\tpat@example.org\n", "pat@example.org"),
         ("", ""),
+        # One mailbox, one spelling: a domain's trailing dots, needless quotes.
+        ("ana@Example.COM.", "ana@example.com"),
+        ('"ana.lima"@example.com', "ana.lima@example.com"),
+        ('"an\\a"@example.com', "ana@example.com"),
+        # Quotes that are needed stay: this is not victim@gmail.example.
+        ('"victim@gmail.example"@acme.example', '"victim@gmail.example"@acme.example'),
+        ('"a b"@example.com', '"a b"@example.com'),
+        ("ana@[192.0.2.1]", "ana@[192.0.2.1]"),
     ],
 )
 def test_normalise(address: str, expected: str) -> None:

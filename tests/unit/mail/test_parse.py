@@ -511,3 +511,25 @@ def test_an_address_is_checked_as_it_will_be_stored() -> None:
     # "<0@\x00>": valid-looking until the NUL byte is dropped, leaving a domainless "0@".
     mail = parse(b"From: <0(@customer.example>)@\x00\r\nSubject: nul\r\n\r\nhello\r\n")
     assert mail.from_address is None
+
+
+@pytest.mark.parametrize(
+    "sender",
+    [
+        "ana@example.com",
+        "Ana <ANA@Example.COM>",
+        "ana@example.com.",  # the stdlib's strict parser reads "<>" here
+        "Ana Lima <ana@example.com.>",
+        '"ana"@example.com',
+        '"Ana" <"ana"@example.com.>',
+        "ana(at home)@example.com",
+        "Ana <ana@(work)example.com>",
+        "=?utf-8?Q?Ana?= <ana@example.com.>",
+        # An encoded word in the angle brackets is no address; the one after it is.
+        "Ana <=?utf-8?q?evil=40evil.example?=> <ana@example.com>",
+    ],
+)
+def test_every_spelling_of_one_mailbox_is_one_address(sender: str) -> None:
+    mail = parse(f"From: {sender}\r\nCc: {sender}\r\nSubject: one\r\n\r\nhello\r\n".encode())
+    assert mail.from_address == "ana@example.com"
+    assert mail.cc == ("ana@example.com",)

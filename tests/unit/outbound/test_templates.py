@@ -67,6 +67,7 @@ EVENT_KEYS = {
     "agent/held_reply_expired": {"held"},
     "agent/answered": {"answered"},
     "agent/on_call_escalated": {"on_call"},
+    "agent/flood": {"flood"},
 }
 ENGLISH = re.compile(r"\b(the|your|you|please|ticket|reply|thank|hello|regards)\b", re.IGNORECASE)
 
