@@ -50,6 +50,7 @@ from mailtickets.config.settings import (
 )
 from mailtickets.config.sla import read_calendar, read_sla
 from mailtickets.config.transport import read_imap, read_outgoing, read_smtp
+from mailtickets.config.webhooks import read_webhooks
 from mailtickets.errors import ConfigError
 
 CONFIG_ENV = "MAILTICKETS_CONFIG"
@@ -201,6 +202,7 @@ def _settings(root: r.Table, path: Path | None, env: Mapping[str, str]) -> Setti
         rules=read_rules(root.tables("rule", "name"), queues, agents, templates.dir),
         spam=_spam(root.table("spam")),
         retention=_retention(root.table("retention")),
+        webhooks=read_webhooks(root.tables("webhook", "name"), queues, env, secret_weakness),
     )
     root.finish()
     cross_check(root.problems, settings)

@@ -19,6 +19,7 @@ from mailtickets.db.models.ticket import (
     Ticket,
     TicketStatus,
 )
+from mailtickets.db.models.webhook import WebhookDelivery, WebhookStatus
 
 __all__ = [
     "HELD",
@@ -43,4 +44,6 @@ __all__ = [
     "Tag",
     "Ticket",
     "TicketStatus",
+    "WebhookDelivery",
+    "WebhookStatus",
 ]
