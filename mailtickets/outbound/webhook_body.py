@@ -12,6 +12,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 import json
+import re
 import uuid
 from datetime import datetime
 from typing import Any
@@ -26,8 +27,11 @@ SIGNATURE_HEADER = "X-Mailtickets-Signature"
 EVENT_HEADER = "X-Mailtickets-Event"
 #: What `mailtickets webhooks test` posts: about no ticket, never queued.
 TEST_EVENT = "webhook.test"
-#: Slack cuts a section's text at 3000 characters; an excerpt of the mail stays well inside.
+#: How much of a message's text a Slack message quotes.
 EXCERPT = 600
+#: Slack refuses a section whose text is longer (Block Kit reference, "Section").
+SECTION_LIMIT = 3000
+_CUT_ENTITY = re.compile(r"&[a-z]*$")
 
 
 def body(session: Session, row: WebhookDelivery, form: str) -> str:
@@ -78,6 +82,8 @@ def slack_message(
     text = _headline(event_type, data, ticket)
     excerpt = _excerpt(event_type, data, ticket)
     section = f"{text}\n>{_quote(excerpt)}" if excerpt else text
+    if len(section) > SECTION_LIMIT:  # escaping can make short texts long
+        section = _CUT_ENTITY.sub("", section[: SECTION_LIMIT - 1]) + "…"
     blocks: list[dict[str, Any]] = [
         {"type": "section", "text": {"type": "mrkdwn", "text": section}}
     ]

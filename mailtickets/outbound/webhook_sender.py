@@ -50,8 +50,10 @@ class Posted:
     """How one attempt ended: the row's status afterwards, and the error if any."""
 
     receiver: str
+    event_type: str
     status: WebhookStatus
     error: str | None = None
+    attempts: int = 0
 
 
 @dataclass
@@ -103,6 +105,37 @@ def post(
 
 class Refused(Exception):
     """The receiver answered that it will not take the event (4xx, or a redirect)."""
+
+
+def _fail(session: Session, row: WebhookDelivery, reason: str) -> Posted:
+    release(session, row)
+    row.status, row.last_error = WebhookStatus.FAILED, reason[:MAX_ERROR]
+    return Posted(row.receiver, row.type, row.status, reason, row.attempts)
+
+
+def _logged(row_id: int, posted: Posted | None) -> Posted | None:
+    """Say how an attempt ended, once its transaction is committed."""
+    if posted is None:
+        pass
+    elif posted.status is WebhookStatus.SENT:
+        log.info("webhook #%s %s sent to %s", row_id, posted.event_type, posted.receiver)
+    elif posted.status is WebhookStatus.FAILED:
+        log.error(
+            "webhook #%s %s to %s failed: %s",
+            row_id,
+            posted.event_type,
+            posted.receiver,
+            posted.error,
+        )
+    else:
+        log.warning(
+            "webhook #%s to %s deferred (attempt %s): %s",
+            row_id,
+            posted.receiver,
+            posted.attempts,
+            posted.error,
+        )
+    return posted
 
 
 class WebhookSender(BackgroundLoop):
@@ -177,15 +210,15 @@ class WebhookSender(BackgroundLoop):
     def _deliver(self, row_id: int) -> Posted | None:
         prepared = self._prepare(row_id)
         if prepared is None or isinstance(prepared, Posted):
-            return prepared
+            return _logged(row_id, prepared)
         hook, payload, event_type = prepared
         try:
             error = post(self._http, hook, payload, event_type, self._clock.now())
         except Refused as exc:
-            return self._finish(row_id, WebhookStatus.FAILED, f"refused: {exc}")
+            return _logged(row_id, self._finish(row_id, f"refused: {exc}"))
         if error is None:
-            return self._finish(row_id, WebhookStatus.SENT, None)
-        return self._retry(row_id, hook.name, error)
+            return _logged(row_id, self._finish(row_id, None))
+        return _logged(row_id, self._retry(row_id, hook.name, error))
 
     def _prepare(self, row_id: int) -> tuple[WebhookSettings, str, str] | Posted | None:
         """What to post for row `row_id`; how it ended without posting; None when it is
@@ -197,9 +230,9 @@ class WebhookSender(BackgroundLoop):
                 return None
             hook = self._hooks.get(row.receiver)
             if hook is None:
-                return self._fail(session, row, f"no [[webhook]] named {row.receiver} any more")
+                return _fail(session, row, f"no [[webhook]] named {row.receiver} any more")
             if now - row.created_at > self._give_up_after:
-                return self._fail(session, row, f"gave up after {self._give_up_after}")
+                return _fail(session, row, f"gave up after {self._give_up_after}")
             with self._lock:
                 outage = self._outages.get(row.receiver)
             if outage is not None and outage.until > now:
@@ -213,23 +246,17 @@ class WebhookSender(BackgroundLoop):
                 row.body = body(session, row, hook.format)
             return hook, row.body, row.type
 
-    def _fail(self, session: Session, row: WebhookDelivery, reason: str) -> Posted:
-        release(session, row)
-        row.status, row.last_error = WebhookStatus.FAILED, reason[:MAX_ERROR]
-        log.error("webhook #%s (%s, %s) failed: %s", row.id, row.receiver, row.type, reason)
-        return Posted(row.receiver, row.status, reason)
-
-    def _finish(self, row_id: int, status: WebhookStatus, error: str | None) -> Posted:
+    def _finish(self, row_id: int, refusal: str | None) -> Posted:
+        """Record an answer: the event taken, or refused for good (`refusal`)."""
         now = self._clock.now()
         with self._sessions.begin() as session:
             row = session.get_one(WebhookDelivery, row_id)
-            if status is WebhookStatus.FAILED:
-                posted = self._fail(session, row, error or "refused")
+            if refusal is not None:
+                posted = _fail(session, row, refusal)
             else:
                 release(session, row)
-                row.status, row.sent_at, row.last_error = status, now, None
-                log.info("webhook #%s %s sent to %s", row.id, row.type, row.receiver)
-                posted = Posted(row.receiver, row.status)
+                row.status, row.sent_at, row.last_error = WebhookStatus.SENT, now, None
+                posted = Posted(row.receiver, row.type, row.status, attempts=row.attempts)
         # A refusal is an answer: the receiver is up, whatever it thought of the event.
         self._up(posted.receiver)
         return posted
@@ -242,12 +269,9 @@ class WebhookSender(BackgroundLoop):
             release(session, row)
             row.last_error = error[:MAX_ERROR]
             row.next_attempt_at = max(now + backoff(self._retry_delay, row.attempts), outage.until)
-            log.warning(
-                "webhook #%s to %s deferred (attempt %s): %s", row.id, receiver, row.attempts, error
-            )
             if row.next_attempt_at - row.created_at > self._give_up_after:
-                return self._fail(session, row, f"gave up after {row.attempts} attempts: {error}")
-            return Posted(receiver, row.status, error)
+                return _fail(session, row, f"gave up after {row.attempts} attempts: {error}")
+            return Posted(receiver, row.type, row.status, error, row.attempts)
 
     def _failed(self, receiver: str, error: str, now: datetime) -> Outage:
         with self._lock:

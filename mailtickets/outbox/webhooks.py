@@ -78,6 +78,8 @@ def capture(session: Session, ticket: Ticket, event: Event) -> None:
         return
     if ticket.imported_at is not None and event.at <= ticket.imported_at:
         return  # mail imported as history: it happened long ago, and nobody is told
+    if event_type == "ticket.replied" and event.at == ticket.created_at:
+        return  # the mail that opened the ticket: `ticket.created` is about it
     queue = ticket.queue.address.lower()
     wanted = [r for r in receivers if r.wants(event_type, queue)]
     if not wanted:
