@@ -9,6 +9,7 @@ from datetime import timedelta
 from pathlib import Path
 
 from mailtickets.db.models import Ticket, TicketStatus
+from mailtickets.metrics import Metrics
 from mailtickets.outbound.webhook_sender import WebhookSender
 from mailtickets.services import tickets, webhooks
 from tests.integration.webhooks.conftest import hooked_helpdesk, post_all, webhook_sender
@@ -104,11 +105,16 @@ def test_a_receiver_that_keeps_failing_is_down_and_up_again_when_it_answers(
     assert not health.ok
     assert "webhook crm down" in health.detail
     assert "503" in health.detail
-    assert sender.is_down("crm")
+    metrics = Metrics(desk.app.sessions)
+    metrics.watch_webhooks(sender.receivers(), sender.is_down)
+    labels = {"receiver": "crm"}
+    assert metrics.registry.get_sample_value("mailtickets_webhook_receiver_up", labels) == 0
+    waiting = labels | {"status": "pending"}
+    assert metrics.registry.get_sample_value("mailtickets_webhook_deliveries", waiting) == 1
     post_all(sender)
     assert receiver.posts[-1].answered == 200
     assert sender.trouble() is None
-    assert not sender.is_down("crm")
+    assert metrics.registry.get_sample_value("mailtickets_webhook_receiver_up", labels) == 1
 
 
 def test_a_down_receiver_is_not_tried_for_each_event(
