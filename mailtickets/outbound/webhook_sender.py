@@ -256,6 +256,9 @@ class WebhookSender(BackgroundLoop):
             else:
                 release(session, row)
                 row.status, row.sent_at, row.last_error = WebhookStatus.SENT, now, None
+                # Only a retry needs the body, and it holds the whole ticket: not kept for
+                # every event of a long conversation.
+                row.body = None
                 posted = Posted(row.receiver, row.type, row.status, attempts=row.attempts)
         # A refusal is an answer: the receiver is up, whatever it thought of the event.
         self._up(posted.receiver)

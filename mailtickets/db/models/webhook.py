@@ -2,7 +2,8 @@
 
 The event id is fixed when the rows are written, the same for every receiver and every
 retry, so a receiver can drop what it already has. The body is built at the first attempt
-and kept, so every retry sends the same bytes (only the signed timestamp changes).
+and kept until the receiver takes it, so every retry sends the same bytes (only the signed
+timestamp changes).
 """
 
 from __future__ import annotations
@@ -45,5 +46,6 @@ class WebhookDelivery(Base):
     next_attempt_at: Mapped[datetime]
     last_error: Mapped[str | None] = mapped_column(Text)
     sent_at: Mapped[datetime | None]
-    #: The request body, kept from the first attempt on so retries send the same bytes.
+    #: The request body, kept from the first attempt on so retries send the same bytes;
+    #: dropped once the receiver took it.
     body: Mapped[str | None] = mapped_column(Text)

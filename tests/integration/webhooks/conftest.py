@@ -19,18 +19,22 @@ def receiver() -> Iterator[Receiver]:
     receiver.down()
 
 
-def hooked_helpdesk(tmp_path: Path, receiver: Receiver, webhook: str = "") -> Helpdesk:
-    """A helpdesk with one receiver, "crm", signed with the test key; `webhook` adds keys."""
+def hooked_helpdesk(
+    tmp_path: Path, receiver: Receiver, webhook: str = "", url: str | None = None
+) -> Helpdesk:
+    """A helpdesk with one receiver, "crm", signed with the test key; `webhook` adds keys.
+    On SQLite in `tmp_path` unless `url` names a database."""
     extra = (
         '[outgoing]\nretry_delay = "10s"\ngive_up_after = "1d"\n'
         f'[[webhook]]\nname = "crm"\nurl = "{receiver.url}"\nsecret_env = "SECRET"\n{webhook}'
     )
-    return make_helpdesk(f"sqlite:///{tmp_path / 'mailtickets.db'}", tmp_path, extra)
+    return make_helpdesk(url or f"sqlite:///{tmp_path / 'mailtickets.db'}", tmp_path, extra)
 
 
 @pytest.fixture
-def desk(tmp_path: Path, receiver: Receiver) -> Iterator[Helpdesk]:
-    desk = hooked_helpdesk(tmp_path, receiver)
+def desk(database_url: str, tmp_path: Path, receiver: Receiver) -> Iterator[Helpdesk]:
+    """On SQLite and, in a second run, on PostgreSQL."""
+    desk = hooked_helpdesk(tmp_path, receiver, url=database_url)
     yield desk
     desk.app.engine.dispose()
 
