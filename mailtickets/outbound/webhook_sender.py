@@ -41,6 +41,8 @@ BATCH = 16
 DOWN_AFTER = 3
 #: How long one post may take, connecting included.
 TIMEOUT = timedelta(seconds=10)
+#: How much of a receiver's error answer is kept.
+EXCERPT = 200
 #: Answers after which the same post may well succeed later.
 _TEMPORARY = {408, 429}
 
@@ -90,17 +92,29 @@ def post(
     raw = payload.encode()
     headers = signed_headers(raw, hook.secret, int(now.timestamp()), event_type)
     try:
-        answer = http.post(hook.url, content=raw, headers=headers)
+        # Streamed: of a receiver's answer only its first words are read (see `_excerpt`).
+        with http.stream("POST", hook.url, content=raw, headers=headers) as answer:
+            if answer.is_success:
+                return None
+            said = f"answered {answer.status_code} {answer.reason_phrase}".rstrip()
+            excerpt = _excerpt(answer)
     except httpx.HTTPError as exc:
         return f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__
-    if answer.is_success:
-        return None
-    said = f"answered {answer.status_code} {answer.reason_phrase}".rstrip()
-    excerpt = answer.text[:200].strip()
     why = f"{said}: {excerpt}" if excerpt else said
     if answer.status_code >= 500 or answer.status_code in _TEMPORARY:
         return why
     raise Refused(why)
+
+
+def _excerpt(answer: httpx.Response) -> str:
+    """The start of an error answer, for the operator: never the whole of what a receiver
+    may send back."""
+    start = b""
+    for chunk in answer.iter_bytes():
+        start += chunk
+        if len(start) >= EXCERPT:
+            break
+    return start[:EXCERPT].decode("utf-8", "replace").strip()
 
 
 class Refused(Exception):
