@@ -216,6 +216,10 @@ class WebhookSender(BackgroundLoop):
         )
         for row_id in leased:
             self.heartbeat.beat()
+            if self._clock.now() - now > hold / 2:
+                # The rest wait out their lease rather than risk a second instance posting
+                # them too while a slow receiver keeps this one busy.
+                break
             posted = self._deliver(row_id)
             if posted is not None:
                 self._after_post(posted)

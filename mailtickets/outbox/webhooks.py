@@ -80,7 +80,9 @@ def capture(session: Session, ticket: Ticket, event: Event) -> None:
         return  # mail imported as history: it happened long ago, and nobody is told
     if event_type == "ticket.replied" and event.at == ticket.created_at:
         return  # the mail that opened the ticket: `ticket.created` is about it
-    queue = ticket.queue.address.lower()
+    # The queue is read only when a receiver asks for some queues: no load, no autoflush,
+    # in the caller's transaction otherwise.
+    queue = ticket.queue.address.lower() if any(r.queues for r in receivers) else ""
     wanted = [r for r in receivers if r.wants(event_type, queue)]
     if not wanted:
         return
