@@ -7,6 +7,7 @@ from __future__ import annotations
 import json
 import signal
 import smtplib
+import socket
 from pathlib import Path
 
 from tests.support.cli import SECRET, mailtickets
@@ -82,6 +83,27 @@ def test_killed_between_commit_and_post_the_event_is_posted_after_restart_once(
     assert post.json["id"] == waiting["event_id"]
     assert post.signed_with(SECRET)
     assert _waiting(config, tmp_path) == []
+
+
+def test_a_receiver_that_never_answers_holds_up_no_mail(tmp_path: Path) -> None:
+    with socket.socket() as silent:
+        # Connections complete in the kernel; nobody accepts them, so no answer ever comes.
+        silent.bind(("127.0.0.1", 0))
+        silent.listen(16)
+        receiver = Receiver()
+        receiver.port = int(silent.getsockname()[1])
+        config, port = _site(tmp_path, receiver)
+        with Daemon(tmp_path, ("--config", str(config)), env=ENV) as daemon:
+            daemon.wait_for(READY_LINE)
+            for n in range(3):
+                with smtplib.SMTP("127.0.0.1", port, timeout=10) as client:
+                    raw = compose(subject=f"mail {n}")
+                    client.sendmail("ana@example.com", ["support@acme.example"], raw)
+            # Every acknowledgement goes out; no event does.
+            for n in (1, 2, 3):
+                daemon.wait_for(f"outbox #{n} sent")
+            daemon.stop()
+    assert [row["status"] for row in _waiting(config, tmp_path)] == ["pending"] * 3
 
 
 def test_webhooks_list_retry_and_test(tmp_path: Path) -> None:
