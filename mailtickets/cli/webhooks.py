@@ -6,8 +6,9 @@ import click
 
 from mailtickets.cli import CliContext, fail
 from mailtickets.cli.output import print_json, table, when
+from mailtickets.errors import WebhookRefused
 from mailtickets.outbound.webhook_body import TEST_EVENT, test_body
-from mailtickets.outbound.webhook_sender import Refused, client, post
+from mailtickets.outbound.webhook_sender import client, post
 from mailtickets.services import webhooks as service
 
 
@@ -79,7 +80,7 @@ def test(cli: CliContext, name: str) -> None:
     with client() as http:
         try:
             error = post(http, hook, body, TEST_EVENT, now)
-        except Refused as exc:
+        except WebhookRefused as exc:
             fail(f"{name} refused the test event: {exc}")
     if error is not None:
         fail(f"{name} did not take the test event: {error}")

@@ -31,6 +31,7 @@ from mailtickets.clock import Clock
 from mailtickets.config.settings import WebhookSettings
 from mailtickets.db.lease import MAX_ERROR, backoff, lease_batch, release
 from mailtickets.db.models import WebhookDelivery, WebhookStatus
+from mailtickets.errors import WebhookRefused
 from mailtickets.outbound.webhook_body import body, signed_headers
 
 log = logging.getLogger(__name__)
@@ -87,7 +88,7 @@ def post(
     http: httpx.Client, hook: WebhookSettings, payload: str, event_type: str, now: datetime
 ) -> str | None:
     """Post `payload` to `hook`, signed as of `now`; None when the receiver took it, else
-    why not (a temporary failure). Raises `Refused` when the receiver refused it for good.
+    why not (a temporary failure). `WebhookRefused` when the receiver refused it for good.
     """
     raw = payload.encode()
     headers = signed_headers(raw, hook.secret, int(now.timestamp()), event_type)
@@ -103,7 +104,7 @@ def post(
     why = f"{said}: {excerpt}" if excerpt else said
     if answer.status_code >= 500 or answer.status_code in _TEMPORARY:
         return why
-    raise Refused(why)
+    raise WebhookRefused(why)
 
 
 def _excerpt(answer: httpx.Response) -> str:
@@ -115,10 +116,6 @@ def _excerpt(answer: httpx.Response) -> str:
         if len(start) >= EXCERPT:
             break
     return start[:EXCERPT].decode("utf-8", "replace").strip()
-
-
-class Refused(Exception):
-    """The receiver answered that it will not take the event (4xx, or a redirect)."""
 
 
 def _fail(session: Session, row: WebhookDelivery, reason: str) -> Posted:
@@ -232,7 +229,7 @@ class WebhookSender(BackgroundLoop):
         hook, payload, event_type = prepared
         try:
             error = post(self._http, hook, payload, event_type, self._clock.now())
-        except Refused as exc:
+        except WebhookRefused as exc:
             return _logged(row_id, self._finish(row_id, f"refused: {exc}"))
         if error is None:
             return _logged(row_id, self._finish(row_id, None))
