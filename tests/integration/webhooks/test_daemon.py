@@ -133,6 +133,8 @@ def test_webhooks_list_retry_and_test(tmp_path: Path) -> None:
 
         code, out, _ = run("webhooks", "list")
         assert (code, out) == (0, "0 event(s)\n")
+        code, out, _ = run("status")
+        assert "\nwebhooks: 0 pending, 0 failed, 0 sent\n" in out
         code, _, err = run("webhooks", "retry")
         assert (code, err) == (1, "mailtickets: give one delivery id or --all\n")
         code, _, err = run("webhooks", "retry", "7")
