@@ -10,7 +10,8 @@ sessions it makes): a session made without them writes nothing, so a site withou
 from __future__ import annotations
 
 import uuid
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
 
@@ -70,14 +71,24 @@ def subscribe(sessions: sessionmaker[Session], webhooks: Iterable[WebhookSetting
         sessions.configure(info={RECEIVERS: receivers})
 
 
+@contextmanager
+def muted(session: Session, *, when: bool) -> Iterator[None]:
+    """Capture nothing in `session` meanwhile, `when` asked: for mail imported as history,
+    which happened long ago and tells nobody."""
+    receivers = session.info.pop(RECEIVERS, None) if when else None
+    try:
+        yield
+    finally:
+        if receivers is not None:
+            session.info[RECEIVERS] = receivers
+
+
 def capture(session: Session, ticket: Ticket, event: Event) -> None:
     """Queue `event` of `ticket` for each receiver that wants it, in `session`'s transaction."""
     receivers: tuple[Receiver, ...] = session.info.get(RECEIVERS, ())
     event_type = TYPES.get(event.kind)
     if not receivers or event_type is None:
         return
-    if ticket.imported_at is not None and event.at <= ticket.imported_at:
-        return  # mail imported as history: it happened long ago, and nobody is told
     if event_type == "ticket.replied" and event.at == ticket.created_at:
         return  # the mail that opened the ticket: `ticket.created` is about it
     # The queue is read only when a receiver asks for some queues: no load, no autoflush,

@@ -197,3 +197,20 @@ def test_a_refused_event_fails_for_good_until_an_operator_retries_it(
     assert again.json["id"] == first.json["id"]
     with desk.app.sessions() as session:
         assert webhooks.rows(session) == []
+
+
+def test_mail_imported_as_history_tells_no_receiver(
+    desk: Helpdesk, receiver: Receiver, sender: WebhookSender
+) -> None:
+    live = desk.deliver(compose(subject="live", message_id="live@client.example"))
+    post_all(sender)
+    desk.clock.advance(timedelta(days=30))
+    # Old mail, imported: a ticket of its own, and an old answer on the live ticket.
+    desk.deliver(compose(subject="archived", message_id="old@client.example"), history=True)
+    old_reply = compose(in_reply_to="live@client.example", body="Any news?")
+    assert desk.deliver(old_reply, history=True).ticket_id == live.ticket_id
+    desk.clock.advance(timedelta(minutes=1))
+    desk.deliver(compose(in_reply_to="live@client.example", body="Hello again."))
+    post_all(sender)
+    events = [(p.json["type"], p.json["data"].get("by")) for p in receiver.posts]
+    assert events == [("ticket.created", None), ("ticket.replied", "customer")]
