@@ -17,7 +17,7 @@ from mailtickets.clock import Clock, SystemClock
 from mailtickets.config import Settings
 from mailtickets.db import migrate
 from mailtickets.db.base import make_engine, session_factory
-from mailtickets.db.models import InboundMessage, IntakeStatus, OutboundStatus
+from mailtickets.db.models import InboundMessage, IntakeStatus, OutboundStatus, WebhookStatus
 from mailtickets.db.ownership import Duties
 from mailtickets.endpoint import StatusEndpoint
 from mailtickets.errors import ConfigError, ImapError
@@ -32,6 +32,8 @@ from mailtickets.oauth2 import TokenSource, mailbox_tokens, relay_tokens
 from mailtickets.outbound.render import environment
 from mailtickets.outbound.sender import Attempt, OutboxSender, SenderConfig
 from mailtickets.outbound.transport import transport_for
+from mailtickets.outbound.webhook_sender import Posted, WebhookSender
+from mailtickets.outbox import webhooks
 from mailtickets.outcomes import Outcome
 from mailtickets.pipeline.context import PipelineConfig
 from mailtickets.pipeline.worker import IngestWorker, Processed
@@ -67,6 +69,7 @@ def build_app(settings: Settings, clock: Clock | None = None) -> App:
     migrate.ensure_current(engine)
     secret = settings.tickets.secret or load_or_create_key(settings.storage.dir)
     sessions = session_factory(engine)
+    webhooks.subscribe(sessions, settings.webhooks)
     with sessions.begin() as session:
         sync_directory(session, settings.queues, settings.agents)
     templates = environment(settings.templates.dir)
@@ -116,6 +119,12 @@ def daemon_parts(app: App, metrics: Metrics, duties: Duties) -> list[Part]:
         holder=duties.name,
         after_delivery=lambda attempt: _count_delivery(metrics, attempt),
     )
+    hooks = _webhooks(app, metrics, duties)
+
+    def wake_senders() -> None:
+        """Work was committed that may have queued mail and webhook events."""
+        for part in (sender, *hooks):
+            part.wake()
 
     def processed(result: Processed) -> None:
         if result.received_at is not None:
@@ -124,7 +133,7 @@ def daemon_parts(app: App, metrics: Metrics, duties: Duties) -> list[Part]:
             )
         if result.status is IntakeStatus.QUARANTINED:
             _quarantine_in_mailbox(app, result.intake_id, mailboxes)
-        sender.wake()
+        wake_senders()
 
     worker = IngestWorker(
         app.sessions,
@@ -172,14 +181,15 @@ def daemon_parts(app: App, metrics: Metrics, duties: Duties) -> list[Part]:
         app.sla,
         app.settings.scheduler,
         app.clock,
-        sender.wake,
+        wake_senders,
         jobs=[*_retention(app), *_on_call(app), _held_replies(app), _flood_summaries(app)],
         duties=duties,
         takeover_interval=app.settings.daemon.takeover_interval,
     )
     tokens = [*([relay] if relay is not None else []), *mailboxes.values()]
     metrics.watch_tokens(tokens)
-    parts: list[Part] = [sender, worker, scheduler, *listeners, *pollers]
+    # The webhook sender stops last: the others' last commits may have queued events.
+    parts: list[Part] = [*hooks, sender, worker, scheduler, *listeners, *pollers]
     if app.settings.metrics.listen is not None:
         # The tokens are not parts (nothing to start) but /healthz says when one fails.
         endpoint = StatusEndpoint(app.settings.metrics.listen, [*parts, *tokens], metrics)
@@ -195,6 +205,28 @@ def _held_replies(app: App) -> Job:
         return held.expire(app.sessions, app.secret, prefix, app.clock.now())
 
     return ("held replies", app.settings.scheduler.sweep_interval, expire)
+
+
+def _webhooks(app: App, metrics: Metrics, duties: Duties) -> list[WebhookSender]:
+    """The webhook sender, when `[[webhook]]` names receivers."""
+    if not app.settings.webhooks:
+        return []
+    sender = WebhookSender(
+        app.sessions,
+        app.settings.webhooks,
+        app.clock,
+        retry_delay=app.settings.outgoing.retry_delay,
+        give_up_after=app.settings.outgoing.give_up_after,
+        holder=duties.name,
+        after_post=lambda posted: _count_post(metrics, posted),
+    )
+    metrics.watch_webhooks(sender.receivers(), sender.is_down)
+    return [sender]
+
+
+def _count_post(metrics: Metrics, posted: Posted) -> None:
+    result = "temporary" if posted.status is WebhookStatus.PENDING else posted.status.value
+    metrics.webhook_posts.labels(posted.receiver, result).inc()
 
 
 def _retention(app: App) -> list[Job]:

@@ -17,6 +17,7 @@ Library code raises these; only `mailtickets.cli` turns them into messages and e
     │   │   └── RelayRefused     the relay refused for reasons of its own (policy, relaying,
     │   │                        authentication): nobody's address is to blame; mail waits
     │   └── PermanentFailure     the relay refused the message itself (5xx)
+    ├── WebhookRefused           a webhook receiver refused an event (4xx, a redirect)
     └── PipelineExit             a pipeline step ends the processing of a message early
         ├── Stop                 finished, nothing more to do (a duplicate, an auto-reply)
         └── Quarantine           no retry can help: keep the raw message aside with a reason
@@ -102,6 +103,10 @@ class RelayRefused(TemporaryFailure):
 
 class PermanentFailure(DeliveryError):
     """The relay refused the message itself (5xx); retrying cannot help."""
+
+
+class WebhookRefused(MailticketsError):
+    """A webhook receiver answered that it will not take the event; retrying cannot help."""
 
 
 class PipelineExit(MailticketsError):

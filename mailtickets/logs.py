@@ -17,8 +17,8 @@ def configure_logging(level: str) -> None:
     # Alembic narrates every connection at INFO; the db commands print what matters.
     logging.getLogger("alembic").setLevel(quiet)
     # aiosmtpd and imapclient log every command at INFO and message bodies at DEBUG: bodies
-    # never go to logs.
-    for chatty in ("mail.log", "imapclient"):
+    # never go to logs. httpx logs every webhook URL, which may hold the receiver's token.
+    for chatty in ("mail.log", "imapclient", "httpx", "httpcore"):
         logging.getLogger(chatty).setLevel(quiet)
     for handler in logging.getLogger().handlers:
         handler.addFilter(_SchedulerAtDebug())

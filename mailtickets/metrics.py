@@ -21,6 +21,8 @@ from mailtickets.db.models import (
     Queue,
     SlaNotification,
     Ticket,
+    WebhookDelivery,
+    WebhookStatus,
 )
 from mailtickets.oauth2 import TokenSource
 from mailtickets.outcomes import Outcome
@@ -60,6 +62,12 @@ class Metrics:
             "authentication): the mail is held, nobody is suppressed",
             registry=r,
         )
+        self.webhook_posts = Counter(
+            "mailtickets_webhook_posts",
+            "Webhook delivery attempts, by receiver and result (sent, temporary, refused)",
+            ["receiver", "result"],
+            registry=r,
+        )
         r.register(_DatabaseCollector(sessions))
 
     def watch_mailboxes(
@@ -71,6 +79,10 @@ class Metrics:
     def watch_tokens(self, tokens: Iterable[TokenSource]) -> None:
         """Report, at each scrape, failed OAuth2 token requests and each token's expiry."""
         self.registry.register(_TokenCollector(list(tokens)))
+
+    def watch_webhooks(self, receivers: Iterable[str], is_down: Callable[[str], bool]) -> None:
+        """Report, at each scrape, whether each webhook receiver is up (not failing)."""
+        self.registry.register(_WebhookCollector(list(receivers), is_down))
 
     def observe_processed(self, outcome: str, received_at: datetime, now: datetime) -> None:
         self.processed.labels(outcome).inc()
@@ -98,6 +110,11 @@ class _DatabaseCollector(Collector):
             "SLA warnings and breaches sent, by clock and kind",
             labels=["kind"],
         )
+        webhooks = GaugeMetricFamily(
+            "mailtickets_webhook_deliveries",
+            "Webhook events not yet delivered, by receiver and status",
+            labels=["receiver", "status"],
+        )
         with self._sessions() as session:
             for outbound_status, count in session.execute(
                 select(OutboundMessage.status, func.count())
@@ -115,9 +132,16 @@ class _DatabaseCollector(Collector):
                 select(SlaNotification.kind, func.count()).group_by(SlaNotification.kind)
             ).all():
                 sla.add_metric([kind], count)
+            for receiver, webhook_status, count in session.execute(
+                select(WebhookDelivery.receiver, WebhookDelivery.status, func.count())
+                .where(WebhookDelivery.status != WebhookStatus.SENT)
+                .group_by(WebhookDelivery.receiver, WebhookDelivery.status)
+            ):
+                webhooks.add_metric([receiver, webhook_status.value], count)
         yield depth
         yield tickets
         yield sla
+        yield webhooks
 
 
 class _MailboxCollector(Collector):
@@ -135,6 +159,21 @@ class _MailboxCollector(Collector):
             if when is not None:
                 last.add_metric([name], when.timestamp())
         yield last
+
+
+class _WebhookCollector(Collector):
+    def __init__(self, receivers: list[str], is_down: Callable[[str], bool]) -> None:
+        self._receivers, self._is_down = receivers, is_down
+
+    def collect(self) -> Iterator[GaugeMetricFamily]:
+        up = GaugeMetricFamily(
+            "mailtickets_webhook_receiver_up",
+            "1 while a webhook receiver takes events, 0 once it keeps failing",
+            labels=["receiver"],
+        )
+        for name in self._receivers:
+            up.add_metric([name], 0 if self._is_down(name) else 1)
+        yield up
 
 
 class _TokenCollector(Collector):

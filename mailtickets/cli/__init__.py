@@ -167,6 +167,7 @@ _MODULES = (
     "secret",
     "status",
     "tickets",
+    "webhooks",
 )
 
 

@@ -37,6 +37,11 @@ def status(cli: CliContext, as_json: bool) -> None:
         f"outbox:  {outbox['pending']} pending, {outbox['failed']} failed, {outbox['sent']} sent "
         f"(last sent {state['last_sent_at'] or 'never'})"
     )
+    if app.settings.webhooks:
+        hooks = state["webhooks"]
+        click.echo(
+            f"webhooks: {hooks['pending']} pending, {hooks['failed']} failed, {hooks['sent']} sent"
+        )
     for queue, counts in sorted(state["tickets"].items()):
         shown = ", ".join(f"{n} {s}" for s, n in sorted(counts.items()))
         click.echo(f"tickets: {queue}: {shown}")

@@ -56,6 +56,7 @@ from mailtickets.config.settings import (
 )
 from mailtickets.config.sla import read_calendar, read_sla
 from mailtickets.config.transport import read_imap, read_outgoing, read_smtp
+from mailtickets.config.webhooks import read_webhooks
 from mailtickets.errors import ConfigError
 
 CONFIG_ENV = "MAILTICKETS_CONFIG"
@@ -211,6 +212,7 @@ def _settings(root: r.Table, path: Path | None, env: Mapping[str, str]) -> Setti
         retention=_retention(root.table("retention")),
         rotas=tuple(rota for rota in rotas if rota is not None),
         notifications=_notifications(root.table("notifications")),
+        webhooks=read_webhooks(root.tables("webhook", "name"), queues, env, secret_weakness),
     )
     root.finish()
     cross_check(root.problems, settings)

@@ -263,6 +263,23 @@ class NotificationSettings:
 
 
 @dataclass(frozen=True)
+class WebhookSettings:
+    """A receiver of ticket events over HTTP (`[[webhook]]`)."""
+
+    #: How the CLI, logs, /healthz and metrics name it (a URL may hold a token).
+    name: str
+    url: str = field(repr=False)
+    #: The event names it receives (all when the table names none).
+    events: frozenset[str]
+    #: Only events of tickets in these queues (addresses); empty: every queue.
+    queues: frozenset[str]
+    #: "json" (signed events) or "slack" (a message for Slack or Mattermost).
+    format: str
+    #: The HMAC key from `secret_env`; None sends no signature (allowed for "slack" only).
+    secret: bytes | None = field(repr=False)
+
+
+@dataclass(frozen=True)
 class Settings:
     """Everything the daemon and the CLI need, validated."""
 
@@ -289,6 +306,7 @@ class Settings:
     retention: RetentionSettings = RetentionSettings()
     rotas: tuple[RotaSettings, ...] = ()
     notifications: NotificationSettings = NotificationSettings()
+    webhooks: tuple[WebhookSettings, ...] = ()
 
     @property
     def source_name(self) -> str:

@@ -1,4 +1,5 @@
-"""Claim work rows (intake, outbox) by leasing them: count the attempt, push the next try out.
+"""Claim work rows (intake, outbox, webhooks) by leasing them: count the attempt, push the
+next try out.
 
 The lease is committed before the work starts, so a crash mid-work still counts towards
 giving up. Each lease names its holder (`Duties.name`, in a `Lease` row) and is released
@@ -15,7 +16,7 @@ from collections.abc import Sequence
 from datetime import datetime, timedelta
 from typing import cast
 
-from sqlalchemy import Select, delete, select, update
+from sqlalchemy import ColumnElement, Select, delete, select, update
 from sqlalchemy.orm import Session, sessionmaker
 
 from mailtickets.db.models import (
@@ -24,8 +25,14 @@ from mailtickets.db.models import (
     Lease,
     OutboundMessage,
     OutboundStatus,
+    WebhookDelivery,
+    WebhookStatus,
 )
 from mailtickets.db.ownership import Duties
+
+#: The tables whose rows are leased.
+Work = type[InboundMessage] | type[OutboundMessage] | type[WebhookDelivery]
+Row = InboundMessage | OutboundMessage | WebhookDelivery
 
 log = logging.getLogger(__name__)
 
@@ -42,7 +49,7 @@ def backoff(first: timedelta, attempts: int) -> timedelta:
 
 def lease(
     sessions: sessionmaker[Session],
-    model: type[InboundMessage] | type[OutboundMessage],
+    model: Work,
     now: datetime,
     retry_delay: timedelta,
     row_id: int | None = None,
@@ -64,14 +71,16 @@ def lease(
 
 def lease_batch(
     sessions: sessionmaker[Session],
-    model: type[InboundMessage] | type[OutboundMessage],
+    model: Work,
     now: datetime,
     retry_delay: timedelta,
     limit: int,
     *,
     holder: str,
+    where: ColumnElement[bool] | None = None,
 ) -> list[int]:
-    """Lease up to `limit` due pending rows, oldest first, in one transaction.
+    """Lease up to `limit` due pending rows (that match `where`), oldest first, in one
+    transaction.
 
     Only rows never tried are leased together. A row being retried is leased alone, so a
     message that brought the process down costs the rows leased with it one attempt, once,
@@ -79,6 +88,8 @@ def lease_batch(
     """
     with sessions.begin() as session:
         query = _pending(model).where(model.next_attempt_at <= now).order_by(model.id)
+        if where is not None:
+            query = query.where(where)
         rows = list(session.scalars(query.limit(limit).with_for_update(skip_locked=True)))
         if rows and rows[0].attempts:
             rows = rows[:1]
@@ -87,7 +98,7 @@ def lease_batch(
         return _take(session, rows, now, retry_delay, holder)
 
 
-def release(session: Session, row: InboundMessage | OutboundMessage) -> None:
+def release(session: Session, row: Row) -> None:
     """The work on `row` ended, in the caller's transaction: nobody holds it any more."""
     session.execute(delete(Lease).where(Lease.work == row.__tablename__, Lease.row_id == row.id))
 
@@ -102,7 +113,12 @@ def reclaim(sessions: sessionmaker[Session], duties: Duties, started: datetime) 
     every process that takes it is still quarantined after `max_attempts`.
     """
     reclaimed = {}
-    for kind, model in (("intake", InboundMessage), ("outbox", OutboundMessage)):
+    models: tuple[tuple[str, Work], ...] = (
+        ("intake", InboundMessage),
+        ("outbox", OutboundMessage),
+        ("webhooks", WebhookDelivery),
+    )
+    for kind, model in models:
         held = (Lease.work == model.__tablename__) & (Lease.leased_at < started)
         with sessions.begin() as session:
             holders = set(session.scalars(select(Lease.holder).where(held).distinct()))
@@ -130,24 +146,20 @@ def reclaim(sessions: sessionmaker[Session], duties: Duties, started: datetime) 
     return reclaimed
 
 
-_PENDING: dict[type[InboundMessage] | type[OutboundMessage], str] = {
+_PENDING: dict[Work, str] = {
     InboundMessage: IntakeStatus.PENDING,
     OutboundMessage: OutboundStatus.PENDING,
+    WebhookDelivery: WebhookStatus.PENDING,
 }
 
 
-def _pending(
-    model: type[InboundMessage] | type[OutboundMessage],
-) -> Select[InboundMessage | OutboundMessage]:
-    return cast(
-        "Select[InboundMessage | OutboundMessage]",
-        select(model).where(model.status == _PENDING[model]),
-    )
+def _pending(model: Work) -> Select[Row]:
+    return cast("Select[Row]", select(model).where(model.status == _PENDING[model]))
 
 
 def _take(
     session: Session,
-    rows: Sequence[InboundMessage | OutboundMessage],
+    rows: Sequence[Row],
     now: datetime,
     retry_delay: timedelta,
     holder: str,

@@ -21,6 +21,7 @@ from mailtickets.config.settings import IngestSettings
 from mailtickets.db.lease import MAX_ERROR, lease, lease_batch, release
 from mailtickets.db.models import InboundMessage, IntakeStatus
 from mailtickets.errors import Quarantine
+from mailtickets.outbox import webhooks
 from mailtickets.outcomes import Outcome
 from mailtickets.pipeline.context import PipelineConfig
 from mailtickets.pipeline.runner import Result, run_pipeline
@@ -84,7 +85,7 @@ def process(
             )
             return Processed(row.id, row.status, row.outcome, None, row.last_error, row.received_at)
         try:
-            with session.begin_nested():
+            with session.begin_nested(), webhooks.muted(session, when=row.history):
                 result = run_pipeline(row, session, now, config)
         except Quarantine as verdict:
             _quarantine(row, str(verdict), now)

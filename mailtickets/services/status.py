@@ -16,6 +16,8 @@ from mailtickets.db.models import (
     OutboundStatus,
     Queue,
     Ticket,
+    WebhookDelivery,
+    WebhookStatus,
 )
 
 
@@ -35,6 +37,11 @@ def status(session: Session) -> dict[str, Any]:
             select(OutboundMessage.status, func.count()).group_by(OutboundMessage.status)
         ).all()
     )
+    webhooks = dict(
+        session.execute(
+            select(WebhookDelivery.status, func.count()).group_by(WebhookDelivery.status)
+        ).all()
+    )
     tickets: dict[str, dict[str, int]] = {}
     for queue, ticket_status, count in session.execute(
         select(Queue.address, Ticket.status, func.count())
@@ -48,6 +55,7 @@ def status(session: Session) -> dict[str, Any]:
         "last_processed_at": _iso(session.scalar(select(func.max(InboundMessage.processed_at)))),
         "outbox": {s.value: outbox.get(s, 0) for s in OutboundStatus},
         "last_sent_at": _iso(session.scalar(select(func.max(OutboundMessage.sent_at)))),
+        "webhooks": {s.value: webhooks.get(s, 0) for s in WebhookStatus},
         "tickets": tickets,
         "mailboxes": [
             {

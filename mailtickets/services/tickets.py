@@ -31,6 +31,7 @@ from mailtickets.db.models import (
 )
 from mailtickets.errors import NotFound
 from mailtickets.mail.parse import MAX_NAME
+from mailtickets.outbox import webhooks
 from mailtickets.services.sla.clocks import refresh
 from mailtickets.services.sla.policy import SlaConfig
 
@@ -48,6 +49,7 @@ def record(
 ) -> Event:
     event = Event(ticket_id=ticket.id, at=now, kind=kind, actor=actor, data=data)
     session.add(event)
+    webhooks.capture(session, ticket, event)  # in this transaction, like outgoing mail
     return event
 
 

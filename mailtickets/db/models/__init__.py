@@ -23,6 +23,7 @@ from mailtickets.db.models.ticket import (
     Ticket,
     TicketStatus,
 )
+from mailtickets.db.models.webhook import WebhookDelivery, WebhookStatus
 
 __all__ = [
     "HELD",
@@ -53,4 +54,6 @@ __all__ = [
     "Tag",
     "Ticket",
     "TicketStatus",
+    "WebhookDelivery",
+    "WebhookStatus",
 ]

@@ -24,6 +24,7 @@ from mailtickets.db.models import (
     Participant,
     SatisfactionRating,
     Ticket,
+    WebhookDelivery,
 )
 from mailtickets.services.mailfiles import remove_files
 from mailtickets.services.privacy.person import Person, find_person, raw_mail_ids, tickets_of
@@ -66,6 +67,7 @@ def erase(session: Session, address: str, now: datetime, maildir: Path) -> Erase
     _scrub_events(session, person, [t.id for t, _ in tickets], needles)
     # The hour's count of their mail names them; a flood summary must not name them later.
     session.execute(delete(NoticeTally).where(NoticeTally.source == person.address))
+    _delete_webhook_events(session, person, [t.id for t, _ in tickets])
     if person.contact is not None:
         session.execute(
             delete(Participant).where(
@@ -99,6 +101,21 @@ def _delete_outbound(session: Session, ids: Iterable[int]) -> set[str]:
     session.execute(update(Message).where(Message.outbound_id.in_(doomed)).values(outbound_id=None))
     session.execute(delete(OutboundMessage).where(OutboundMessage.id.in_(doomed)))
     return message_ids
+
+
+def _delete_webhook_events(session: Session, person: Person, ticket_ids: list[int]) -> None:
+    """Webhook events about their tickets or naming them, posted or not: a body holds the
+    whole ticket, and one not yet posted would carry them out after the erasure."""
+    pattern = f"%{person.address}%"
+    session.execute(
+        delete(WebhookDelivery).where(
+            or_(
+                WebhookDelivery.ticket_id.in_(ticket_ids),
+                cast(WebhookDelivery.data, Text).ilike(pattern),
+                WebhookDelivery.body.ilike(pattern),
+            )
+        )
+    )
 
 
 def release_freed_pages(engine: Engine) -> None:

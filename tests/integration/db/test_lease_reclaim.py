@@ -71,13 +71,13 @@ def test_on_sqlite_every_lease_taken_before_the_start_is_due_again(tmp_path: Pat
     # Taken after the start (by `mailtickets import`, say): not a predecessor's.
     assert lease(sessions, InboundMessage, started, RETRY, 3, holder="an import") == 3
 
-    assert reclaim(sessions, me, started) == {"intake": 2, "outbox": 1}
+    assert reclaim(sessions, me, started) == {"intake": 2, "outbox": 1, "webhooks": 0}
     intake = _state(sessions, InboundMessage)
     assert intake[1] == intake[2] == (None, started)
     assert intake[3] == ("an import", started + RETRY)
     assert intake[4] == (None, T0)
     assert _state(sessions, OutboundMessage) == {1: (None, started), 2: (None, T0)}
-    assert reclaim(sessions, me, started) == {"intake": 0, "outbox": 0}
+    assert reclaim(sessions, me, started) == {"intake": 0, "outbox": 0, "webhooks": 0}
     # The attempt the dead process made still counts.
     with sessions() as session:
         assert session.get_one(InboundMessage, 1).attempts == 1
@@ -109,7 +109,7 @@ def test_on_postgresql_only_the_leases_of_instances_whose_session_is_gone(
             newcomer.name,
         }
 
-        assert reclaim(sessions, newcomer, started) == {"intake": 1, "outbox": 1}
+        assert reclaim(sessions, newcomer, started) == {"intake": 1, "outbox": 1, "webhooks": 0}
         intake = _state(sessions, InboundMessage)
         assert intake[1] == (alive.name, T0 + RETRY)
         assert intake[2] == (None, started)

@@ -61,8 +61,16 @@ name = "urgent"
 subject = "urgent"
 [rule.set]
 priority = "high"
+[[webhook]]
+url = "https://hooks.example/helpdesk"
+secret_env = "WEBHOOK_SECRET"
 """
-ENV = {"IMAP_PASSWORD": "password", "MAILTICKETS_SECRET": SECRET, "REFRESH_TOKEN": "token"}
+ENV = {
+    "IMAP_PASSWORD": "password",
+    "MAILTICKETS_SECRET": SECRET,
+    "REFRESH_TOKEN": "token",
+    "WEBHOOK_SECRET": SECRET,
+}
 DOCUMENTED = documented_defaults(EXAMPLE.read_text())
 
 

@@ -22,6 +22,7 @@ EXAMPLE_ENV = {
     "GMAIL_CLIENT_SECRET": "client-secret",
     "GMAIL_REFRESH_TOKEN": "refresh-token",
     "SMTP_PASSWORD": "smtp-pw",
+    "MAILTICKETS_WEBHOOK_SECRET": SECRET,
 }
 
 
