@@ -271,6 +271,8 @@ def _tickets(t: r.Table, env: Mapping[str, str], *, explicit: bool) -> TicketSet
         max_acknowledgements_per_hour=t.get(
             "max_acknowledgements_per_hour", r.integer(0, 10000), 5
         ),
+        max_new_participants=t.get("max_new_participants", r.integer(0, 1000), 10),
+        max_participants=t.get("max_participants", r.integer(1, 1000), 50),
     )
     t.finish()
     return settings
@@ -296,6 +298,7 @@ def _queue(t: r.Table) -> QueueSettings:
         sla=t.optional("sla", r.nonempty),
         aliases=t.get("aliases", r.list_of(r.address), ()),
         csat=t.get("csat", r.boolean, False),
+        participants=t.get("participants", r.choice("open", "confirm", "closed"), "confirm"),
     )
     t.finish()
     return settings

@@ -44,6 +44,10 @@ class TicketSettings:
     secret: bytes | None
     reopen_grace: timedelta
     max_acknowledgements_per_hour: int
+    #: New participants one message may add; the rest are listed on the ticket, not mailed.
+    max_new_participants: int = 10
+    #: Participants one ticket may have, pending ones included.
+    max_participants: int = 50
 
 
 @dataclass(frozen=True)
@@ -55,6 +59,9 @@ class QueueSettings:
     aliases: tuple[str, ...] = ()
     #: Ask the customer for a satisfaction rating when a ticket is resolved.
     csat: bool = False
+    #: Who mail may add to a ticket: "open" (whoever the sender copies), "confirm" (those
+    #: added by unauthenticated mail or by reference wait for an agent), "closed" (agents only).
+    participants: str = "confirm"
 
 
 @dataclass(frozen=True)
@@ -134,6 +141,8 @@ class OutgoingSettings:
     timeout: timedelta
     #: What the files one mail carries may add up to once encoded; the rest are listed.
     max_attachments_size: int
+    #: Envelope recipients one outgoing mail may have.
+    max_recipients: int = 50
 
 
 @dataclass(frozen=True)

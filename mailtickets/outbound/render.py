@@ -207,6 +207,7 @@ SAMPLE_CONTEXT: dict[str, Any] = {
         "#note",
     ],
     "sla": {"kind": "first_response", "due": "2026-11-02 13:00 UTC", "remaining": "48m"},
+    "recipients": {"to": ["ana@example.com"], "pending": ["<b>bia</b>@example.com"]},
     "failure": {
         "recipient": "ana@example.com",
         "status": "5.1.1",

@@ -51,6 +51,13 @@ class PipelineConfig:
     spam: SpamSettings = field(default_factory=SpamSettings)
     #: The locales customers can get mail in (those with templates), for their language.
     locales: tuple[str, ...] = ()
+    #: The authserv-id whose aligned DKIM/SPF pass lets a customer's mail add participants
+    #: who are mailed at once; None: no mail is judged by it.
+    trusted_authserv_id: str | None = None
+    max_new_participants: int = 10
+    max_participants: int = 50
+    #: Envelope recipients of one answer (`[outgoing] max_recipients`).
+    max_recipients: int = 50
 
     @classmethod
     def from_settings(
@@ -76,6 +83,10 @@ class PipelineConfig:
             rules=settings.rules,
             spam=settings.spam,
             locales=customer_locales(templates),
+            trusted_authserv_id=settings.authentication.trusted_authserv_id,
+            max_new_participants=settings.tickets.max_new_participants,
+            max_participants=settings.tickets.max_participants,
+            max_recipients=settings.outgoing.max_recipients,
         )
 
     @property
@@ -207,3 +218,12 @@ class MessageContext(Received):
             return None
         headers = self.mail.headers("Authentication-Results")
         return check(headers, trusted, self.sender_address.rpartition("@")[2])
+
+    def unauthenticated(self) -> bool:
+        """Whether our MTA (`trusted_authserv_id`, when set) did not vouch for the From domain:
+        such mail may be forged, so whom it copies waits for an agent."""
+        trusted = self.config.trusted_authserv_id
+        if trusted is None:
+            return False
+        headers = self.mail.headers("Authentication-Results")
+        return not check(headers, trusted, self.sender_address.rpartition("@")[2]).aligned
