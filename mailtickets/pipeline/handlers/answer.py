@@ -50,7 +50,7 @@ def relay(
     resolved: bool,
 ) -> None:
     """The agent's answer (their `text` and the `macros` they inserted) to the customer and
-    every other participant; `resolved` adds that the ticket is now resolved."""
+    every other confirmed participant; `resolved` adds that the ticket is now resolved."""
     reply, files = _formatting_and_files(ctx, ticket)
     message: dict[str, Any] = {"author": proven.row.name, "new_text": text}
     if reply is not None:
@@ -123,7 +123,8 @@ def tell_customer(
     context: dict[str, Any],
     files: Choice = NO_FILES,
 ) -> None:
-    """Mail `template` to the ticket's participants, continuing their conversation."""
+    """Mail `template` to the ticket's confirmed participants (never the pending ones),
+    continuing their conversation."""
     if ctx.history:
         return  # imported history: it reached them when it was written
     recipients = _recipients(ctx, ticket)

@@ -79,10 +79,11 @@ class Site:
         with smtplib.SMTP("127.0.0.1", self.port, timeout=30) as client:
             # On the wire as a client sends it: CRLF line ends (smtplib sends bytes as given).
             client.sendmail(mail_from, [to], raw.replace(b"\n", b"\r\n"))
-        done = f"message-id {message_id}"
+        # The worker's line, not the listener's: "intake #N: follow_up, ticket #T, message-id M".
+        done = re.compile(rf"intake #\d+: \w+, ticket #(\d+), message-id {re.escape(message_id)}")
         self.daemon.wait_for(done)
-        found = re.search(rf"ticket #(\d+), {re.escape(done)}", self.daemon.output)
-        assert found is not None, self.daemon.output
+        found = done.search(self.daemon.output)
+        assert found is not None
         return int(found[1])
 
     def ticket(self, ticket_id: int) -> dict[str, Any]:
