@@ -322,7 +322,16 @@ def merge(
     for message in list(source.messages):
         message.ticket_id = target.id
     for participant in list(source.participants):
-        add_participant(session, target, participant.contact, participant.role, now)
+        # A pending participant stays pending: a merge confirms nobody.
+        add_participant(
+            session,
+            target,
+            participant.contact,
+            participant.role,
+            now,
+            pending=participant.pending,
+            actor=actor,
+        )
     source.merged_into_id = target.id
     set_status(session, source, TicketStatus.CLOSED, now, actor, sla=sla)
     record(session, source, EventKind.MERGED, now, actor, into=target.id)

@@ -114,7 +114,10 @@ def _check(ctx: MessageContext, ticket: Ticket, commands: tuple[Command, ...]) -
         elif command.name == "macro" and _macro(ctx, ticket, command.argument) is None:
             problems.append(f"{command.line}: there is no macro named {command.argument}")
         elif command.name == "cc" and not participants.room_for(ctx, ticket, command.argument):
-            problems.append(f"{command.line}: the ticket has max_participants already")
+            limit = ctx.config.max_participants
+            problems.append(
+                f"{command.line}: the ticket has {limit} participants (max_participants)"
+            )
         elif command.name == "uncc" and command.argument == ticket.contact.address:
             problems.append(f"{command.line}: the customer who opened the ticket stays on it")
         elif command.name == "files":

@@ -342,3 +342,18 @@ def test_a_closed_queue_adds_nobody_by_mail_and_an_agent_still_can(site: Site) -
     assert refused["data"]["addresses"] == ["nina@example.com"]
     site.agent_says(ticket_id, "#cc add nina@example.com\n\nNina, please sign it too.")
     assert _answers(site, ticket_id) == [["mia@example.com", "nina@example.com"]]
+
+
+def test_a_merge_keeps_a_pending_participant_pending(site: Site) -> None:
+    kept = site.open("Olga <olga@example.com>", "Nota fiscal")
+    merged = site.open("Olga <olga@example.com>", "Nota fiscal de novo")
+    unvouched = compose(
+        sender="Olga <olga@example.com>",
+        cc="eve@evil.example",
+        subject=f"Re: [ACME #{merged}] Nota fiscal de novo",
+    )
+    site.send(unvouched, mail_from="olga@example.com")
+    site.agent_says(merged, f"#merge {kept}")
+    assert _people(site.ticket(kept)) == {"olga@example.com": False, "eve@evil.example": True}
+    site.agent_says(kept, "Both invoices are fixed.")
+    assert _answers(site, kept) == [["olga@example.com"]]
