@@ -113,7 +113,10 @@ def show(cli: CliContext, ticket_id: int, full: bool, as_json: bool) -> None:
     if ticket["linked_ticket"]:
         click.echo(f"continues #{ticket['linked_ticket']}")
     click.echo(f"tags: {', '.join(ticket['tags']) or '-'}")
-    people = [f"{_person(p['name'], p['address'])} ({p['role']})" for p in ticket["participants"]]
+    people = [
+        f"{_person(p['name'], p['address'])} ({p['role']}{', pending' if p['pending'] else ''})"
+        for p in ticket["participants"]
+    ]
     click.echo(f"participants: {', '.join(people) or '-'}")
     _conversation(ticket, full=full)
     click.echo("\noutgoing mail:" + ("" if ticket["outgoing"] else " none"))

@@ -284,6 +284,8 @@ def _tickets(t: r.Table, env: Mapping[str, str], *, explicit: bool) -> TicketSet
             "max_acknowledgements_per_hour", r.integer(0, 10000), 5
         ),
         held_reply_expiry=t.get("held_reply_expiry", r.positive_duration, r.duration("24h")),
+        max_new_participants=t.get("max_new_participants", r.integer(0, 1000), 10),
+        max_participants=t.get("max_participants", r.integer(1, 1000), 50),
     )
     t.finish()
     return settings
@@ -312,6 +314,7 @@ def _queue(t: r.Table) -> QueueSettings:
         on_call=t.optional("on_call", r.nonempty),
         assign=t.get("assign", r.choice(*ASSIGN_MODES), "none"),
         notify_new=t.get("notify_new", r.choice(*NOTIFY_NEW), "assignee"),
+        participants=t.get("participants", r.choice("open", "confirm", "closed"), "confirm"),
     )
     t.finish()
     return settings

@@ -53,6 +53,10 @@ class TicketSettings:
     max_acknowledgements_per_hour: int
     #: An agent's answer held back by the collision check is dropped after this long.
     held_reply_expiry: timedelta = timedelta(hours=24)
+    #: New participants one message may add; the rest are listed on the ticket, not mailed.
+    max_new_participants: int = 10
+    #: Participants one ticket may have, pending ones included.
+    max_participants: int = 50
 
 
 @dataclass(frozen=True)
@@ -71,6 +75,9 @@ class QueueSettings:
     assign: str = "none"
     #: Who hears of a new ticket that has an assignee: only them, or every agent of the queue.
     notify_new: str = "assignee"
+    #: Who mail may add to a ticket: "open" (whoever the sender copies), "confirm" (those
+    #: added by unauthenticated mail or by reference wait for an agent), "closed" (agents only).
+    participants: str = "confirm"
 
 
 @dataclass(frozen=True)
@@ -156,6 +163,8 @@ class OutgoingSettings:
     timeout: timedelta
     #: What the files one mail carries may add up to once encoded; the rest are listed.
     max_attachments_size: int
+    #: Envelope recipients one outgoing mail may have.
+    max_recipients: int = 50
 
 
 @dataclass(frozen=True)

@@ -51,8 +51,9 @@ HELP: tuple[str, ...] = (
     "#assign <agent address>|me",
     "#priority low|normal|high|urgent",
     "#note",
-    "#cc <address>",
-    "#uncc <address>",
+    "#cc add <address>",
+    "#cc keep",
+    "#cc remove <address>",
     "#tag <word>",
     "#close",
     "#resolve",
@@ -92,6 +93,8 @@ _NAMES = {
     "nota": "note",
     "interno": "note",
     "cc": "cc",
+    "copia": "cc",
+    "cópia": "cc",
     "uncc": "uncc",
     "tag": "tag",
     "etiqueta": "tag",
@@ -142,6 +145,18 @@ _PRIORITY_VALUES = {
 }
 _ME = frozenset({"me", "eu"})
 _UNTIL = frozenset({"until", "até", "ate"})
+#: `#cc add|keep|remove`, as RT and Zendesk users write it: the word after `#cc` names the
+#: command. `#cc <address>` alone adds, and `#uncc <address>` removes, as before.
+_CC_WORDS = {
+    "add": "cc",
+    "adicionar": "cc",
+    "incluir": "cc",
+    "keep": "cc_keep",
+    "manter": "cc_keep",
+    "remove": "uncc",
+    "remover": "uncc",
+    "tirar": "uncc",
+}
 _STATUS_OF = {"close": "closed", "resolve": "resolved"}
 
 
@@ -217,6 +232,10 @@ def _parse_line(line: str) -> Command | CommandError:
     name = _NAMES.get(word.lower())
     if name is None:
         return CommandError(line, f'unknown command "#{word}"')
+    if name == "cc" and rest:
+        first, *after = rest[0].split(maxsplit=1)
+        if first.lower() in _CC_WORDS:
+            name, rest = _CC_WORDS[first.lower()], after
     check, needs = _SYNTAX[name]
     argument = check(rest[0] if rest else "")
     if argument is None:
@@ -327,6 +346,7 @@ _SYNTAX: dict[str, tuple[Callable[[str], str | None], str]] = {
     "priority": (_priority, f"needs one of {', '.join(PRIORITIES)}"),
     "note": (_nothing, "takes no argument"),
     "cc": (_address, _ADDRESS_NEEDS),
+    "cc_keep": (_nothing, "takes no address: it keeps every pending participant"),
     "uncc": (_address, _ADDRESS_NEEDS),
     "tag": (_word, f"needs one word of {_WORD_NEEDS}"),
     "close": (_nothing, "takes no argument"),

@@ -222,6 +222,7 @@ SAMPLE_CONTEXT: dict[str, Any] = {
         "paged_at": "2026-11-01 03:00 UTC",
         "waited": "30m",
     },
+    "recipients": {"to": ["ana@example.com"], "pending": ["<b>bia</b>@example.com"]},
     "failure": {
         "recipient": "ana@example.com",
         "status": "5.1.1",

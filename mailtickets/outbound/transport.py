@@ -19,7 +19,8 @@ import select
 import smtplib
 import ssl
 from dataclasses import dataclass, field
-from typing import Protocol
+from datetime import timedelta
+from typing import TYPE_CHECKING, Protocol
 
 from mailtickets.config.settings import OutgoingSettings
 from mailtickets.errors import PermanentFailure, RelayRefused, TemporaryFailure, TokenError
@@ -27,7 +28,15 @@ from mailtickets.mail.refusals import Blame, blame
 from mailtickets.oauth2 import TokenSource, sasl_response
 from mailtickets.oauth2_token import AccessToken
 
+if TYPE_CHECKING:
+    from typing_extensions import Buffer  # collections.abc's from Python 3.12
+
 log = logging.getLogger(__name__)
+
+#: How long the relay may take to answer the final dot of DATA: RFC 5321 4.5.3.2.6 asks for at
+#: least 10 minutes, since the relay may be delivering the message meanwhile; giving up sooner
+#: sends it again, and the relay delivers it twice.
+FINAL_DOT_TIMEOUT = timedelta(minutes=10)
 
 _NOT_ASCII = "553 5.6.7 the relay does not offer SMTPUTF8 for this non-ASCII address"
 
@@ -134,11 +143,11 @@ class SmtpTransport:
         timeout = s.timeout.total_seconds()
         context = ssl.create_default_context()
         if s.tls == "implicit":
-            connection: smtplib.SMTP = smtplib.SMTP_SSL(
+            connection: smtplib.SMTP = _PatientSMTP_SSL(
                 s.host or "", s.port, timeout=timeout, context=context
             )
         else:
-            connection = smtplib.SMTP(s.host or "", s.port, timeout=timeout)
+            connection = _PatientSMTP(s.host or "", s.port, timeout=timeout)
         try:
             connection.ehlo()
             if s.tls == "starttls":
@@ -198,6 +207,41 @@ class SmtpTransport:
 
     def close(self) -> None:
         self._drop()
+
+
+def longest_send(settings: OutgoingSettings) -> timedelta:
+    """What one message's delivery may take at most: the commands before it under `timeout`
+    each (connection, greeting, TLS, login, MAIL, RCPT, DATA: a few), then the final dot."""
+    return 4 * settings.timeout + max(settings.timeout, FINAL_DOT_TIMEOUT)
+
+
+class _PatientSMTP(smtplib.SMTP):
+    """Waits `FINAL_DOT_TIMEOUT` for the answer to the final dot, `timeout` for the rest.
+
+    smtplib sends the message and reads that answer in one call, `data`, under one socket
+    timeout; the body is the one thing it sends in `data` that is not the DATA command.
+    """
+
+    _in_data = False
+
+    def data(self, msg: Buffer | str) -> tuple[int, bytes]:
+        self._in_data = True
+        try:
+            return super().data(msg)
+        finally:
+            self._in_data = False
+            if self.sock is not None:
+                self.sock.settimeout(self.timeout)
+
+    def send(self, s: Buffer | str) -> None:
+        super().send(s)
+        if self._in_data and s != "data\r\n" and self.sock is not None:
+            patient = max(FINAL_DOT_TIMEOUT.total_seconds(), float(self.timeout))
+            self.sock.settimeout(patient)
+
+
+class _PatientSMTP_SSL(_PatientSMTP, smtplib.SMTP_SSL):
+    """`_PatientSMTP` over implicit TLS."""
 
 
 def _delivery(

@@ -7,7 +7,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from mailtickets.db.models import SatisfactionRating, Ticket, TicketStatus
+from mailtickets.db.models import Contact, Participant, SatisfactionRating, Ticket, TicketStatus
 from mailtickets.mail.commands import HELP
 from mailtickets.mail.subjects import tag
 from mailtickets.outbox.attachments import NO_FILES
@@ -38,6 +38,7 @@ def ticket_context(
         .order_by(Ticket.id.desc())
         .limit(MAX_OPEN_TICKETS)
     )
+    mailed, pending = mailed_and_pending(session, ticket)
     return {
         "ticket": {
             "id": ticket.id,
@@ -59,7 +60,21 @@ def ticket_context(
         "files": NO_FILES.context(ticket.id),
         # The conversation so far, for an agent who has not seen it (outbox.history).
         "history": None,
+        # Who an answer goes to, and who waits for an agent's `#cc add` (agents' notices).
+        "recipients": {"to": mailed, "pending": pending},
     } | extra
+
+
+def mailed_and_pending(session: Session, ticket: Ticket) -> tuple[list[str], list[str]]:
+    """The addresses the ticket's answers go to, the customer first, and those listed as
+    pending; read from the database, so a change earlier in this transaction is seen."""
+    rows = session.execute(
+        select(Contact.address, Participant.pending)
+        .join(Contact, Participant.contact_id == Contact.id)
+        .where(Participant.ticket_id == ticket.id)
+        .order_by(Participant.role != "requester", Participant.id)
+    ).all()
+    return [a for a, pending in rows if not pending], [a for a, pending in rows if pending]
 
 
 def _last_rating(session: Session, ticket: Ticket) -> dict[str, Any] | None:

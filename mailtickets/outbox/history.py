@@ -47,8 +47,12 @@ _CHANGES = {
     EventKind.TAGGED: ("tag",),
     EventKind.MERGED: ("into",),
     EventKind.MERGED_FROM: ("source",),
-    EventKind.PARTICIPANT_ADDED: ("role",),
+    EventKind.PARTICIPANT_ADDED: ("address", "role"),
+    EventKind.PARTICIPANT_PENDING: ("address", "role"),
+    EventKind.PARTICIPANT_CONFIRMED: ("address",),
     EventKind.PARTICIPANT_REMOVED: ("address",),
+    EventKind.PARTICIPANTS_NOT_ADDED: ("addresses", "more", "why"),
+    EventKind.RECIPIENTS_CAPPED: ("left_out", "max_recipients"),
     EventKind.AUTO_CLOSED: (),
 }
 

@@ -18,6 +18,10 @@ from mailtickets.outbox.enqueue import enqueue
 from mailtickets.outbox.history import conversation, seen
 
 AGENT_TOKEN_LIFETIME = timedelta(days=90)
+#: What a notice shows of the text it tells of; `#history` has more, `tickets show` all.
+MAX_NOTICE_TEXT = 10_000
+#: Files a notice lists by name beyond those it carries; the rest are counted.
+MAX_LISTED_FILES = 50
 
 
 def reply_address(secret: bytes, ticket: Ticket, agent_id: int | None, now: datetime) -> str:
@@ -115,6 +119,8 @@ def notify_agents(
     `followers_only` tells only the ticket's followers (of an agent's answer).
     """
     signatures = {normalise(a.address): a.signature for a in agents}
+    context = _capped(context)
+    listed = _listed(files.context(ticket.id))
     if followers_only:
         targets = [a for a in followers(session, ticket) if a.active and a.address != exclude]
     else:
@@ -133,7 +139,7 @@ def notify_agents(
             | {
                 "agent": {"name": agent.name, "signature": signatures.get(agent.address, "")},
                 "reply_to": reply_address(secret, ticket, agent.id, now),
-                "files": files.context(ticket.id),
+                "files": listed,
                 "history": history if agent.id in newcomers else None,
             },
             now=now,
@@ -143,3 +149,27 @@ def notify_agents(
             attachments=files.attachments(),
         )
     return len(targets)
+
+
+def _capped(context: dict[str, Any]) -> dict[str, Any]:
+    """`context` with the message's text cut at `MAX_NOTICE_TEXT`, ending with a line that
+    says where the rest is: a 5 MB mail makes no 5 MB notice to each agent."""
+    message = context.get("message") or {}
+    text = message.get("new_text") or ""
+    if len(text) <= MAX_NOTICE_TEXT:
+        return context
+    kept = text[:MAX_NOTICE_TEXT]
+    # At a line's end when there is one near, so no word is cut in two.
+    kept = kept[: kept.rfind("\n")] if "\n" in kept[-500:] else kept
+    rest = len(text) - len(kept)
+    cut = f"{kept.rstrip()}\n\n[{rest} more characters; the rest: #history]"
+    return context | {"message": message | {"new_text": cut}}
+
+
+def _listed(files: dict[str, Any]) -> dict[str, Any]:
+    """The files a notice names: those it carries, and at most `MAX_LISTED_FILES` others;
+    `more` counts the rest, which `#history` lists."""
+    left, not_kept = files["left"], files["not_kept"]
+    room = max(MAX_LISTED_FILES - len(left), 0)
+    more = max(len(left) - MAX_LISTED_FILES, 0) + max(len(not_kept) - room, 0)
+    return files | {"left": left[:MAX_LISTED_FILES], "not_kept": not_kept[:room], "more": more}

@@ -57,6 +57,13 @@ class PipelineConfig:
     answered: str = "others"
     #: Customer messages from one source in an hour beyond which agents hear of a flood.
     flood_threshold: int = 20
+    #: The authserv-id whose aligned DKIM/SPF pass lets a customer's mail add participants
+    #: who are mailed at once; None: no mail is judged by it.
+    trusted_authserv_id: str | None = None
+    max_new_participants: int = 10
+    max_participants: int = 50
+    #: Envelope recipients of one answer (`[outgoing] max_recipients`).
+    max_recipients: int = 50
 
     @classmethod
     def from_settings(
@@ -85,6 +92,10 @@ class PipelineConfig:
             held_reply_expiry=settings.tickets.held_reply_expiry,
             answered=settings.notifications.answered,
             flood_threshold=settings.notifications.flood_threshold,
+            trusted_authserv_id=settings.authentication.trusted_authserv_id,
+            max_new_participants=settings.tickets.max_new_participants,
+            max_participants=settings.tickets.max_participants,
+            max_recipients=settings.outgoing.max_recipients,
         )
 
     @property
@@ -219,3 +230,12 @@ class MessageContext(Received):
             return None
         headers = self.mail.headers("Authentication-Results")
         return check(headers, trusted, self.sender_address.rpartition("@")[2])
+
+    def unauthenticated(self) -> bool:
+        """Whether our MTA (`trusted_authserv_id`, when set) did not vouch for the From domain:
+        such mail may be forged, so whom it copies waits for an agent."""
+        trusted = self.config.trusted_authserv_id
+        if trusted is None:
+            return False
+        headers = self.mail.headers("Authentication-Results")
+        return not check(headers, trusted, self.sender_address.rpartition("@")[2]).aligned

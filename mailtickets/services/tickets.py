@@ -126,8 +126,12 @@ def add_participant(
     now: datetime,
     *,
     announce: bool = True,
+    pending: bool = False,
+    actor: str | None = None,
 ) -> bool:
-    """Make `contact` receive the ticket's mail; False when it already does."""
+    """Make `contact` receive the ticket's mail, or with `pending` be listed until an agent
+    confirms them; False when it is already on the ticket. `actor` added them (by default
+    themselves)."""
     exists = session.scalar(
         select(Participant.id).where(
             Participant.ticket_id == ticket.id, Participant.contact_id == contact.id
@@ -135,10 +139,37 @@ def add_participant(
     )
     if exists is not None:
         return False
-    session.add(Participant(ticket_id=ticket.id, contact_id=contact.id, role=role, added_at=now))
+    row = Participant(
+        ticket_id=ticket.id, contact_id=contact.id, role=role, added_at=now, pending=pending
+    )
+    session.add(row)
     if announce:
-        record(session, ticket, EventKind.PARTICIPANT_ADDED, now, contact.address, role=role)
+        kind = EventKind.PARTICIPANT_PENDING if pending else EventKind.PARTICIPANT_ADDED
+        record(
+            session, ticket, kind, now, actor or contact.address, role=role, address=contact.address
+        )
     return True
+
+
+def confirm_participant(
+    session: Session, ticket: Ticket, address: str, now: datetime, actor: str | None
+) -> bool:
+    """A pending participant is mailed from now on; False when `address` is not pending."""
+    row = participant(session, ticket, address)
+    if row is None or not row.pending:
+        return False
+    row.pending = False
+    record(session, ticket, EventKind.PARTICIPANT_CONFIRMED, now, actor, address=address)
+    return True
+
+
+def participant(session: Session, ticket: Ticket, address: str) -> Participant | None:
+    """`address`'s place on the ticket, pending or not; None when it has none."""
+    return session.scalar(
+        select(Participant)
+        .join(Contact, Participant.contact_id == Contact.id)
+        .where(Participant.ticket_id == ticket.id, Contact.address == address)
+    )
 
 
 def is_participant(session: Session, ticket: Ticket, address: str) -> bool:
@@ -267,11 +298,7 @@ def add_tag(session: Session, ticket: Ticket, name: str, now: datetime, actor: s
 def remove_participant(
     session: Session, ticket: Ticket, address: str, now: datetime, actor: str | None
 ) -> bool:
-    row = session.scalar(
-        select(Participant)
-        .join(Contact, Participant.contact_id == Contact.id)
-        .where(Participant.ticket_id == ticket.id, Contact.address == address)
-    )
+    row = participant(session, ticket, address)
     if row is None or row.role == "requester":
         return False
     session.delete(row)
@@ -297,7 +324,16 @@ def merge(
     for message in list(source.messages):
         message.ticket_id = target.id
     for participant in list(source.participants):
-        add_participant(session, target, participant.contact, participant.role, now)
+        # A pending participant stays pending: a merge confirms nobody.
+        add_participant(
+            session,
+            target,
+            participant.contact,
+            participant.role,
+            now,
+            pending=participant.pending,
+            actor=actor,
+        )
     source.merged_into_id = target.id
     set_status(session, source, TicketStatus.CLOSED, now, actor, sla=sla)
     record(session, source, EventKind.MERGED, now, actor, into=target.id)

@@ -83,7 +83,7 @@ def list_tickets(
 def show_ticket(session: Session, ticket_id: int) -> dict[str, Any]:
     ticket = find(session, ticket_id)
     participants = session.execute(
-        select(Participant.role, Contact.name, Contact.address)
+        select(Participant.role, Contact.name, Contact.address, Participant.pending)
         .join(Contact, Participant.contact_id == Contact.id)
         .where(Participant.ticket_id == ticket.id)
         .order_by(Participant.id)
@@ -96,7 +96,8 @@ def show_ticket(session: Session, ticket_id: int) -> dict[str, Any]:
         "queue": ticket.queue.address,
         "customer": ticket.contact.address,
         "participants": [
-            {"address": address, "name": name, "role": role} for role, name, address in participants
+            {"address": address, "name": name, "role": role, "pending": pending}
+            for role, name, address, pending in participants
         ],
         "assignee": ticket.assignee.address if ticket.assignee else None,
         "linked_ticket": ticket.linked_ticket_id,

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 import selectors
 import signal
 import subprocess
@@ -34,13 +35,14 @@ class Daemon:
             stderr=subprocess.PIPE,
         )
 
-    def wait_for(self, text: str, timeout: float = 30) -> None:
-        """Read stderr until `text` appears; fail with what was printed if it does not."""
+    def wait_for(self, text: str | re.Pattern[str], timeout: float = 30) -> None:
+        """Read stderr until `text` appears (or a line matches the pattern); fail with what
+        was printed if it does not."""
         assert self.process.stderr is not None
         deadline = time.monotonic() + timeout
         with selectors.DefaultSelector() as selector:
             selector.register(self.process.stderr, selectors.EVENT_READ)
-            while text not in self.output:
+            while not _seen(text, self.output):
                 remaining = deadline - time.monotonic()
                 if remaining <= 0 or self.process.poll() is not None:
                     raise AssertionError(f"{text!r} not seen; daemon said:\n{self.output}")
@@ -64,3 +66,7 @@ class Daemon:
         _, rest = self.process.communicate(timeout=timeout)
         self.output += rest.decode()
         return self.process.returncode
+
+
+def _seen(text: str | re.Pattern[str], output: str) -> bool:
+    return text.search(output) is not None if isinstance(text, re.Pattern) else text in output

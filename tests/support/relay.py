@@ -4,6 +4,7 @@ Relay access denied` — require a login, or be switched off and on again on the
 
 from __future__ import annotations
 
+import asyncio
 import socket
 import time
 from dataclasses import dataclass, field
@@ -51,6 +52,9 @@ class _Handler:
     #: An answer for every MAIL FROM ({address} is the sender); None accepts.
     mail_answer: str | None = None
     data_answer: str | None = None
+    #: Seconds the relay takes before answering the final dot of a message it keeps, as a
+    #: busy MTA delivering it meanwhile does.
+    data_delay: float = 0.0
     #: Set by `Relay.up(password=…)`: MAIL FROM only after a successful AUTH.
     login_required: bool = False
 
@@ -79,6 +83,7 @@ class _Handler:
             return self.data_answer
         raw = envelope.original_content or envelope.content
         self.received.append(Received(envelope.mail_from, list(envelope.rcpt_tos), bytes(raw)))
+        await asyncio.sleep(self.data_delay)
         return "250 2.0.0 queued"
 
 

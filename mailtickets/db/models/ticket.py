@@ -9,7 +9,7 @@ import enum
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import ForeignKey, Index, LargeBinary, String, Text, UniqueConstraint
+from sqlalchemy import ForeignKey, Index, LargeBinary, String, Text, UniqueConstraint, false
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from mailtickets.db.base import Base, string_enum
@@ -66,6 +66,14 @@ class EventKind(enum.StrEnum):
     PARTICIPANT_ADDED = "participant_added"
     PARTICIPANT_REMOVED = "participant_removed"
     JOINED = "joined"
+    #: Added by mail that may not decide who the ticket mails: listed, mailed once confirmed.
+    PARTICIPANT_PENDING = "participant_pending"
+    #: An agent confirmed a pending participant (`#cc add`, `#cc keep`): mailed from now on.
+    PARTICIPANT_CONFIRMED = "participant_confirmed"
+    #: Addresses a message named that did not join (`data["why"]`): listed, never mailed.
+    PARTICIPANTS_NOT_ADDED = "participants_not_added"
+    #: An answer left participants out to stay within `[outgoing] max_recipients`.
+    RECIPIENTS_CAPPED = "recipients_capped"
     MERGED = "merged"
     MERGED_FROM = "merged_from"
     REFERENCE_IGNORED = "reference_ignored"
@@ -190,7 +198,8 @@ class Follower(Base):
 
 
 class Participant(Base):
-    """A contact who receives the ticket's mail: the requester and anyone Cc'd."""
+    """A contact who receives the ticket's mail: the requester and anyone Cc'd; a pending one
+    is listed but not mailed until an agent confirms them."""
 
     __tablename__ = "participant"
     __table_args__ = (UniqueConstraint("ticket_id", "contact_id"),)
@@ -200,6 +209,8 @@ class Participant(Base):
     contact_id: Mapped[int] = mapped_column(ForeignKey("contact.id"), index=True)
     role: Mapped[str] = mapped_column(String(16))  # requester | cc
     added_at: Mapped[datetime]
+    #: Listed on the ticket but not mailed until an agent confirms them (`#cc add`).
+    pending: Mapped[bool] = mapped_column(default=False, server_default=false())
 
     contact: Mapped[Contact] = relationship()
 

@@ -30,7 +30,7 @@ from mailtickets.outbox.history import whole_ticket
 from mailtickets.outbox.notices import notify_agents, reply_address
 from mailtickets.outcomes import Outcome
 from mailtickets.pipeline.context import MessageContext, ProvenAgent
-from mailtickets.pipeline.handlers import collision
+from mailtickets.pipeline.handlers import collision, participants
 from mailtickets.pipeline.handlers.absence import (
     ABSENCE_COMMANDS,
     absence_problem,
@@ -48,6 +48,7 @@ _HERE = {
     "priority",
     "note",
     "cc",
+    "cc_keep",
     "uncc",
     "tag",
     "close",
@@ -139,6 +140,11 @@ def _check(ctx: MessageContext, ticket: Ticket, commands: tuple[Command, ...]) -
                 problems.append(f"{command.line}: a ticket cannot be merged into itself")
         elif command.name == "macro" and _macro(ctx, ticket, command.argument) is None:
             problems.append(f"{command.line}: there is no macro named {command.argument}")
+        elif command.name == "cc" and not participants.room_for(ctx, ticket, command.argument):
+            limit = ctx.config.max_participants
+            problems.append(
+                f"{command.line}: the ticket has {limit} participants (max_participants)"
+            )
         elif command.name == "uncc" and command.argument == ticket.contact.address:
             problems.append(f"{command.line}: the customer who opened the ticket stays on it")
         elif command.name == "files":
@@ -186,8 +192,9 @@ def _apply(ctx: MessageContext, ticket: Ticket, agent: Agent, command: Command) 
     elif command.name == "priority":
         tickets.set_priority(session, ticket, Priority(command.argument), now, actor, sla=sla)
     elif command.name == "cc":
-        contact = tickets.contact_for(session, command.argument, None, now)
-        tickets.add_participant(session, ticket, contact, "cc", now)
+        participants.agent_adds(ctx, ticket, command.argument, actor)
+    elif command.name == "cc_keep":
+        participants.keep_pending(ctx, ticket, actor)
     elif command.name == "uncc":
         tickets.remove_participant(session, ticket, command.argument, now, actor)
     elif command.name == "tag":

@@ -18,14 +18,22 @@ from typing import Any
 from markupsafe import escape
 from sqlalchemy import select
 
-from mailtickets.db.models import Message, MessageKind, OutboundMessage, OutboundStatus, Ticket
+from mailtickets.db.models import (
+    EventKind,
+    Message,
+    MessageKind,
+    OutboundMessage,
+    OutboundStatus,
+    Ticket,
+)
 from mailtickets.mail.agenthtml import ReplyHtml, reply_html
 from mailtickets.mail.htmltext import html_to_text
 from mailtickets.outbox.attachments import NO_FILES, Choice, choose, content_id, of_message
-from mailtickets.outbox.context import ticket_context
+from mailtickets.outbox.context import mailed_and_pending, ticket_context
 from mailtickets.outbox.enqueue import enqueue
 from mailtickets.outbox.notices import reply_address
 from mailtickets.pipeline.context import MessageContext, ProvenAgent
+from mailtickets.services import tickets
 
 log = logging.getLogger(__name__)
 
@@ -44,8 +52,8 @@ def relay(
     resolved: bool,
 ) -> OutboundMessage | None:
     """The agent's answer (their `text` and the `macros` they inserted) to the customer and
-    every other participant; `resolved` adds that the ticket is now resolved. Returns the
-    mail queued for them (None for imported history)."""
+    every other confirmed participant; `resolved` adds that the ticket is now resolved.
+    Returns the mail queued for them (None for imported history)."""
     reply, files = _formatting_and_files(ctx, ticket)
     message: dict[str, Any] = {"author": proven.row.name, "new_text": text}
     if reply is not None:
@@ -119,11 +127,11 @@ def tell_customer(
     context: dict[str, Any],
     files: Choice = NO_FILES,
 ) -> OutboundMessage | None:
-    """Mail `template` to the ticket's participants, continuing their conversation."""
+    """Mail `template` to the ticket's confirmed participants (never the pending ones),
+    continuing their conversation; return that mail (None for imported history)."""
     if ctx.history:
         return None  # imported history: it reached them when it was written
-    recipients = [p.contact.address for p in ticket.participants]
-    recipients = [r for r in recipients if r not in ctx.config.own_addresses]
+    recipients = _recipients(ctx, ticket)
     in_reply_to, references = customer_thread(ctx, ticket)
     variables = context | {
         "reply_to": reply_address(ctx.config.secret, ticket, None, ctx.now),
@@ -142,6 +150,25 @@ def tell_customer(
         references=references,
         attachments=files.attachments(),
     )
+
+
+def _recipients(ctx: MessageContext, ticket: Ticket) -> list[str]:
+    """The ticket's confirmed participants, the customer first, at most `[outgoing]
+    max_recipients` of them; those left out are named on the ticket."""
+    mailed, _ = mailed_and_pending(ctx.session, ticket)
+    mailed = [r for r in mailed if r not in ctx.config.own_addresses]
+    cap = ctx.config.max_recipients
+    if len(mailed) > cap:
+        tickets.record(
+            ctx.session,
+            ticket,
+            EventKind.RECIPIENTS_CAPPED,
+            ctx.now,
+            None,
+            left_out=mailed[cap:],
+            max_recipients=cap,
+        )
+    return mailed[:cap]
 
 
 def customer_thread(ctx: MessageContext, ticket: Ticket) -> tuple[str | None, list[str]]:

@@ -1,5 +1,6 @@
-"""A customer's mail: a new ticket or a follow-up, and whoever they copied joins it; a
-customer who writes one of the team's commands is told it is not theirs."""
+"""A customer's mail: a new ticket or a follow-up, and whoever they copied joins it as the
+queue allows (`handlers.participants`); a customer who writes one of the team's commands
+is told it is not theirs."""
 
 from __future__ import annotations
 
@@ -10,13 +11,13 @@ from mailtickets.db.models import (
     Ticket,
 )
 from mailtickets.mail import language
-from mailtickets.mail.addresses import normalise
 from mailtickets.mail.commands import parse_commands
 from mailtickets.outbox.context import ticket_context
 from mailtickets.outbox.enqueue import enqueue
 from mailtickets.outbox.notices import reply_address
 from mailtickets.outcomes import Outcome
 from mailtickets.pipeline.context import MessageContext
+from mailtickets.pipeline.handlers import participants
 from mailtickets.pipeline.store import open_ticket, store_message
 from mailtickets.services import contacts, tickets
 
@@ -34,11 +35,13 @@ def record_customer_message(ctx: MessageContext) -> None:
     previous = ctx.ticket
     if previous is None or tickets.closed_too_long(previous, ctx.now, ctx.config.reopen_grace):
         ticket = open_ticket(ctx, sender, linked_to=previous)
+        from_ticket = True
     else:
         ticket = previous
+        from_ticket = participants.on_ticket(ctx, ticket, sender.address)
         _follow_up(ctx, ticket, sender)
     store_message(ctx, ticket, MessageKind.CUSTOMER, author_contact_id=sender.id)
-    _add_copied_participants(ctx, ticket)
+    participants.copied(ctx, ticket, from_ticket=from_ticket)
     _refuse_team_commands(ctx, ticket)
 
 
@@ -79,7 +82,7 @@ def _follow_up(ctx: MessageContext, ticket: Ticket, sender: Contact) -> None:
             sender.address,
             **ctx.ignored_reference,
         )
-    if tickets.add_participant(ctx.session, ticket, sender, "cc", ctx.now):
+    if participants.sender_joins(ctx, ticket, sender):
         tickets.record(
             ctx.session,
             ticket,
@@ -97,14 +100,3 @@ def _locale(ctx: MessageContext) -> str | None:
     declared = language.from_header(ctx.mail.header("Content-Language"))
     found = declared or language.detect(ctx.new_text)
     return language.locale_for(found, ctx.config.locales) if found else None
-
-
-def _add_copied_participants(ctx: MessageContext, ticket: Ticket) -> None:
-    """Addresses the customer copied become participants; never ours, never agents'."""
-    agents = {normalise(a.address) for a in ctx.config.agents}
-    skip = ctx.config.own_addresses | agents | {ctx.sender_address}
-    for address in (*ctx.mail.to, *ctx.mail.cc):
-        if address in skip or ctx.config.queue_for(address) is not None:
-            continue
-        contact = tickets.contact_for(ctx.session, address, None, ctx.now)
-        tickets.add_participant(ctx.session, ticket, contact, "cc", ctx.now)

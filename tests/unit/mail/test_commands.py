@@ -75,6 +75,15 @@ _FILES_NEEDS = '"#files" takes nothing, or the number of one file of the ticket,
         ("#cc Ana.Silva+billing@Example.COM.br", "cc", "ana.silva+billing@example.com.br"),
         ("#uncc ana@example.com", "uncc", "ana@example.com"),
         ("#cc josé@correio.exemplo.pt", "cc", "josé@correio.exemplo.pt"),
+        # #cc add|keep|remove, as RT and Zendesk users write them, in both languages
+        ("#cc add ana@example.com", "cc", "ana@example.com"),
+        ("#cc ADD <Ana@Example.com>", "cc", "ana@example.com"),
+        ("#cópia adicionar ana@example.com", "cc", "ana@example.com"),
+        ("#cc incluir ana@example.com", "cc", "ana@example.com"),
+        ("#cc keep", "cc_keep", ""),
+        ("#cc manter", "cc_keep", ""),
+        ("#cc remove ana@example.com", "uncc", "ana@example.com"),
+        ("#copia remover ana@example.com", "uncc", "ana@example.com"),
         # tag
         ("#tag billing", "tag", "billing"),
         ("#tag Printer-E42_x", "tag", "printer-e42_x"),
@@ -141,6 +150,8 @@ def test_commands_and_aliases(line: str, name: str, argument: str) -> None:
         ("#close now", '"#close" takes no argument'),
         ("#resolve please", '"#resolve" takes no argument'),
         ("#cc", '"#cc" needs one plain address, such as ana@example.com'),
+        ("#cc add", '"#cc" needs one plain address, such as ana@example.com'),
+        ("#cc keep ana@example.com", '"#cc" takes no address: it keeps every pending participant'),
         (
             "#cc ana@example.com, bob@example.com",
             '"#cc" needs one plain address, such as ana@example.com',
@@ -204,7 +215,7 @@ def test_errors_name_the_command_and_what_it_needs(line: str, reason: str) -> No
 
 
 def test_help_has_one_line_per_command() -> None:
-    names = ["status", "assign", "priority", "note", "cc", "uncc", "tag", "close", "resolve"]
+    names = ["status", "assign", "priority", "note", "cc", "cc", "cc", "tag", "close", "resolve"]
     names += [
         "merge",
         "macro",
