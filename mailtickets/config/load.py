@@ -29,6 +29,7 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError
 
 from mailtickets.config import reader as r
+from mailtickets.config.api import read_api
 from mailtickets.config.crosscheck import cross_check
 from mailtickets.config.rules import read_rules
 from mailtickets.config.settings import (
@@ -201,6 +202,7 @@ def _settings(root: r.Table, path: Path | None, env: Mapping[str, str]) -> Setti
         rules=read_rules(root.tables("rule", "name"), queues, agents, templates.dir),
         spam=_spam(root.table("spam")),
         retention=_retention(root.table("retention")),
+        api=read_api(root.table("api"), env, secret_weakness),
     )
     root.finish()
     cross_check(root.problems, settings)

@@ -115,13 +115,18 @@ class Table:
         """Each table of an array of tables (`[[key]]`), labelled by `name_key` or position."""
         self._ask(key)
         value = self._data.get(key, [])
+        # Nested in a table (`[[api.token]]`), the key paths carry the table's name.
+        section = f"{self.section}.{key}" if self.section else key
         if not isinstance(value, list) or not all(isinstance(v, dict) for v in value):
-            self.problems.add("", key, f"must be written as [[{key}]] tables, got {shown(value)}")
+            problem = f"must be written as [[{section}]] tables, got {shown(value)}"
+            self.problems.add(self.label, key, problem)
             return
         for position, item in enumerate(value, start=1):
             name = item.get(name_key) if name_key else None
-            label = f"{key}.{name}" if isinstance(name, str) and name else f"{key}.{position}"
-            yield Table(item, label, self.problems, section=key)
+            label = (
+                f"{section}.{name}" if isinstance(name, str) and name else f"{section}.{position}"
+            )
+            yield Table(item, label, self.problems, section=section)
 
     def unused(self, key: str, reason: str) -> None:
         """Record `key`, if present, as a mistake `reason` explains better than "unknown key"

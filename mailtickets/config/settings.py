@@ -200,6 +200,23 @@ class MetricsSettings:
 
 
 @dataclass(frozen=True)
+class ApiToken:
+    """A bearer token of the HTTP API (`[[api.token]]`); its value comes from `token_env`."""
+
+    name: str
+    scope: str  # "read" | "write"
+    token: str = field(repr=False)
+
+
+@dataclass(frozen=True)
+class ApiSettings:
+    """The JSON HTTP API; `listen` None serves none."""
+
+    listen: tuple[str, int] | None
+    tokens: tuple[ApiToken, ...]
+
+
+@dataclass(frozen=True)
 class SpamSettings:
     """What counts as spam at intake, besides rules that say so."""
 
@@ -242,6 +259,7 @@ class Settings:
     rules: tuple[Rule, ...] = ()
     spam: SpamSettings = SpamSettings()
     retention: RetentionSettings = RetentionSettings()
+    api: ApiSettings = field(default_factory=lambda: ApiSettings(listen=None, tokens=()))
 
     @property
     def source_name(self) -> str:

@@ -54,8 +54,16 @@ name = "urgent"
 subject = "urgent"
 [rule.set]
 priority = "high"
+[[api.token]]
+name = "dashboard"
+token_env = "API_TOKEN"
 """
-ENV = {"IMAP_PASSWORD": "password", "MAILTICKETS_SECRET": SECRET, "REFRESH_TOKEN": "token"}
+ENV = {
+    "IMAP_PASSWORD": "password",
+    "MAILTICKETS_SECRET": SECRET,
+    "REFRESH_TOKEN": "token",
+    "API_TOKEN": SECRET,
+}
 DOCUMENTED = documented_defaults(EXAMPLE.read_text())
 
 
