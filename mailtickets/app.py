@@ -19,7 +19,8 @@ from mailtickets.db import migrate
 from mailtickets.db.base import make_engine, session_factory
 from mailtickets.db.models import InboundMessage, IntakeStatus, OutboundStatus
 from mailtickets.db.ownership import Duties
-from mailtickets.endpoint import StatusEndpoint
+from mailtickets.endpoint import Site, servers
+from mailtickets.endpoint.api import ApiContext
 from mailtickets.errors import ConfigError, ImapError
 from mailtickets.health import Part
 from mailtickets.ingest.imap import ImapPoller
@@ -178,11 +179,17 @@ def daemon_parts(app: App, metrics: Metrics, duties: Duties) -> list[Part]:
     tokens = [*([relay] if relay is not None else []), *mailboxes.values()]
     metrics.watch_tokens(tokens)
     parts: list[Part] = [sender, worker, scheduler, *listeners, *pollers]
-    if app.settings.metrics.listen is not None:
+    api = app.settings.api
+    site = Site(
+        metrics_listen=app.settings.metrics.listen,
+        api_listen=api.listen,
         # The tokens are not parts (nothing to start) but /healthz says when one fails.
-        endpoint = StatusEndpoint(app.settings.metrics.listen, [*parts, *tokens], metrics)
-        parts.insert(0, endpoint)
-    return parts
+        reporters=[*parts, *tokens],
+        metrics=metrics,
+        api=ApiContext(app.sessions, app.clock, app.pipeline, api.tokens, sender.wake),
+    )
+    # First to start, last to stop: requests in progress finish before the workers do.
+    return [*servers(site), *parts]
 
 
 def _retention(app: App) -> list[Job]:
