@@ -7,6 +7,7 @@ response the daemon gives to it. Objects list the fields that are a contract (RE
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 from mailtickets.endpoint.api.body import MAX_BODY
@@ -41,22 +42,22 @@ def _list(item: Schema) -> Schema:
     return {"type": "array", "items": item}
 
 
+#: What a ticket's row in a list and the whole ticket both have.
+_TICKET = {
+    "id": _INT,
+    "subject": _STR,
+    "status": {"enum": list(STATUSES)},
+    "priority": {"enum": list(PRIORITIES)},
+    "queue": _STR,
+    "customer": _STR,
+    "assignee": _NULL_STR,
+    "created_at": _WHEN,
+    "updated_at": _WHEN,
+}
+
 _SCHEMAS: dict[str, Schema] = {
     "Error": _object({"error": _STR, "detail": _STR}),
-    "TicketRow": _object(
-        {
-            "id": _INT,
-            "subject": _STR,
-            "status": {"enum": list(STATUSES)},
-            "priority": {"enum": list(PRIORITIES)},
-            "queue": _STR,
-            "customer": _STR,
-            "assignee": _NULL_STR,
-            "messages": _INT,
-            "created_at": _WHEN,
-            "updated_at": _WHEN,
-        }
-    ),
+    "TicketRow": _object({**_TICKET, "messages": {**_INT, "description": "how many"}}),
     "TicketPage": _object(
         {"tickets": _list(_ref("TicketRow")), "next_cursor": _NULL_STR},
     ),
@@ -97,38 +98,21 @@ _SCHEMAS: dict[str, Schema] = {
             "message_id": _STR,
         }
     ),
-    "Ticket": {
-        "allOf": [
-            _ref("TicketRow"),
-            _object(
-                {
-                    "linked_ticket": _NULL_INT,
-                    "tags": _list(_STR),
-                    "participants": _list(
-                        _object(
-                            {
-                                "address": _STR,
-                                "name": _NULL_STR,
-                                "role": {"enum": ["requester", "cc"]},
-                            }
-                        )
-                    ),
-                    "messages": _list(_ref("Message")),
-                    "events": _list(
-                        _object(
-                            {
-                                "at": _WHEN,
-                                "kind": _STR,
-                                "actor": _NULL_STR,
-                                "data": {"type": "object"},
-                            }
-                        )
-                    ),
-                    "outgoing": _list(_ref("Outgoing")),
-                }
+    "Ticket": _object(
+        {
+            **_TICKET,
+            "linked_ticket": _NULL_INT,
+            "tags": _list(_STR),
+            "participants": _list(
+                _object({"address": _STR, "name": _NULL_STR, "role": {"enum": ["requester", "cc"]}})
             ),
-        ]
-    },
+            "messages": _list(_ref("Message")),
+            "events": _list(
+                _object({"at": _WHEN, "kind": _STR, "actor": _NULL_STR, "data": {"type": "object"}})
+            ),
+            "outgoing": _list(_ref("Outgoing")),
+        }
+    ),
     "Written": _object({"ticket": _INT, "message_id": _STR}),
     "Replied": _object({"ticket": _INT, "message_id": _STR, "outcome": _STR}),
     "Contact": _object(
@@ -166,35 +150,52 @@ _SCHEMAS: dict[str, Schema] = {
     ),
 }
 
-_TEXT = {"type": "string", "minLength": 1, "pattern": r"\S"}
+#: Text with something in it, and no NUL (no database stores one).
+_TEXT = {"type": "string", "pattern": r"^[^\u0000]*[^\u0000\s][^\u0000]*$"}
 
-_BODIES: dict[str, Schema] = {
-    "Note": {
-        **_object({"text": _TEXT}, {"author": {**_TEXT, "description": "an agent's address"}}),
-        "additionalProperties": False,
-    },
-    "Reply": {
-        **_object({"text": _TEXT, "author": {**_TEXT, "description": "an agent's address"}}),
-        "additionalProperties": False,
-    },
-    "Change": {
+
+def _bodies(agents: Sequence[str]) -> dict[str, Schema]:
+    """The request bodies; `agents` are the addresses an author or assignee may be."""
+    agent: Schema = {"enum": list(agents)} if agents else {"type": "string"}
+    agent = {**agent, "description": "an agent's address"}
+    nobody: Schema = {"anyOf": [agent, {"type": "null", "description": "nobody"}]}
+    return {
+        "Note": {**_object({"text": _TEXT}, {"author": agent}), "additionalProperties": False},
+        "Reply": {
+            **_object(
+                {
+                    "text": {
+                        **_TEXT,
+                        "description": "the answer; leading #commands apply as by mail",
+                    },
+                    "author": agent,
+                }
+            ),
+            "additionalProperties": False,
+        },
+        "Change": _change(nobody),
+    }
+
+
+def _change(assignee: Schema) -> Schema:
+    return {
         "type": "object",
         "properties": {
             "status": {"enum": list(STATUSES)},
             "priority": {"enum": list(PRIORITIES)},
-            "assignee": {
-                "type": ["string", "null"],
-                "description": "an agent's address; null for nobody",
-            },
+            "assignee": assignee,
             "tags": {
                 "type": "array",
-                "items": {"type": "string", "pattern": r"^[\w-]{1,50}$"},
+                "items": {
+                    "type": "string",
+                    "maxLength": 50,
+                    "pattern": "^[A-Za-z0-9_-]*[A-Za-z0-9][A-Za-z0-9_-]*$",
+                },
                 "description": "tags to add, words as `#tag` takes them; none is removed",
             },
         },
         "additionalProperties": False,
-    },
-}
+    }
 
 
 def _error(description: str) -> Schema:
@@ -258,12 +259,14 @@ def _operation(
     return operation
 
 
+_SINCE = _query("since", {"type": "string", "format": "date"}, "from this day (UTC)")
 _NOT_FOUND = {"404": _error("no such ticket")}
 _MERGED = {"409": _error("the ticket was merged into another")}
 
 
-def document() -> Schema:
-    """The whole document, paths under the server URL `/api/v1`."""
+def document(agents: Sequence[str]) -> Schema:
+    """The whole document, paths under the server URL `/api/v1`, for a site whose agents'
+    addresses are `agents`."""
     paths = {
         "/tickets": {
             "get": _operation(
@@ -272,14 +275,22 @@ def document() -> Schema:
                 parameters=[
                     _query("status", {"enum": list(STATUSES)}, "only tickets in this status"),
                     _query("queue", _STR, "a queue's address or name"),
-                    _query("due_within", _STR, 'an SLA due within this ("1h", "30m")'),
+                    _query(
+                        "due_within",
+                        {"type": "string", "pattern": r"^[0-9]{1,6}(ms|s|m|h|d|w)$"},
+                        'an SLA due within this ("1h", "30m")',
+                    ),
                     _query("breached", {"type": "boolean"}, "only tickets past an SLA due time"),
                     _query(
                         "limit",
                         {"type": "integer", "minimum": 1, "maximum": MAX_PAGE, "default": PAGE},
                         "tickets per page",
                     ),
-                    _query("cursor", _STR, "next_cursor of the page before"),
+                    _query(
+                        "cursor",
+                        {"type": "string", "pattern": "^[0-9]{1,18}$"},
+                        "next_cursor of the page before",
+                    ),
                 ],
                 errors={"400": _error("a parameter is invalid")},
             )
@@ -352,19 +363,26 @@ def document() -> Schema:
         },
         "/reports/{kind}": {
             "get": _operation(
-                "A report, as `report KIND --json` (`sla`: as `sla report --json`)",
+                "A report, as `report KIND --json`",
                 ("200", _json("the report", _ref("Report"))),
                 parameters=[
                     {
                         "name": "kind",
                         "in": "path",
                         "required": True,
-                        "schema": {"enum": list(REPORTS)},
+                        "schema": {"enum": [k for k in REPORTS if k != "sla"]},
                     },
-                    _query("since", {"type": "string", "format": "date"}, "from this day (UTC)"),
-                    _query("queue", _STR, "sla only: a queue's address or name"),
+                    _SINCE,
                 ],
                 errors={"400": _error("a parameter is invalid"), "404": _error("no such report")},
+            )
+        },
+        "/reports/sla": {
+            "get": _operation(
+                "How each queue kept its SLA, as `sla report --json`",
+                ("200", _json("the report", _ref("Report"))),
+                parameters=[_SINCE, _query("queue", _STR, "a queue's address or name")],
+                errors={"400": _error("a parameter is invalid")},
             )
         },
     }
@@ -374,7 +392,7 @@ def document() -> Schema:
         "servers": [{"url": "/api/v1"}],
         "paths": paths,
         "components": {
-            "schemas": _SCHEMAS | _BODIES,
+            "schemas": _SCHEMAS | _bodies(agents),
             "securitySchemes": {"bearer": {"type": "http", "scheme": "bearer"}},
         },
     }

@@ -2,9 +2,6 @@
 
 from __future__ import annotations
 
-import base64
-import binascii
-
 from starlette.requests import Request
 
 from mailtickets.endpoint.api.errors import ApiError
@@ -30,6 +27,15 @@ def query_int(request: Request, name: str, default: int, low: int, high: int) ->
     return int(raw)
 
 
+def query_text(request: Request, name: str) -> str | None:
+    """A text parameter (decoded as UTF-8, invalid bytes replaced); 400 for one with a NUL,
+    which no database compares."""
+    raw = request.query_params.get(name)
+    if raw is not None and "\x00" in raw:
+        raise ApiError(400, f"{name} must be text without NUL characters")
+    return raw
+
+
 def query_flag(request: Request, name: str) -> bool:
     raw = request.query_params.get(name, "false").lower()
     if raw not in ("true", "false"):
@@ -37,20 +43,11 @@ def query_flag(request: Request, name: str) -> bool:
     return raw == "true"
 
 
-def cursor_for(ticket_id: int) -> str:
-    """An opaque cursor: the page after it starts past `ticket_id`."""
-    return base64.urlsafe_b64encode(f"t{ticket_id}".encode()).decode().rstrip("=")
-
-
 def after_cursor(request: Request) -> int | None:
+    """The ticket a page starts after: the `next_cursor` of the page before."""
     raw = request.query_params.get("cursor")
     if raw is None:
         return None
-    try:
-        decoded = base64.urlsafe_b64decode(raw + "=" * (-len(raw) % 4)).decode("ascii")
-    except (binascii.Error, UnicodeDecodeError, ValueError):
-        decoded = ""
-    number = decoded[1:]
-    if not decoded.startswith("t") or not number.isdigit() or int(number) > MAX_ID:
-        raise ApiError(400, "cursor is not one this API gave out")
-    return int(number)
+    if not raw.isascii() or not raw.isdigit() or int(raw) > MAX_ID:
+        raise ApiError(400, "cursor must be the next_cursor of the page before")
+    return int(raw)

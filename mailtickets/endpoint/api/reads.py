@@ -3,18 +3,16 @@ them (`--json`)."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from sqlalchemy.orm import Session
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
-from mailtickets.endpoint.api.body import plain
 from mailtickets.endpoint.api.context import ApiContext
 from mailtickets.endpoint.api.errors import ApiError
+from mailtickets.endpoint.api.params import query_text
 from mailtickets.services import reports
 from mailtickets.services.history import contact_history
 from mailtickets.services.sla import report as sla_report
@@ -23,11 +21,11 @@ from mailtickets.services.sla import report as sla_report
 DEFAULT_PERIOD = timedelta(days=30)
 REPORTS = (*reports.REPORTS, "sla")
 
-Report = Callable[[Session, datetime, datetime], list[dict[str, Any]]]
-
 
 async def contact(ctx: ApiContext, request: Request) -> Response:
-    address = plain("address", request.path_params["address"])
+    address = request.path_params["address"]
+    if not address.isprintable() or "\x00" in address:
+        raise ApiError(404, f"no contact {address!r}")
 
     def read() -> dict[str, Any]:
         with ctx.sessions() as session:
@@ -37,30 +35,35 @@ async def contact(ctx: ApiContext, request: Request) -> Response:
 
 
 async def report(ctx: ApiContext, request: Request) -> Response:
+    """`volume`, `agents` or `csat`, as `mailtickets report KIND --json`."""
     kind = request.path_params["kind"]
-    runs: dict[str, Report] = {
-        "volume": lambda s, since, now: reports.volume(s, since),
-        "agents": lambda s, since, now: reports.agents(s, since),
-        "csat": lambda s, since, now: reports.csat(s, since),
-        "sla": lambda s, since, now: sla_report.report(s, ctx.pipeline.sla, since, now, queue),
-    }
+    runs = {"volume": reports.volume, "agents": reports.agents, "csat": reports.csat}
     if kind not in runs:
         raise ApiError(404, f"no report {kind!r}; there are {', '.join(REPORTS)}")
-    queue = request.query_params.get("queue")
-    if queue is not None and kind != "sla":
-        raise ApiError(400, "queue filters only the sla report")
-    if queue is not None:
-        queue = plain("queue", queue)
+    since = _since(request, ctx.clock.now())
+
+    def read() -> list[dict[str, Any]]:
+        with ctx.sessions() as session:
+            return runs[kind](session, since)
+
+    return _report(kind, since, await run_in_threadpool(read))
+
+
+async def sla(ctx: ApiContext, request: Request) -> Response:
+    """As `mailtickets sla report --json`, for one queue when `queue` names it."""
+    queue = query_text(request, "queue")
     now = ctx.clock.now()
     since = _since(request, now)
 
     def read() -> list[dict[str, Any]]:
         with ctx.sessions() as session:
-            return runs[kind](session, since, now)
+            return sla_report.report(session, ctx.pipeline.sla, since, now, queue)
 
-    return JSONResponse(
-        {"report": kind, "since": since.isoformat(), "rows": await run_in_threadpool(read)}
-    )
+    return _report("sla", since, await run_in_threadpool(read))
+
+
+def _report(kind: str, since: datetime, rows: list[dict[str, Any]]) -> Response:
+    return JSONResponse({"report": kind, "since": since.isoformat(), "rows": rows})
 
 
 def _since(request: Request, now: datetime) -> datetime:

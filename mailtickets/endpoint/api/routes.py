@@ -25,7 +25,7 @@ def api_routes(ctx: ApiContext) -> list[BaseRoute]:
 
         return Route(path, guarded(ctx.tokens, scope, bound), methods=[method])
 
-    served = document()
+    served = document([agent.address for agent in ctx.pipeline.agents])
 
     async def openapi(request: Request) -> Response:
         return JSONResponse(served)
@@ -44,6 +44,7 @@ def api_routes(ctx: ApiContext) -> list[BaseRoute]:
                 route("/tickets/{ticket_id}/notes", "POST", "write", tickets.add_note),
                 route("/tickets/{ticket_id}/replies", "POST", "write", reply.reply),
                 route("/contacts/{address}", "GET", "read", reads.contact),
+                route("/reports/sla", "GET", "read", reads.sla),
                 route("/reports/{kind}", "GET", "read", reads.report),
             ],
         )

@@ -24,10 +24,10 @@ from mailtickets.endpoint.api.context import ApiContext
 from mailtickets.endpoint.api.errors import ApiError
 from mailtickets.endpoint.api.params import (
     after_cursor,
-    cursor_for,
     path_number,
     query_flag,
     query_int,
+    query_text,
 )
 from mailtickets.mail.commands import parse_commands
 from mailtickets.outbox.attachments import ticket_files
@@ -49,9 +49,7 @@ async def list_(ctx: ApiContext, request: Request) -> Response:
     status = request.query_params.get("status")
     if status is not None and status not in STATUSES:
         raise ApiError(400, f"status must be one of {', '.join(STATUSES)}")
-    queue = request.query_params.get("queue")
-    if queue is not None:
-        queue = plain("queue", queue)
+    queue = query_text(request, "queue")
     due_within = request.query_params.get("due_within")
     due_before: datetime | None = None
     if due_within is not None:
@@ -71,7 +69,9 @@ async def list_(ctx: ApiContext, request: Request) -> Response:
     rows = await run_in_threadpool(read)
     more = len(rows) > limit
     rows = rows[:limit]
-    cursor = cursor_for(rows[-1]["id"]) if more else None
+    # The cursor is the last ticket given: a page never skips or repeats one, whatever is
+    # opened meanwhile.
+    cursor = str(rows[-1]["id"]) if more else None
     return JSONResponse({"tickets": rows, "next_cursor": cursor})
 
 
