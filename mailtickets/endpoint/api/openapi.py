@@ -43,7 +43,7 @@ def _list(item: Schema) -> Schema:
 
 
 #: What a ticket's row in a list and the whole ticket both have.
-_TICKET = {
+_TICKET: dict[str, Schema] = {
     "id": _INT,
     "subject": _STR,
     "status": {"enum": list(STATUSES)},

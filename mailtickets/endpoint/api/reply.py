@@ -12,6 +12,7 @@ refuses roll everything back: the caller gets the reasons instead of the agent's
 from __future__ import annotations
 
 import hashlib
+import logging
 import uuid
 from datetime import datetime
 from email.message import EmailMessage
@@ -39,6 +40,8 @@ from mailtickets.pipeline.steps.parse import parse_message
 from mailtickets.pipeline.steps.sla import update_sla
 from mailtickets.services import tickets
 
+log = logging.getLogger(__name__)
+
 #: The intake source of replies written by API (beside smtp, imap, …).
 SOURCE = "api"
 
@@ -59,6 +62,14 @@ async def reply(ctx: ApiContext, request: Request) -> Response:
             return done
 
     done = await run_in_threadpool(write)
+    log.info(
+        "reply by api:%s from %s: %s, ticket #%s, message-id %s",
+        request.state.token.name,
+        author,
+        done["outcome"],
+        done["ticket"],
+        done["message_id"],
+    )
     ctx.mail_queued()
     return JSONResponse(done, status_code=201)
 
