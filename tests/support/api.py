@@ -97,13 +97,15 @@ def _with_file() -> bytes:
 
 
 @contextmanager
-def api_site(directory: Path, tickets: int = 3) -> Iterator[ApiSite]:
+def api_site(directory: Path, tickets: int = 3, database: str | None = None) -> Iterator[ApiSite]:
     """The daemon with the API and metrics on one address, and `tickets` tickets: the first
-    from Ana with a file, the others from other customers, without."""
+    from Ana with a file, the others from other customers, without; on SQLite unless
+    `database` is another URL."""
     http, smtp = free_port(), free_port()
+    url = database or f"sqlite:///{directory}/mt.db"
     config = directory / "site.toml"
     config.write_text(
-        f'[database]\nurl = "sqlite:///{directory}/mt.db"\n[storage]\ndir = "{directory}/var"\n'
+        f'[database]\nurl = "{url}"\n[storage]\ndir = "{directory}/var"\n'
         '[tickets]\nsubject_prefix = "ACME"\n[[queue]]\naddress = "support@acme.example"\n'
         f'[[smtp]]\nhost = "127.0.0.1"\nport = {smtp}\n'
         f'[[agent]]\naddress = "{AGENT}"\nname = "Alice Agent"\n'

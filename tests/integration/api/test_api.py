@@ -233,3 +233,28 @@ def test_the_openapi_document_is_served_without_a_token(site: ApiSite, tmp_path:
     document = site.get("/api/v1/openapi.json", token=None).json()
     assert document["openapi"].startswith("3.")
     assert "/tickets/{ticket_id}/replies" in document["paths"]
+
+
+@pytest.mark.postgres
+def test_writes_and_files_on_postgresql(postgres_url: str, tmp_path: Path) -> None:
+    with api_site(tmp_path, tickets=2, database=postgres_url) as pg:
+        with_file, other = _id(pg, "Log attached"), _id(pg, "Case 2")
+        assert pg.get(f"/api/v1/tickets/{with_file}/attachments/1").content == FILE_BYTES
+        assert pg.get(f"/api/v1/tickets/{other}/attachments/1").status_code == 404
+        changed = pg.send(
+            "PATCH", f"/api/v1/tickets/{other}", json={"status": "resolved", "tags": ["vip"]}
+        )
+        assert changed.status_code == 200, changed.text
+        assert changed.json()["status"] == "resolved"
+        reply = pg.send(
+            "POST",
+            f"/api/v1/tickets/{other}/replies",
+            json={"text": "#priority urgent\nDone, thanks.", "author": AGENT},
+        )
+        assert reply.status_code == 201, reply.text
+        ticket = pg.ticket(other)
+        assert ticket["priority"] == "urgent"
+        answers = [m["new_text"] for m in ticket["messages"] if m["kind"] == "agent"]
+        assert answers == ["Done, thanks."]
+        until(lambda: any("Done, thanks." in text for text in pg.texts_to("c2@example.com")))
+        assert pg.get("/api/v1/contacts/c2@example.com").json()["open"] == 0
