@@ -1,14 +1,15 @@
 """Every API error as one JSON shape, `{"error": code, "detail": text}`, with its status.
 
 Handlers raise `ApiError`; `NotFound` from the services is a 404; Starlette's own 404 and
-405 keep their status in the same shape; anything unexpected is logged and answered 500
-without its details.
+405 keep their status in the same shape; a database that cannot be reached is a 503 to
+retry; anything unexpected is answered 500 without its details, which go to the log.
 """
 
 from __future__ import annotations
 
 import logging
 
+from sqlalchemy.exc import OperationalError
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
@@ -68,8 +69,15 @@ async def _http(request: Request, exc: Exception) -> Response:
     return error_response(ApiError(exc.status_code, exc.detail, headers=headers))
 
 
+async def _database(request: Request, exc: Exception) -> Response:
+    log.warning("%s %s: the database cannot be used: %s", request.method, request.url.path, exc)
+    detail = "the database cannot be used now; try again"
+    return error_response(ApiError(503, detail, "unavailable", headers={"Retry-After": "30"}))
+
+
 async def _unexpected(request: Request, exc: Exception) -> Response:
-    log.error("%s %s failed", request.method, request.url.path, exc_info=exc)
+    # Starlette raises it again once this answer is sent: uvicorn logs the traceback.
+    log.error("%s %s failed: %s: %s", request.method, request.url.path, type(exc).__name__, exc)
     return error_response(ApiError(500, "internal error; the daemon's log says why", "internal"))
 
 
@@ -77,5 +85,6 @@ HANDLERS: dict[type[Exception] | int, ExceptionHandler] = {
     ApiError: _api_error,
     NotFound: _not_found,
     HTTPException: _http,
+    OperationalError: _database,
     Exception: _unexpected,
 }

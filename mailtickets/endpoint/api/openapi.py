@@ -206,7 +206,10 @@ def _json(description: str, schema: Schema) -> Schema:
     return {"description": description, "content": {"application/json": {"schema": schema}}}
 
 
-_READ_ERRORS = {"401": _error("no token, or not one of ours")}
+_READ_ERRORS = {
+    "401": _error("no token, or not one of ours"),
+    "503": _error("the database cannot be used now (Retry-After)"),
+}
 _WRITE_ERRORS = {
     **_READ_ERRORS,
     "403": _error("a read token"),
