@@ -280,7 +280,7 @@ def document(agents: Sequence[str]) -> Schema:
                     _query("queue", _STR, "a queue's address or name"),
                     _query(
                         "due_within",
-                        {"type": "string", "pattern": r"^[0-9]{1,6}(ms|s|m|h|d|w)$"},
+                        {"type": "string", "pattern": r"^[0-9]{1,4}(ms|s|m|h|d|w)$"},
                         'an SLA due within this ("1h", "30m")',
                     ),
                     _query("breached", {"type": "boolean"}, "only tickets past an SLA due time"),
