@@ -291,7 +291,7 @@ def document(agents: Sequence[str]) -> Schema:
                     ),
                     _query(
                         "cursor",
-                        {"type": "string", "pattern": "^[0-9]{1,18}$"},
+                        {"type": "string", "pattern": "^[0-9]{1,9}$"},
                         "next_cursor of the page before",
                     ),
                 ],

@@ -6,8 +6,8 @@ from starlette.requests import Request
 
 from mailtickets.endpoint.api.errors import ApiError
 
-#: Ids beyond this fit no database column: no such ticket.
-MAX_ID = 2**63 - 1
+#: Ids beyond this fit no id column (PostgreSQL's are 32-bit): no such ticket.
+MAX_ID = 2**31 - 1
 
 
 def path_number(request: Request, name: str, what: str) -> int:

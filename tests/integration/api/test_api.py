@@ -241,6 +241,9 @@ def test_writes_and_files_on_postgresql(postgres_url: str, tmp_path: Path) -> No
         with_file, other = _id(pg, "Log attached"), _id(pg, "Case 2")
         assert pg.get(f"/api/v1/tickets/{with_file}/attachments/1").content == FILE_BYTES
         assert pg.get(f"/api/v1/tickets/{other}/attachments/1").status_code == 404
+        # Past PostgreSQL's 32-bit ids: no such ticket, not a database error.
+        assert pg.get("/api/v1/tickets/2147483648").status_code == 404
+        assert pg.get("/api/v1/tickets", params={"cursor": "2147483647"}).json()["tickets"] == []
         changed = pg.send(
             "PATCH", f"/api/v1/tickets/{other}", json={"status": "resolved", "tags": ["vip"]}
         )
