@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import ipaddress
 import logging
 import socket
 from collections.abc import Iterator
@@ -58,6 +59,8 @@ class HttpServer:
         except OSError as exc:
             raise MailticketsError(f"{self.name}: cannot listen on {host}:{port}: {exc}") from exc
         self._port = sock.getsockname()[1]
+        if not _loopback(host):
+            log.warning("%s: plain HTTP beyond loopback; put a TLS proxy in front", self.name)
         config = uvicorn.Config(
             self._app,
             http="h11",
@@ -85,6 +88,13 @@ class HttpServer:
         if self._task.done():
             return Health(False, "stopped")
         return Health(True)
+
+
+def _loopback(host: str) -> bool:
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return host == "localhost"
 
 
 def _family(host: str) -> socket.AddressFamily:
