@@ -150,6 +150,8 @@ _SCHEMAS: dict[str, Schema] = {
     ),
 }
 
+#: A name to look for: any text but NUL, which no database compares.
+_NAME = {"type": "string", "pattern": r"^[^\u0000]*$"}
 #: Text with something in it, and no NUL (no database stores one).
 _TEXT = {"type": "string", "pattern": r"^[^\u0000]*[^\u0000\s][^\u0000]*$"}
 
@@ -277,7 +279,7 @@ def document(agents: Sequence[str]) -> Schema:
                 ("200", _json("one page", _ref("TicketPage"))),
                 parameters=[
                     _query("status", {"enum": list(STATUSES)}, "only tickets in this status"),
-                    _query("queue", _STR, "a queue's address or name"),
+                    _query("queue", _NAME, "a queue's address or name"),
                     _query(
                         "due_within",
                         {"type": "string", "pattern": r"^[0-9]{1,4}(ms|s|m|h|d|w)$"},
@@ -384,7 +386,7 @@ def document(agents: Sequence[str]) -> Schema:
             "get": _operation(
                 "How each queue kept its SLA, as `sla report --json`",
                 ("200", _json("the report", _ref("Report"))),
-                parameters=[_SINCE, _query("queue", _STR, "a queue's address or name")],
+                parameters=[_SINCE, _query("queue", _NAME, "a queue's address or name")],
                 errors={"400": _error("a parameter is invalid")},
             )
         },
