@@ -1,5 +1,6 @@
 """schemathesis against the OpenAPI document the real daemon serves: every operation, with a
-read and a write token; no 500, every answer as the document says."""
+read and a write token, on SQLite and on PostgreSQL; no 500, every answer as the document
+says."""
 
 from __future__ import annotations
 
@@ -11,6 +12,7 @@ from hypothesis import HealthCheck, given, settings
 from schemathesis import APIOperation, Case
 
 from tests.support.api import READ_TOKEN, WRITE_TOKEN, ApiSite, api_site
+from tests.support.postgres import fresh_database
 
 pytestmark = pytest.mark.slow
 
@@ -29,9 +31,18 @@ CONFIG = schemathesis.Config.from_dict(
 EXAMPLES = 25
 
 
-@pytest.fixture(scope="module")
-def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ApiSite]:
-    with api_site(tmp_path_factory.mktemp("openapi")) as running:
+@pytest.fixture(
+    scope="module", params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)]
+)
+def site(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[ApiSite]:
+    directory = tmp_path_factory.mktemp("openapi")
+    if request.param == "sqlite":
+        with api_site(directory) as running:
+            yield running
+        return
+    with fresh_database() as url, api_site(directory, database=url) as running:
         yield running
 
 
