@@ -17,7 +17,7 @@ Handler = Callable[[ApiContext, Request], Awaitable[Response]]
 
 
 def api_routes(ctx: ApiContext) -> list[BaseRoute]:
-    """`/api/v1/…`; the OpenAPI document needs no token (it holds nothing of the site's)."""
+    """`/api/v1/…`; the OpenAPI document needs a read token too: it names the site's agents."""
 
     def route(path: str, method: str, scope: str, handler: Handler) -> Route:
         async def bound(request: Request) -> Response:
@@ -27,14 +27,14 @@ def api_routes(ctx: ApiContext) -> list[BaseRoute]:
 
     served = document([agent.address for agent in ctx.pipeline.agents])
 
-    async def openapi(request: Request) -> Response:
+    async def openapi(_ctx: ApiContext, request: Request) -> Response:
         return JSONResponse(served)
 
     return [
         Mount(
             "/api/v1",
             routes=[
-                Route("/openapi.json", openapi, methods=["GET"]),
+                route("/openapi.json", "GET", "read", openapi),
                 route("/tickets", "GET", "read", tickets.list_),
                 route("/tickets/{ticket_id}", "GET", "read", tickets.show),
                 route("/tickets/{ticket_id}", "PATCH", "write", tickets.change),

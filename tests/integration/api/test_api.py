@@ -229,10 +229,12 @@ def test_reports_and_a_customers_history(site: ApiSite) -> None:
     assert site.get("/api/v1/reports/volume", params={"since": "yesterday"}).status_code == 400
 
 
-def test_the_openapi_document_is_served_without_a_token(site: ApiSite, tmp_path: Path) -> None:
-    document = site.get("/api/v1/openapi.json", token=None).json()
+def test_the_openapi_document_is_served_to_token_holders(site: ApiSite) -> None:
+    document = site.get("/api/v1/openapi.json").json()
     assert document["openapi"].startswith("3.")
     assert "/tickets/{ticket_id}/replies" in document["paths"]
+    assert document["components"]["schemas"]["Reply"]["properties"]["author"]["enum"] == [AGENT]
+    assert site.get("/api/v1/openapi.json", token=None).status_code == 401
 
 
 @pytest.mark.postgres
