@@ -56,8 +56,7 @@ async def reply(ctx: ApiContext, request: Request) -> Response:
         with ctx.sessions.begin() as session:
             done = _apply(ctx, session, ticket_id, author, words)
             errors = done.pop("errors")
-            if done["outcome"] == Outcome.COMMAND_ERROR:
-                session.rollback()
+            if done["outcome"] == Outcome.COMMAND_ERROR:  # raised: the transaction rolls back
                 raise ApiError(422, "; ".join(errors), "command_error")
             return done
 

@@ -193,6 +193,7 @@ def test_a_reply_to_a_merged_ticket_is_refused_and_names_where_it_went(site: Api
         "error": "merged",
         "detail": f"ticket #{source} was merged into #{target}; reply there",
     }
+    before = site.ticket(target)
     bad_command = site.send(
         "POST",
         f"/api/v1/tickets/{target}/replies",
@@ -200,6 +201,7 @@ def test_a_reply_to_a_merged_ticket_is_refused_and_names_where_it_went(site: Api
     )
     assert bad_command.status_code == 422
     assert "there is no ticket #999999" in bad_command.json()["detail"]
+    assert site.ticket(target) == before  # refused commands change and send nothing
 
 
 def test_a_slow_client_holds_up_nobody(site: ApiSite) -> None:
