@@ -19,8 +19,6 @@ from mailtickets.db import migrate
 from mailtickets.db.base import make_engine, session_factory
 from mailtickets.db.models import InboundMessage, IntakeStatus, OutboundStatus
 from mailtickets.db.ownership import Duties
-from mailtickets.endpoint import Site, servers
-from mailtickets.endpoint.api import ApiContext
 from mailtickets.errors import ConfigError, ImapError
 from mailtickets.health import Part
 from mailtickets.ingest.imap import ImapPoller
@@ -180,6 +178,13 @@ def daemon_parts(app: App, metrics: Metrics, duties: Duties) -> list[Part]:
     metrics.watch_tokens(tokens)
     parts: list[Part] = [sender, worker, scheduler, *listeners, *pollers]
     api = app.settings.api
+    if app.settings.metrics.listen is None and api.listen is None:
+        return parts
+    # Imported only here: every command builds the app, and an MTA's pipe or `tickets list`
+    # must not pay for loading the web stack.
+    from mailtickets.endpoint import Site, servers
+    from mailtickets.endpoint.api import ApiContext
+
     site = Site(
         metrics_listen=app.settings.metrics.listen,
         api_listen=api.listen,
