@@ -19,7 +19,6 @@ from mailtickets.db import migrate
 from mailtickets.db.base import make_engine, session_factory
 from mailtickets.db.models import InboundMessage, IntakeStatus, OutboundStatus, WebhookStatus
 from mailtickets.db.ownership import Duties
-from mailtickets.endpoint import StatusEndpoint
 from mailtickets.errors import ConfigError, ImapError
 from mailtickets.health import Part
 from mailtickets.ingest.imap import ImapPoller
@@ -190,11 +189,24 @@ def daemon_parts(app: App, metrics: Metrics, duties: Duties) -> list[Part]:
     metrics.watch_tokens(tokens)
     # The webhook sender stops last: the others' last commits may have queued events.
     parts: list[Part] = [*hooks, sender, worker, scheduler, *listeners, *pollers]
-    if app.settings.metrics.listen is not None:
+    api = app.settings.api
+    if app.settings.metrics.listen is None and api.listen is None:
+        return parts
+    # Imported only here: every command builds the app, and an MTA's pipe or `tickets list`
+    # must not pay for loading the web stack.
+    from mailtickets.endpoint import Site, servers
+    from mailtickets.endpoint.api import ApiContext
+
+    site = Site(
+        metrics_listen=app.settings.metrics.listen,
+        api_listen=api.listen,
         # The tokens are not parts (nothing to start) but /healthz says when one fails.
-        endpoint = StatusEndpoint(app.settings.metrics.listen, [*parts, *tokens], metrics)
-        parts.insert(0, endpoint)
-    return parts
+        reporters=[*parts, *tokens],
+        metrics=metrics,
+        api=ApiContext(app.sessions, app.clock, app.pipeline, api.tokens, wake_senders),
+    )
+    # First to start, last to stop: requests in progress finish before the workers do.
+    return [*servers(site), *parts]
 
 
 def _held_replies(app: App) -> Job:

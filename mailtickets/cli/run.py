@@ -66,6 +66,12 @@ def _greet(app: App) -> None:
         lines.append(
             f"  {listener.protocol.upper()} on {listener.host}:{listener.port} for {addresses}"
         )
+    if settings.api.listen is not None:
+        host, port = settings.api.listen
+        lines.append(f"  HTTP API on http://{host}:{port}/api/v1/ (/api/v1/openapi.json)")
+    if settings.metrics.listen is not None:
+        host, port = settings.metrics.listen
+        lines.append(f"  health and metrics on http://{host}:{port}/healthz and /metrics")
     if settings.outgoing.host is None:
         lines.append(f"  outgoing mail is written to the maildir {settings.outgoing.maildir}/")
     if settings.smtp:

@@ -29,6 +29,7 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError
 
 from mailtickets.config import reader as r
+from mailtickets.config.api import read_api
 from mailtickets.config.crosscheck import cross_check
 from mailtickets.config.rota import read_rota
 from mailtickets.config.rules import read_rules
@@ -213,6 +214,7 @@ def _settings(root: r.Table, path: Path | None, env: Mapping[str, str]) -> Setti
         rotas=tuple(rota for rota in rotas if rota is not None),
         notifications=_notifications(root.table("notifications")),
         webhooks=read_webhooks(root.tables("webhook", "name"), queues, env, secret_weakness),
+        api=read_api(root.table("api"), env, secret_weakness),
     )
     root.finish()
     cross_check(root.problems, settings)

@@ -115,8 +115,11 @@ class Table:
         """Each table of an array of tables (`[[key]]`), labelled by `name_key` or position."""
         self._ask(key)
         value = self._data.get(key, [])
+        # Nested in a table (`[[api.token]]`), the key paths carry the table's name.
+        section = f"{self.section}.{key}" if self.section else key
         if not isinstance(value, list) or not all(isinstance(v, dict) for v in value):
-            self.problems.add("", key, f"must be written as [[{key}]] tables, got {shown(value)}")
+            problem = f"must be written as [[{section}]] tables, got {shown(value)}"
+            self.problems.add(self.label, key, problem)
             return
         # Nested arrays ([[rota.shift]]) are named by their parent's label and section.
         prefix = f"{self.label}." if self.label else ""

@@ -241,6 +241,23 @@ class MetricsSettings:
 
 
 @dataclass(frozen=True)
+class ApiToken:
+    """A bearer token of the HTTP API (`[[api.token]]`); its value comes from `token_env`."""
+
+    name: str
+    scope: str  # "read" | "write"
+    token: str = field(repr=False)
+
+
+@dataclass(frozen=True)
+class ApiSettings:
+    """The JSON HTTP API; `listen` None serves none."""
+
+    listen: tuple[str, int] | None
+    tokens: tuple[ApiToken, ...]
+
+
+@dataclass(frozen=True)
 class SpamSettings:
     """What counts as spam at intake, besides rules that say so."""
 
@@ -316,6 +333,7 @@ class Settings:
     rotas: tuple[RotaSettings, ...] = ()
     notifications: NotificationSettings = NotificationSettings()
     webhooks: tuple[WebhookSettings, ...] = ()
+    api: ApiSettings = field(default_factory=lambda: ApiSettings(listen=None, tokens=()))
 
     @property
     def source_name(self) -> str:

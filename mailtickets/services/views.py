@@ -37,8 +37,14 @@ def list_tickets(
     status: str | None = None,
     queue: str | None = None,
     due_before: datetime | None = None,
+    *,
+    after: int | None = None,
+    limit: int | None = None,
 ) -> list[dict[str, Any]]:
-    """Tickets, oldest first; `due_before` keeps those with an SLA due time before it."""
+    """Tickets, oldest first; `due_before` keeps those with an SLA due time before it.
+
+    `after` and `limit` read one page: at most `limit` tickets numbered above `after`.
+    """
     counts = (
         select(Message.ticket_id, func.count(Message.id).label("n"))
         .group_by(Message.ticket_id)
@@ -63,6 +69,10 @@ def list_tickets(
                 Ticket.resolution_due <= due_before,
             )
         )
+    if after is not None:
+        query = query.where(Ticket.id > after)
+    if limit is not None:
+        query = query.limit(limit)
     return [
         {
             "id": ticket.id,

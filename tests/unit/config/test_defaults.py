@@ -64,12 +64,16 @@ priority = "high"
 [[webhook]]
 url = "https://hooks.example/helpdesk"
 secret_env = "WEBHOOK_SECRET"
+[[api.token]]
+name = "dashboard"
+token_env = "API_TOKEN"
 """
 ENV = {
     "IMAP_PASSWORD": "password",
     "MAILTICKETS_SECRET": SECRET,
     "REFRESH_TOKEN": "token",
     "WEBHOOK_SECRET": SECRET,
+    "API_TOKEN": SECRET,
 }
 DOCUMENTED = documented_defaults(EXAMPLE.read_text())
 

@@ -23,6 +23,7 @@ EXAMPLE_ENV = {
     "GMAIL_REFRESH_TOKEN": "refresh-token",
     "SMTP_PASSWORD": "smtp-pw",
     "MAILTICKETS_WEBHOOK_SECRET": SECRET,
+    "MAILTICKETS_API_DASHBOARD": "api-token-0123456789-abcdefghijklmn",
 }
 
 
@@ -65,6 +66,7 @@ def test_example_parses_and_documents_every_key_the_loader_reads(tmp_path: Path)
     assert settings.outgoing.password == "smtp-pw"
     assert settings.queues[0].aliases == ("help@acme.example",)
     assert settings.metrics.listen == ("127.0.0.1", 9464)
+    assert settings.api.tokens[0].token == EXAMPLE_ENV["MAILTICKETS_API_DASHBOARD"]
     assert settings.templates.dir == tmp_path
     assert settings.outgoing.give_up_after == timedelta(days=2)
 
