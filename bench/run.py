@@ -26,6 +26,7 @@ from pathlib import Path
 from bench import (
     bounces,
     ceiling,
+    cli_speed,
     hostile_parse,
     imap_backlog,
     imap_poller,
@@ -55,6 +56,7 @@ PARTS: dict[str, Part] = {
     "quotes": quotes.measure,
     "bounces": bounces.measure,
     "threading": thread_accuracy.measure,
+    "cli": cli_speed.measure,
 }
 
 SCALES = {

@@ -1,0 +1,69 @@
+"""How long the command line takes: `mailtickets --version`, and `tickets list` over 10,000
+tickets, each as a whole process (interpreter start-up and imports included)."""
+
+from __future__ import annotations
+
+import subprocess
+import tempfile
+import time
+from pathlib import Path
+
+from bench import sla_sweep
+from bench.figures import Figure, Scale, Target
+from tests.support.cli import COMMAND, environment
+
+#: The size of help desk `tickets list` is timed on (the issue's figure).
+TICKETS = 10_000
+VERSION_NOTE = (
+    "the interpreter starts in about 20 ms and click imports in about 30 ms; the rest is "
+    "what the command line's own module imports"
+)
+LIST_NOTE = (
+    "SQLAlchemy's Core and ORM with the models take most of it to import; the query and the "
+    "table of 10,000 rows the rest"
+)
+
+
+def run_ms(args: list[str], cwd: Path) -> float:
+    """Milliseconds of one `mailtickets ARGS` process, which must succeed."""
+    started = time.perf_counter()
+    subprocess.run(
+        [*COMMAND, *args],
+        cwd=cwd,
+        env=environment(sla_sweep.ENVIRONMENT),
+        capture_output=True,
+        check=True,
+    )
+    return (time.perf_counter() - started) * 1000
+
+
+def measure(scale: Scale) -> list[Figure]:
+    tickets = min(TICKETS, scale.sla_tickets)
+    with tempfile.TemporaryDirectory(dir=scale.work) as directory:
+        here = Path(directory)
+        url = f"sqlite:///{here}/mailtickets.db"
+        sla_sweep.build(url, tickets, 0)
+        config = here / "mailtickets.toml"
+        config.write_text(sla_sweep.CONFIG.format(url=url))
+        listing = ["--config", str(config), "tickets", "list"]
+        # The first run of each fills the file system's cache; it is not counted.
+        run_ms(["--version"], here)
+        run_ms(listing, here)
+        version = tuple(run_ms(["--version"], here) for _ in range(scale.runs))
+        listed = tuple(run_ms(listing, here) for _ in range(scale.runs))
+    return [
+        Figure(
+            "cli_version",
+            "`mailtickets --version`, whole process",
+            "ms",
+            version,
+            Target(150, higher_is_better=False, if_missed=VERSION_NOTE),
+        ),
+        Figure(
+            "cli_list",
+            f"`mailtickets tickets list` over {tickets:,} tickets (sqlite), whole process",
+            "ms",
+            listed,
+            Target(400, higher_is_better=False, if_missed=LIST_NOTE),
+        ),
+    ]
