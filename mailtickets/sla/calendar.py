@@ -160,9 +160,13 @@ def _spans_from(calendar: Calendar, day: date) -> Iterator[tuple[datetime, datet
         day += _ONE_DAY
 
 
-def _day_spans(calendar: Calendar, day: date) -> Iterator[tuple[datetime, datetime]]:
+@lru_cache(maxsize=4096)
+def _day_spans(calendar: Calendar, day: date) -> tuple[tuple[datetime, datetime], ...]:
+    # Cached: a sweep computes the due times of a hundred tickets, whose budgets walk over
+    # mostly the same days, and each day's bounds cost a few time zone conversions.
     if calendar.is_holiday(day):
-        return
+        return ()
+    spans = []
     for opens, closes in calendar.hours.get(day.weekday(), ()):
         start = _reached(calendar.zone, day, opens)
         if closes == END_OF_DAY:
@@ -171,7 +175,8 @@ def _day_spans(calendar: Calendar, day: date) -> Iterator[tuple[datetime, dateti
             end = _reached(calendar.zone, day, closes)
         # Both bounds inside one spring-forward gap: the interval never happens that day.
         if start < end:
-            yield start, end
+            spans.append((start, end))
+    return tuple(spans)
 
 
 def _reached(zone: ZoneInfo, day: date, wall: time) -> datetime:
