@@ -45,6 +45,8 @@ EXPECTED = (
     "Recognised as bounces: dsn samples",
     "Auto-reply and bulk signals recognised, each alone",
     "Threading: messages in the ticket of their conversation",
+    "`mailtickets --version`, whole process",
+    "`mailtickets tickets list` over 1,000 tickets (sqlite)",
 )
 
 
