@@ -49,6 +49,8 @@ def sweep(sessions: sessionmaker[Session], config: SlaConfig, now: datetime) -> 
             )
         )
         tickets = session.scalars(query).all()
+        if not tickets:  # the usual case: nothing more to read
+            return 0
         history = history_of(session, [ticket.id for ticket in tickets])
         for ticket in tickets:
             due = refresh_from(history, ticket, config, now)
