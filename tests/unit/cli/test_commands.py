@@ -4,12 +4,15 @@ says where each command lives must name every command, in the module that define
 from __future__ import annotations
 
 import pkgutil
+import subprocess
+import sys
 from importlib import import_module
 
 from click.testing import CliRunner
 
 import mailtickets.cli
 from mailtickets.cli import _COMMANDS, main
+from tests.support.cli import environment
 
 
 def test_every_command_of_every_module_is_found_where_the_table_says() -> None:
@@ -25,3 +28,13 @@ def test_help_lists_every_command() -> None:
     assert result.exit_code == 0, result.output
     listed = result.output.split("Commands:", 1)[1].split()
     assert set(_COMMANDS) <= set(listed)
+
+
+def test_the_command_line_alone_imports_neither_the_database_nor_the_application() -> None:
+    # What `mailtickets --version` (and every command, before its own module) pays for.
+    heavy = ("sqlalchemy", "alembic", "jinja2", "mailtickets.app", "mailtickets.config")
+    probe = f"import sys, mailtickets.cli; print([m for m in {heavy!r} if m in sys.modules])"
+    done = subprocess.run(
+        [sys.executable, "-c", probe], env=environment(), capture_output=True, text=True, check=True
+    )
+    assert done.stdout.strip() == "[]"
