@@ -66,10 +66,13 @@ class Scale:
     clients: int
     imap_backlog: int
     latency_seconds: float
-    latency_rates: tuple[int, ...]
+    #: The offered loads of the latency curve, as fractions of the measured capacity.
+    latency_fractions: tuple[float, ...]
     sla_tickets: int
     big_attachment: int
     work: Path = field(default=Path())
+    #: Where plots are drawn: beside the report.
+    plots: Path = field(default=Path())
 
 
 @dataclass(frozen=True)

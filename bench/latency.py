@@ -1,9 +1,12 @@
-"""Latency at a fixed offered load: receive → acknowledgement at the relay.
+"""Latency against load: receive → acknowledgement at the relay, at fractions of capacity.
 
-Messages are offered on a fixed schedule (open loop: a late send does not push the next one
-back), and each latency runs from the moment its message was due to be sent to the moment
-its acknowledgement reached the relay sink, so time spent waiting for a free SMTP client
-counts too. Only new requests are acknowledged; the other messages of the mix are load.
+The capacity is measured first (the SMTP corpus run, `bench.ingest`); then messages are
+offered at each fraction of it and the curve (p50, p95, p99) is drawn as `latency.png`
+beside the report. Messages are offered on a fixed schedule (open loop: a late send does not
+push the next one back), and each latency runs from the moment its message was due to be
+sent to the moment its acknowledgement reached the relay sink, so time spent waiting for a
+free SMTP client counts too. Only new requests are acknowledged; the other messages of the
+mix are load.
 """
 
 from __future__ import annotations
@@ -19,14 +22,20 @@ from pathlib import Path
 
 from bench.corpus import QUEUE, Item, generate
 from bench.figures import Figure, Scale, Target
+from bench.ingest import smtp_run, sqlite_database
 from bench.site import send_all, site, wait_until_done
 
 CLIENTS = 16
 P99_NOTE = (
-    "the offered load is above what the daemon sustains on this machine (see the SMTP "
-    "figure), so the queue in front of the one ingest worker and the one outbox sender "
-    "grows for as long as the load lasts and the latency with it"
+    "at half its capacity the daemon is still busy half the time on a machine whose two "
+    "cores it shares with the clients and the relay sink: a message arriving while the one "
+    "ingest worker or the one outbox sender is at work waits for it, and each of those "
+    "commits (an fsync) per message or per send"
 )
+#: The issue's target: p99 at half the measured capacity.
+TARGET_FRACTION = 0.5
+PLOT = "latency.png"
+PERCENTILES = (("p50", 0.50), ("p95", 0.95), ("p99", 0.99))
 
 
 def _offer(port: int, items: list[Item], rate: float) -> dict[str, float]:
@@ -79,27 +88,58 @@ def run_once(scale: Scale, items: list[Item], rate: float) -> list[float]:
 
 
 def measure(scale: Scale) -> list[Figure]:
-    figures = []
-    for rate in scale.latency_rates:
-        items = generate(int(rate * scale.latency_seconds) + 1, seed=rate)
+    capacity, _ = smtp_run(scale, generate(scale.corpus), sqlite_database)
+    figures = [
+        Figure(
+            "latency_capacity", "Capacity the latency curve is drawn against", "msg/s", (capacity,)
+        )
+    ]
+    curve: dict[str, list[tuple[float, float]]] = {name: [] for name, _ in PERCENTILES}
+    for fraction in scale.latency_fractions:
+        rate = capacity * fraction
+        items = generate(int(rate * scale.latency_seconds) + 2, seed=int(fraction * 100))
         runs = [sorted(run_once(scale, items, rate)) for _ in range(scale.runs)]
-        for name, fraction in (("p50", 0.50), ("p95", 0.95), ("p99", 0.99)):
+        share = f"{fraction:.0%} of capacity ({rate:.1f} msg/s)"
+        for name, percentile in PERCENTILES:
             target = (
                 Target(250, higher_is_better=False, if_missed=P99_NOTE)
-                if name == "p99" and rate == 100
+                if name == "p99" and fraction == TARGET_FRACTION
                 else None
             )
-            figures.append(
-                Figure(
-                    f"latency_{rate}_{name}",
-                    f"Receive → acknowledgement at {rate} msg/s offered, {name}",
-                    "ms",
-                    tuple(_percentile(run, fraction) for run in runs),
-                    target,
-                    note=f"{statistics.median(len(run) for run in runs):.0f} acknowledgements",
-                )
+            figure = Figure(
+                f"latency_{fraction:g}_{name}",
+                f"Receive → acknowledgement at {share}, {name}",
+                "ms",
+                tuple(_percentile(run, percentile) for run in runs),
+                target,
+                note=f"{statistics.median(len(run) for run in runs):.0f} acknowledgements",
             )
+            figures.append(figure)
+            curve[name].append((fraction * 100, figure.median))
+    _plot(curve, capacity, scale.plots / PLOT)
     return figures
+
+
+def _plot(curve: dict[str, list[tuple[float, float]]], capacity: float, path: Path) -> None:
+    """Draw the percentiles against the offered load as a PNG."""
+    import matplotlib  # the bench extra; the Agg backend draws without a display
+
+    matplotlib.use("Agg")
+    from matplotlib import pyplot
+
+    figure, axes = pyplot.subplots(figsize=(6, 4))
+    for name, points in curve.items():
+        axes.plot([x for x, _ in points], [y for _, y in points], marker="o", label=name)
+    axes.axhline(250, color="grey", linestyle="--", linewidth=1, label="target at 50%: 250 ms")
+    axes.set_xlabel(f"offered load, % of capacity ({capacity:.1f} msg/s)")
+    axes.set_ylabel("receive → acknowledgement, ms")
+    axes.set_xlim(0, 105)
+    axes.set_yscale("log")
+    axes.legend()
+    axes.grid(True, which="both", alpha=0.3)
+    figure.tight_layout()
+    figure.savefig(path, dpi=100)
+    pyplot.close(figure)
 
 
 def _percentile(ordered: list[float], fraction: float) -> float:

@@ -26,6 +26,7 @@ from pathlib import Path
 from bench import (
     bounces,
     ceiling,
+    cli_speed,
     hostile_parse,
     imap_backlog,
     imap_poller,
@@ -55,6 +56,7 @@ PARTS: dict[str, Part] = {
     "quotes": quotes.measure,
     "bounces": bounces.measure,
     "threading": thread_accuracy.measure,
+    "cli": cli_speed.measure,
 }
 
 SCALES = {
@@ -66,7 +68,7 @@ SCALES = {
         clients=8,
         imap_backlog=2000,
         latency_seconds=5,
-        latency_rates=(50, 100),
+        latency_fractions=(0.25, 0.5, 0.75, 1.0),
         sla_tickets=1_000_000,
         big_attachment=25 * 1024 * 1024,
     ),
@@ -77,7 +79,7 @@ SCALES = {
         clients=2,
         imap_backlog=12,
         latency_seconds=0.2,
-        latency_rates=(50,),
+        latency_fractions=(0.5,),
         sla_tickets=1000,
         big_attachment=1024 * 1024,
     ),
@@ -98,7 +100,7 @@ def main() -> None:
     logging.basicConfig(level=logging.WARNING)
     started = time.perf_counter()
     with tempfile.TemporaryDirectory(prefix="mailtickets-bench-") as work:
-        scale = replace(SCALES[args.scale], work=Path(work))
+        scale = replace(SCALES[args.scale], work=Path(work), plots=args.output.parent)
         if args.imap_backlog:
             scale = replace(scale, imap_backlog=args.imap_backlog)
         figures, tables, failures = run_parts(scale, args.parts or list(PARTS))

@@ -45,11 +45,15 @@ CONTACTS = 10_000
 #: A shared database (PostgreSQL) needs the signing key from the environment.
 ENVIRONMENT = {"MAILTICKETS_SECRET": "bench-signing-key-0123456789abcdef"}
 NOTE = (
-    "finding the due tickets among a million takes under 2 ms (the sla_check_at index; see "
-    "the none-due figure); the time is in the work on each due ticket: its deadlines "
-    "recomputed, a savepoint per unique notification key, the template context and a "
-    "notice per manager, a dozen ORM statements per ticket"
+    "finding the due tickets among a million takes a few ms (the sla_check_at index; see "
+    "the none-due figure), and their histories are read in three statements for the whole "
+    "batch; what is left is the notice to each due ticket's agents, about eight statements "
+    "per ticket (the template context: the customer's other open tickets and last rating; "
+    "the recipients, whether each has seen the ticket, the conversation so far) and the "
+    "rows it adds (event, notification key, one outbox row per agent)"
 )
+#: The issue's targets, in ms, for 100 due tickets among a million.
+TARGETS = {"sqlite": 100, "postgresql": 200}
 
 
 def build(url: str, tickets: int, due: int) -> None:
@@ -135,7 +139,7 @@ def figures(scale: Scale, url: str, backend: str) -> list[Figure]:
             f"SLA sweep, {tickets}, {DUE} due ({backend})",
             "ms",
             busy,
-            Target(20, higher_is_better=False, if_missed=NOTE) if backend == "sqlite" else None,
+            Target(TARGETS[backend], higher_is_better=False, if_missed=NOTE),
         ),
         Figure(
             f"sla_idle_{backend}",

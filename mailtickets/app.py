@@ -86,17 +86,6 @@ def build_app(settings: Settings, clock: Clock | None = None) -> App:
     )
 
 
-def open_database(settings: Settings) -> sessionmaker[Session]:
-    """Sessions on the configured database, which must exist and be current; nothing else.
-
-    For `deliver`: storing a piped message needs neither the signing key nor templates, so
-    their faults cannot make an MTA hold mail, and the command creates no file.
-    """
-    engine = make_engine(settings.database.url, create=False)
-    migrate.ensure_current(engine)
-    return session_factory(engine)
-
-
 def daemon_parts(app: App, metrics: Metrics, duties: Duties) -> list[Part]:
     """The parts `mailtickets run` starts, edges last so they stop first.
 

@@ -16,10 +16,10 @@ import sys
 import click
 from sqlalchemy.exc import SQLAlchemyError
 
-from mailtickets.app import open_database
 from mailtickets.cli import EX_TEMPFAIL, NOT_STORED, PIPE_COMMAND, CliContext, fail, first_line
 from mailtickets.clock import SystemClock
 from mailtickets.config import Settings
+from mailtickets.db.migrate import open_current
 from mailtickets.errors import MailticketsError
 from mailtickets.ingest import intake
 from mailtickets.ingest.intake import Envelope
@@ -57,7 +57,7 @@ def deliver(cli: CliContext, queue: str | None, sender: str | None, recipient: s
     try:
         settings = cli.settings_as_owner()
         envelope = _envelope(settings, queue, sender, recipient)
-        sessions = open_database(settings)
+        sessions = open_current(settings.database.url)
         accepted = intake.accept(sessions, raw, envelope, SystemClock().now())
     except Exception as exc:  # whatever it is, the MTA must keep the message
         log.debug("deliver failed", exc_info=True)

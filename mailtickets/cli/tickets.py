@@ -21,11 +21,11 @@ from sqlalchemy.orm import Session
 
 from mailtickets.cli import CliContext, fail
 from mailtickets.cli.output import print_json, table, when
+from mailtickets.clock import SystemClock
 from mailtickets.config.reader import duration
 from mailtickets.db import files
 from mailtickets.db.models import Agent, Ticket, TicketStatus
 from mailtickets.errors import NotFound
-from mailtickets.outbox.attachments import ticket_files
 from mailtickets.services import tickets as service
 from mailtickets.services.sla import clocks, report
 from mailtickets.services.sla.policy import SlaConfig
@@ -57,16 +57,17 @@ def list_(
     as_json: bool,
 ) -> None:
     """List tickets, oldest first."""
-    app = cli.app()
+    sessions = cli.database()
+    now = SystemClock().now()
     due_before = None
     if due_within is not None:
         try:
-            due_before = app.clock.now() + duration(due_within)
+            due_before = now + duration(due_within)
         except ValueError as exc:
             fail(f"--due-within {due_within}: {exc}")
     if breached:
-        due_before = app.clock.now()
-    with app.sessions() as session:
+        due_before = now
+    with sessions() as session:
         rows = list_tickets(session, status, queue, due_before)
     if as_json:
         print_json(rows)
@@ -178,6 +179,8 @@ def _conversation(ticket: dict[str, Any], *, full: bool) -> None:
 @click.pass_obj
 def attachment(cli: CliContext, ticket_id: int, number: int, output: Path) -> None:
     """Save file NUMBER of a ticket, numbered as `tickets show` lists them, to --output."""
+    from mailtickets.outbox.attachments import ticket_files  # the mail parser: this command's
+
     app = cli.app()
     with app.sessions() as session:
         listed = ticket_files(session, service.find(session, ticket_id))

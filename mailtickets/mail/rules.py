@@ -11,8 +11,11 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
+from typing import TYPE_CHECKING
 
-from mailtickets.mail.parse import ParsedMail
+if TYPE_CHECKING:
+    # Only named: the configuration reads rules without paying for the mail parser.
+    from mailtickets.mail.parse import ParsedMail
 
 #: What a condition can look at, besides headers by name.
 FIELDS = ("sender", "sender_domain", "recipient", "subject", "body")

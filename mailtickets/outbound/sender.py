@@ -97,6 +97,10 @@ def prepare(
     with sessions.begin() as session:
         query = select(OutboundMessage).where(OutboundMessage.id.in_(outbound_ids))
         rows = {row.id: row for row in session.scalars(query.with_for_update())}
+        # Asked once for the batch, before any row changes: rendering sets each row's bytes,
+        # and a query between two renders would flush them one UPDATE at a time.
+        addresses = [r for row in rows.values() for r in row.recipients]
+        blocked = contacts.suppressed(session, addresses)
         for outbound_id in outbound_ids:
             row = rows.get(outbound_id)
             if row is None:
@@ -104,7 +108,7 @@ def prepare(
             if row.status is not OutboundStatus.PENDING:  # finished by someone else meanwhile
                 ready.append(Attempt(row.status, row.last_error))
                 continue
-            prepared = _prepare(session, row, env, config, now)
+            prepared = _prepare(session, row, env, config, now, blocked)
             ready.append(prepared or Attempt(row.status, row.last_error))
     return ready
 
@@ -181,16 +185,23 @@ def _record(
 
 
 def _prepare(
-    session: Session, row: OutboundMessage, env: Environment, config: SenderConfig, now: datetime
+    session: Session,
+    row: OutboundMessage,
+    env: Environment,
+    config: SenderConfig,
+    now: datetime,
+    blocked: dict[str, str],
 ) -> Prepared | None:
-    """The bytes to send and to whom; None when the row failed before sending."""
+    """The bytes to send and to whom; None when the row failed before sending.
+
+    `blocked`: the suppressed addresses among the batch's recipients, with the reason.
+    """
     if now - row.created_at > config.outgoing.give_up_after:
         _fail(session, row, f"gave up after {config.outgoing.give_up_after}", [], config, now)
         return None
-    blocked = contacts.suppressed(session, row.recipients)
     recipients = [r for r in row.recipients if r not in blocked]
     if not recipients:
-        reasons = "; ".join(f"{r}: {why}" for r, why in blocked.items())
+        reasons = "; ".join(f"{r}: {blocked[r]}" for r in row.recipients)
         row.status, row.last_error = OutboundStatus.FAILED, _short(f"suppressed: {reasons}")
         return None
     queue = _queue(row, config)

@@ -6,7 +6,7 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import func, or_, select
-from sqlalchemy.orm import Session, selectinload
+from sqlalchemy.orm import Session
 
 from mailtickets.db.models import (
     Agent,
@@ -19,7 +19,6 @@ from mailtickets.db.models import (
     Ticket,
     TicketStatus,
 )
-from mailtickets.outbox.attachments import ticket_files
 from mailtickets.services import outgoing
 from mailtickets.services.tickets import find
 
@@ -50,11 +49,24 @@ def list_tickets(
         .group_by(Message.ticket_id)
         .subquery()
     )
+    # Columns, not ORM objects: 10,000 tickets are listed in a fraction of the time.
     query = (
-        select(Ticket, func.coalesce(counts.c.n, 0))
+        select(
+            Ticket.id,
+            Ticket.subject,
+            Ticket.status,
+            Ticket.priority,
+            Queue.address.label("queue"),
+            Contact.address.label("customer"),
+            Agent.address.label("assignee"),
+            func.coalesce(counts.c.n, 0).label("messages"),
+            Ticket.created_at,
+            Ticket.updated_at,
+        )
         .join(Queue, Ticket.queue_id == Queue.id)
+        .join(Contact, Ticket.contact_id == Contact.id)
+        .outerjoin(Agent, Ticket.assignee_id == Agent.id)
         .outerjoin(counts, counts.c.ticket_id == Ticket.id)
-        .options(selectinload(Ticket.contact), selectinload(Ticket.assignee))
         .order_by(Ticket.id)
     )
     if status:
@@ -75,18 +87,18 @@ def list_tickets(
         query = query.limit(limit)
     return [
         {
-            "id": ticket.id,
-            "subject": ticket.subject,
-            "status": ticket.status.value,
-            "priority": ticket.priority.value,
-            "queue": ticket.queue.address,
-            "customer": ticket.contact.address,
-            "assignee": ticket.assignee.address if ticket.assignee else None,
-            "messages": count,
-            "created_at": _iso(ticket.created_at),
-            "updated_at": _iso(ticket.updated_at),
+            "id": row.id,
+            "subject": row.subject,
+            "status": row.status.value,
+            "priority": row.priority.value,
+            "queue": row.queue,
+            "customer": row.customer,
+            "assignee": row.assignee,
+            "messages": row.messages,
+            "created_at": _iso(row.created_at),
+            "updated_at": _iso(row.updated_at),
         }
-        for ticket, count in session.execute(query)
+        for row in session.execute(query)
     ]
 
 
@@ -135,6 +147,9 @@ def show_ticket(session: Session, ticket_id: int) -> dict[str, Any]:
 
 def _conversation(session: Session, ticket: Ticket) -> list[dict[str, Any]]:
     agents = {a.id: a for a in session.scalars(select(Agent))}
+    # Imported here: the attachments' numbering needs the mail parser, which listing does not.
+    from mailtickets.outbox.attachments import ticket_files
+
     numbers = {f.row.id: f.number for f in ticket_files(session, ticket)}
     entries: list[tuple[datetime, dict[str, Any]]] = []
     for message in ticket.messages:

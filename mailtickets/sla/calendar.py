@@ -37,10 +37,8 @@ from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
 from functools import lru_cache
-from types import MappingProxyType
+from types import MappingProxyType, ModuleType
 from zoneinfo import ZoneInfo
-
-import holidays as holidays_lib
 
 from mailtickets.sla.hours import END_OF_DAY, WEEKDAY_NAMES, interval_text
 
@@ -176,9 +174,13 @@ def _spans_from(calendar: Calendar, day: date) -> Iterator[tuple[datetime, datet
         day += _ONE_DAY
 
 
-def _day_spans(calendar: Calendar, day: date) -> Iterator[tuple[datetime, datetime]]:
+@lru_cache(maxsize=4096)
+def _day_spans(calendar: Calendar, day: date) -> tuple[tuple[datetime, datetime], ...]:
+    # Cached: a sweep computes the due times of a hundred tickets, whose budgets walk over
+    # mostly the same days, and each day's bounds cost a few time zone conversions.
     if calendar.is_holiday(day):
-        return
+        return ()
+    spans = []
     for opens, closes in calendar.hours.get(day.weekday(), ()):
         start = _reached(calendar.zone, day, opens)
         if closes == END_OF_DAY:
@@ -187,7 +189,8 @@ def _day_spans(calendar: Calendar, day: date) -> Iterator[tuple[datetime, dateti
             end = _reached(calendar.zone, day, closes)
         # Both bounds inside one spring-forward gap: the interval never happens that day.
         if start < end:
-            yield start, end
+            spans.append((start, end))
+    return tuple(spans)
 
 
 def _reached(zone: ZoneInfo, day: date, wall: time) -> datetime:
@@ -248,7 +251,7 @@ def _checked_hours(name: str, hours: Hours) -> Mapping[int, tuple[tuple[time, ti
 def _check_country(name: str, country: str) -> None:
     code, subdivision = _split_country(country)
     try:
-        holidays_lib.country_holidays(code, subdiv=subdivision)
+        _holidays_library().country_holidays(code, subdiv=subdivision)
     except NotImplementedError as error:
         raise ValueError(
             f"calendar {name!r}: country {country!r} is unknown to the holidays library ({error})"
@@ -258,7 +261,15 @@ def _check_country(name: str, country: str) -> None:
 @lru_cache(maxsize=256)
 def _country_holidays(country: str, year: int) -> frozenset[date]:
     code, subdivision = _split_country(country)
-    return frozenset(holidays_lib.country_holidays(code, subdiv=subdivision, years=year))
+    return frozenset(_holidays_library().country_holidays(code, subdiv=subdivision, years=year))
+
+
+def _holidays_library() -> ModuleType:
+    # Imported when a calendar names a country: the library takes longer to import than the
+    # command line takes to list tickets.
+    import holidays
+
+    return holidays
 
 
 def _split_country(country: str) -> tuple[str, str | None]:

@@ -31,7 +31,7 @@ EXPECTED = (
     "IMAP poller alone: a backlog of 12 messages",
     "IMAP IDLE: APPEND → row in the intake, median of 12",
     "Stopping a poller in the middle of an hour-long IDLE",
-    "Receive → acknowledgement at 50 msg/s offered, p99",
+    "Receive → acknowledgement at 50% of capacity",
     "SLA sweep, 1,000 open tickets, 100 due (sqlite)",
     "Daemon peak RSS with a 1 MB attachment",
     "Ingest through SMTP, end to end (postgresql",
@@ -45,6 +45,8 @@ EXPECTED = (
     "Recognised as bounces: dsn samples",
     "Auto-reply and bulk signals recognised, each alone",
     "Threading: messages in the ticket of their conversation",
+    "`mailtickets --version`, whole process",
+    "`mailtickets tickets list` over 1,000 tickets (sqlite)",
 )
 
 

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from collections import defaultdict
+from collections.abc import Collection
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
@@ -27,26 +30,60 @@ _LABELS = {
 }
 
 
-def due_of(session: Session, ticket: Ticket, policy: Policy, now: datetime) -> Due:
-    """The ticket's due times from its messages and status history.
+@dataclass(frozen=True)
+class History:
+    """What the due times of some tickets are computed from, read in three statements
+    whatever their number: the sweep reads it for its whole batch at once."""
+
+    #: Ticket id → the latest message of each kind.
+    last: dict[int, dict[MessageKind, datetime]]
+    #: Ticket id → when it waited on the customer.
+    pending: dict[int, list[Span]]
+    #: Ticket id → the (kind, due time) of each warning or breach already sent.
+    sent: dict[int, set[tuple[str, datetime]]]
+
+
+#: The history of a ticket no policy tracks: nothing is read for it.
+_UNTRACKED = History({}, {}, {})
+
+
+def history_of(session: Session, ids: Collection[int]) -> History:
+    """The history of the tickets numbered `ids`.
 
     The queries flush what the caller has not written yet: a status event or a message added
     in the same transaction must count (an agent's `#status pending` stops the clocks now).
     """
-    last = dict(
-        session.execute(
-            select(Message.kind, func.max(Message.received_at))
-            .where(Message.ticket_id == ticket.id)
-            .group_by(Message.kind)
-        ).all()
-    )
+    last: dict[int, dict[MessageKind, datetime]] = defaultdict(dict)
+    for ticket_id, message_kind, at in session.execute(
+        select(Message.ticket_id, Message.kind, func.max(Message.received_at))
+        .where(Message.ticket_id.in_(ids))
+        .group_by(Message.ticket_id, Message.kind)
+    ):
+        last[ticket_id][message_kind] = at
+    sent: dict[int, set[tuple[str, datetime]]] = defaultdict(set)
+    for ticket_id, kind, due_at in session.execute(
+        select(SlaNotification.ticket_id, SlaNotification.kind, SlaNotification.due_at).where(
+            SlaNotification.ticket_id.in_(ids)
+        )
+    ):
+        sent[ticket_id].add((kind, due_at))
+    return History(last, _pending_periods(session, ids), sent)
+
+
+def due_of(session: Session, ticket: Ticket, policy: Policy, now: datetime) -> Due:
+    """The ticket's due times from its messages and status history."""
+    return _due(history_of(session, [ticket.id]), ticket, policy, now)
+
+
+def _due(history: History, ticket: Ticket, policy: Policy, now: datetime) -> Due:
+    last = history.last.get(ticket.id, {})
     return compute_due(
         policy,
         ticket.created_at,
         ticket.first_response_at,
         last.get(MessageKind.CUSTOMER),
         last.get(MessageKind.AGENT),
-        _pending_periods(session, ticket),
+        history.pending.get(ticket.id, []),
         ticket.resolved_at
         if ticket.status in (TicketStatus.RESOLVED, TicketStatus.CLOSED)
         else None,
@@ -54,57 +91,51 @@ def due_of(session: Session, ticket: Ticket, policy: Policy, now: datetime) -> D
     )
 
 
-def _pending_periods(session: Session, ticket: Ticket) -> list[Span]:
-    """When the ticket waited on the customer, from its status events."""
-    periods: list[Span] = []
-    since: datetime | None = None
-    events = session.scalars(
-        select(Event)
-        .where(Event.ticket_id == ticket.id, Event.kind.in_((EventKind.STATUS, EventKind.REOPENED)))
-        .order_by(Event.id)
+def _pending_periods(session: Session, ids: Collection[int]) -> dict[int, list[Span]]:
+    """When each ticket waited on the customer, from its status events."""
+    periods: dict[int, list[Span]] = defaultdict(list)
+    since: dict[int, datetime] = {}
+    events = session.execute(
+        select(Event.ticket_id, Event.kind, Event.at, Event.data)
+        .where(Event.ticket_id.in_(ids), Event.kind.in_((EventKind.STATUS, EventKind.REOPENED)))
+        .order_by(Event.ticket_id, Event.id)
     )
-    for event in events:
-        pending = (
-            event.kind == EventKind.STATUS and event.data.get("status") == TicketStatus.PENDING
-        )
-        if pending and since is None:
-            since = event.at
-        elif not pending and since is not None:
-            periods.append(Span(since, event.at))
-            since = None
-    if since is not None:
-        periods.append(Span(since, None))
+    for ticket_id, kind, at, data in events:
+        pending = kind == EventKind.STATUS and data.get("status") == TicketStatus.PENDING
+        if pending and ticket_id not in since:
+            since[ticket_id] = at
+        elif not pending and ticket_id in since:
+            periods[ticket_id].append(Span(since.pop(ticket_id), at))
+    for ticket_id, started in since.items():
+        periods[ticket_id].append(Span(started, None))
     return periods
 
 
 def refresh(session: Session, ticket: Ticket, config: SlaConfig, now: datetime) -> Due | None:
     """Store the ticket's due times and the next moment the sweep must look at it."""
+    history = history_of(session, [ticket.id]) if config.policy(ticket) else _UNTRACKED
+    return refresh_from(history, ticket, config, now)
+
+
+def refresh_from(history: History, ticket: Ticket, config: SlaConfig, now: datetime) -> Due | None:
+    """`refresh` with the ticket's history already read (`history_of`)."""
     policy = config.policy(ticket)
     if policy is None:
         ticket.first_response_due = ticket.next_response_due = ticket.resolution_due = None
         ticket.sla_check_at = None
         return None
-    due = due_of(session, ticket, policy, now)
+    due = _due(history, ticket, policy, now)
     # While the ticket waits on the customer no clock runs: nothing is due, nothing to check.
     paused = due.paused
     ticket.first_response_due = None if paused else due.first_response
     ticket.next_response_due = None if paused else due.next_response
     ticket.resolution_due = None if paused else due.resolution
-    ticket.sla_check_at = None if paused else next_check(session, ticket, due)
+    ticket.sla_check_at = None if paused else next_check(history.sent.get(ticket.id, set()), due)
     return due
 
 
-def _sent(session: Session, ticket: Ticket) -> set[tuple[str, datetime]]:
-    rows = session.execute(
-        select(SlaNotification.kind, SlaNotification.due_at).where(
-            SlaNotification.ticket_id == ticket.id
-        )
-    )
-    return {(kind, due) for kind, due in rows}
-
-
-def next_check(session: Session, ticket: Ticket, due: Due) -> datetime | None:
-    sent = _sent(session, ticket)
+def next_check(sent: set[tuple[str, datetime]], due: Due) -> datetime | None:
+    """When the sweep must look at the ticket again, given the notices `sent` for it."""
     moments = []
     for kind, due_at, warning in due.running():
         if (f"{kind}_breach", due_at) in sent:

@@ -10,13 +10,12 @@ import logging
 from datetime import datetime
 
 from sqlalchemy import select
-from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import Session, sessionmaker
+from sqlalchemy.orm import Session, selectinload, sessionmaker
 
 from mailtickets.db.models import EventKind, SlaNotification, Ticket
 from mailtickets.outbox.context import ticket_context
 from mailtickets.outbox.notices import notify_agents
-from mailtickets.services.sla.clocks import next_check, refresh
+from mailtickets.services.sla.clocks import history_of, next_check, refresh_from
 from mailtickets.services.sla.policy import SlaConfig
 from mailtickets.services.tickets import record
 from mailtickets.sla.calendar import ALWAYS_OPEN
@@ -29,42 +28,77 @@ SWEEP_BATCH = 200
 
 
 def sweep(sessions: sessionmaker[Session], config: SlaConfig, now: datetime) -> int:
-    """Send the warnings and breaches that are due; return how many were sent."""
+    """Send the warnings and breaches that are due; return how many were sent.
+
+    The batch is read in a handful of statements (the tickets with their queue, customer and
+    assignee, then their histories together), and what it writes is flushed together at the
+    commit: per ticket only the notices themselves cost statements.
+    """
     sent = 0
-    with sessions.begin() as session:
+    with sessions.begin() as session, session.no_autoflush:
         query = (
             select(Ticket)
             .where(Ticket.sla_check_at <= now)
             .order_by(Ticket.sla_check_at)
             .limit(SWEEP_BATCH)
             .with_for_update(skip_locked=True)
+            .options(
+                selectinload(Ticket.queue),
+                selectinload(Ticket.contact),
+                selectinload(Ticket.assignee),
+            )
         )
-        for ticket in session.scalars(query).all():
-            due = refresh(session, ticket, config, now)
+        tickets = session.scalars(query).all()
+        if not tickets:  # the usual case: nothing more to read
+            return 0
+        history = history_of(session, [ticket.id for ticket in tickets])
+        for ticket in tickets:
+            due = refresh_from(history, ticket, config, now)
+            notices = history.sent.setdefault(ticket.id, set())
+            due_now = []
             for kind, due_at, warning in due.running() if due else ():
                 if now >= due_at:
                     # Past due: a warning now would only be noise, so it is settled silently.
-                    _once(session, ticket, f"{kind}_warning", due_at, now)
-                    sent += _notify(session, ticket, config, kind, due_at, now, breach=True)
+                    _once(session, notices, ticket, f"{kind}_warning", due_at, now)
+                    due_now.append((kind, due_at, True))
                 elif now >= warning:
-                    sent += _notify(session, ticket, config, kind, due_at, now, breach=False)
+                    due_now.append((kind, due_at, False))
+            told = 0
+            for kind, due_at, breach in due_now:
+                if told:
+                    # This ticket's agents were told already in this sweep: that notice must
+                    # count as seen (`notify_agents`), so it is flushed first.
+                    session.flush()
+                told += _notify(session, notices, ticket, config, kind, due_at, now, breach=breach)
             if due is not None:
-                ticket.sla_check_at = None if due.paused else next_check(session, ticket, due)
+                ticket.sla_check_at = None if due.paused else next_check(notices, due)
+            sent += told
     return sent
 
 
-def _once(session: Session, ticket: Ticket, kind: str, due_at: datetime, now: datetime) -> bool:
-    """Record (ticket, kind, due) as sent; False when it already was, here or elsewhere."""
-    try:
-        with session.begin_nested():
-            session.add(SlaNotification(ticket_id=ticket.id, kind=kind, due_at=due_at, sent_at=now))
-    except IntegrityError:
+def _once(
+    session: Session,
+    notices: set[tuple[str, datetime]],
+    ticket: Ticket,
+    kind: str,
+    due_at: datetime,
+    now: datetime,
+) -> bool:
+    """Record (ticket, kind, due) as sent; False when it already was.
+
+    The ticket's row is locked (PostgreSQL) or the database is (SQLite) since its notices were
+    read, so no other sweep adds one meanwhile; the unique key stays the last word.
+    """
+    if (kind, due_at) in notices:
         return False
+    notices.add((kind, due_at))
+    session.add(SlaNotification(ticket_id=ticket.id, kind=kind, due_at=due_at, sent_at=now))
     return True
 
 
 def _notify(
     session: Session,
+    notices: set[tuple[str, datetime]],
     ticket: Ticket,
     config: SlaConfig,
     kind: str,
@@ -73,7 +107,8 @@ def _notify(
     *,
     breach: bool,
 ) -> int:
-    if not _once(session, ticket, f"{kind}_{'breach' if breach else 'warning'}", due_at, now):
+    notice = f"{kind}_{'breach' if breach else 'warning'}"
+    if not _once(session, notices, ticket, notice, due_at, now):
         return 0
     policy = config.policy(ticket)
     calendar = policy.calendar if policy else ALWAYS_OPEN

@@ -90,6 +90,22 @@ def test_warning_then_breach_each_once_even_across_a_restart(desk: Helpdesk) -> 
     assert [e.data["clock"] for e in desk.events(ticket_id, "sla_breached")] == ["first_response"]
 
 
+def test_one_sweep_tells_each_due_ticket_of_its_own_clocks(desk: Helpdesk) -> None:
+    # The sweep reads the histories of its whole batch together: each ticket keeps its own.
+    late = desk.deliver(compose(subject="Late")).ticket_id
+    waiting = desk.deliver(compose(sender="bo@example.net", subject="Waiting")).ticket_id
+    assert late is not None and waiting is not None
+    assert desk.agent_says(waiting, "#status pending").outcome == "commands"
+    desk.clock.advance(timedelta(days=1, hours=1))
+    assert _sweep(desk) == 2  # the first response and the resolution, both breached
+    assert _sweep(desk) == 0
+    breached = sorted(e.data["clock"] for e in desk.events(late, "sla_breached"))
+    assert breached == ["first_response", "resolution"]
+    assert [t for t, _ in _templates(desk, late)] == ["agent/sla_breached"] * 2
+    assert desk.events(waiting, "sla_breached") == []
+    assert _templates(desk, waiting) == []
+
+
 def test_an_answer_in_time_stops_the_first_clock_and_a_customer_reply_starts_the_next(
     desk: Helpdesk,
 ) -> None:
