@@ -8,6 +8,7 @@ from mailtickets.db.models.outbound import HELD, OutboundMessage, OutboundStatus
 from mailtickets.db.models.satisfaction import SatisfactionRating
 from mailtickets.db.models.ticket import (
     Attachment,
+    AttachmentChunk,
     Event,
     EventKind,
     Message,
@@ -24,6 +25,7 @@ __all__ = [
     "HELD",
     "Agent",
     "Attachment",
+    "AttachmentChunk",
     "Contact",
     "Event",
     "EventKind",

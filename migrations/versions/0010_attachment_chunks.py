@@ -1,0 +1,70 @@
+"""attachment bytes in chunks, streamed rather than held whole
+
+Revision ID: 0010
+Revises: 0009
+Create Date: 2026-12-07
+
+A file's bytes move from `attachment.content` to `attachment_chunk` rows, so that storing
+and sending a file never needs it whole in memory. Existing files move as one chunk each
+(they were written whole, so they fit in memory as they are); new ones are cut at 1 MiB.
+"""
+
+from collections.abc import Sequence
+
+import sqlalchemy as sa
+from alembic import op
+
+revision: str = "0010"
+down_revision: str | None = "0009"
+branch_labels: str | Sequence[str] | None = None
+depends_on: str | Sequence[str] | None = None
+
+
+def upgrade() -> None:
+    op.create_table(
+        "attachment_chunk",
+        sa.Column("attachment_id", sa.Integer(), nullable=False),
+        sa.Column("seq", sa.Integer(), autoincrement=False, nullable=False),
+        sa.Column("data", sa.LargeBinary(), nullable=False),
+        sa.ForeignKeyConstraint(
+            ["attachment_id"],
+            ["attachment.id"],
+            name=op.f("fk_attachment_chunk_attachment_id_attachment"),
+            ondelete="CASCADE",
+        ),
+        sa.PrimaryKeyConstraint("attachment_id", "seq", name=op.f("pk_attachment_chunk")),
+    )
+    op.execute(
+        "INSERT INTO attachment_chunk (attachment_id, seq, data) "
+        "SELECT id, 0, content FROM attachment WHERE content IS NOT NULL"
+    )
+    with op.batch_alter_table("attachment", schema=None) as batch_op:
+        batch_op.drop_column("content")
+
+
+def downgrade() -> None:
+    with op.batch_alter_table("attachment", schema=None) as batch_op:
+        batch_op.add_column(sa.Column("content", sa.LargeBinary(), nullable=True))
+    connection = op.get_bind()
+    chunk = sa.table(
+        "attachment_chunk",
+        sa.column("attachment_id", sa.Integer()),
+        sa.column("seq", sa.Integer()),
+        sa.column("data", sa.LargeBinary()),
+    )
+    attachment = sa.table(
+        "attachment", sa.column("id", sa.Integer()), sa.column("content", sa.LargeBinary())
+    )
+    ids = connection.scalars(sa.select(chunk.c.attachment_id).distinct()).all()
+    for attachment_id in ids:
+        parts = connection.scalars(
+            sa.select(chunk.c.data)
+            .where(chunk.c.attachment_id == attachment_id)
+            .order_by(chunk.c.seq)
+        )
+        connection.execute(
+            sa.update(attachment)
+            .where(attachment.c.id == attachment_id)
+            .values(content=b"".join(parts))
+        )
+    op.drop_table("attachment_chunk")
