@@ -26,6 +26,7 @@ from mailtickets.errors import PermanentFailure, RelayRefused, TemporaryFailure,
 from mailtickets.mail.refusals import Blame, blame
 from mailtickets.oauth2 import TokenSource, sasl_response
 from mailtickets.oauth2_token import AccessToken
+from mailtickets.outbound import wire
 
 log = logging.getLogger(__name__)
 
@@ -46,7 +47,9 @@ class Delivery:
 
 
 class Transport(Protocol):
-    def send(self, raw: bytes, envelope_from: str, recipients: list[str]) -> Delivery: ...
+    def send(
+        self, raw: bytes | bytearray, envelope_from: str, recipients: list[str]
+    ) -> Delivery: ...
 
     def close(self) -> None: ...
 
@@ -60,9 +63,9 @@ class MaildirTransport:
         settings.maildir.parent.mkdir(parents=True, exist_ok=True)
         self._box = mailbox.Maildir(settings.maildir, create=True)
 
-    def send(self, raw: bytes, envelope_from: str, recipients: list[str]) -> Delivery:
+    def send(self, raw: bytes | bytearray, envelope_from: str, recipients: list[str]) -> Delivery:
         try:
-            self._box.add(raw)
+            self._box.add(bytes(raw))
         except OSError as exc:
             raise TemporaryFailure(f"cannot write to the outbox maildir: {exc}") from exc
         return Delivery(tuple(recipients))
@@ -84,7 +87,7 @@ class SmtpTransport:
         self._tokens = tokens
         self._connection: smtplib.SMTP | None = None
 
-    def send(self, raw: bytes, envelope_from: str, recipients: list[str]) -> Delivery:
+    def send(self, raw: bytes | bytearray, envelope_from: str, recipients: list[str]) -> Delivery:
         try:
             connection = self._connect()
         except smtplib.SMTPException as exc:
@@ -134,11 +137,11 @@ class SmtpTransport:
         timeout = s.timeout.total_seconds()
         context = ssl.create_default_context()
         if s.tls == "implicit":
-            connection: smtplib.SMTP = smtplib.SMTP_SSL(
+            connection: smtplib.SMTP = wire.SmtpSsl(
                 s.host or "", s.port, timeout=timeout, context=context
             )
         else:
-            connection = smtplib.SMTP(s.host or "", s.port, timeout=timeout)
+            connection = wire.Smtp(s.host or "", s.port, timeout=timeout)
         try:
             connection.ehlo()
             if s.tls == "starttls":
