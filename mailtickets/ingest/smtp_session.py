@@ -12,7 +12,8 @@ import re
 from typing import Any, AnyStr
 
 from aiosmtpd.lmtp import LMTP
-from aiosmtpd.smtp import SMTP
+
+from mailtickets.ingest.smtp_data import BufferedData
 
 SOURCE_ROUTE = "550 5.7.1 Source routes are not accepted"
 SHUTTING_DOWN = "421 4.3.2 Service shutting down, try again later"
@@ -67,8 +68,9 @@ def _say_and_close(transport: asyncio.BaseTransport, reply: str) -> None:
     transport.close()
 
 
-class LimitedSmtp(SMTP):
-    """aiosmtpd's SMTP with our connection limit, source-route refusal and enhanced codes."""
+class LimitedSmtp(BufferedData):
+    """aiosmtpd's SMTP with our connection limit, source-route refusal and enhanced codes,
+    and DATA gathered in one buffer (`smtp_data`)."""
 
     def __init__(self, handler: object, sessions: Sessions, **options: Any) -> None:
         super().__init__(handler, **options)

@@ -10,7 +10,8 @@ from mailtickets.mail.parse import ParsedMail, parse
 
 
 def parse_message(intake: InboundMessage) -> ParsedMail:
-    if not intake.raw.strip():
+    # Not `raw.strip()`: that copies the whole message, tens of MB for a large attachment.
+    if not intake.raw or intake.raw.isspace():
         raise Quarantine("empty message (0 bytes of content)")
     try:
         return parse(intake.raw)
