@@ -42,6 +42,8 @@ max_attachment_size = "30MiB"
 host = "127.0.0.1"
 port = {relay_port}
 tls = "none"
+# Agents' notices carry every file, the memory figure's 25 MB one too: forwarding it counts.
+max_attachments_size = "40MB"
 [[queue]]
 address = "{queue}"
 [[agent]]
