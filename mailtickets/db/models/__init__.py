@@ -1,7 +1,7 @@
 """Typed models, one module per aggregate; importing this package registers them all."""
 
 from mailtickets.db.models.directory import Agent, Contact, Queue
-from mailtickets.db.models.intake import InboundMessage, IntakeStatus
+from mailtickets.db.models.intake import InboundMessage, InboundRaw, IntakeStatus
 from mailtickets.db.models.lease import Lease
 from mailtickets.db.models.mailbox import MailboxCursor
 from mailtickets.db.models.outbound import HELD, OutboundMessage, OutboundStatus
@@ -30,6 +30,7 @@ __all__ = [
     "Event",
     "EventKind",
     "InboundMessage",
+    "InboundRaw",
     "IntakeStatus",
     "Lease",
     "MailboxCursor",

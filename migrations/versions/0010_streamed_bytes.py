@@ -1,4 +1,4 @@
-"""attachment bytes in chunks, streamed rather than held whole
+"""bytes in rows of their own: attachments in chunks, raw mail apart from its intake row
 
 Revision ID: 0010
 Revises: 0009
@@ -7,6 +7,9 @@ Create Date: 2026-12-07
 A file's bytes move from `attachment.content` to `attachment_chunk` rows, so that storing
 and sending a file never needs it whole in memory. Existing files move as one chunk each
 (they were written whole, so they fit in memory as they are); new ones are cut at 1 MiB.
+
+The raw mail moves from `inbound_message.raw` to `inbound_raw`: SQLite rewrites a whole row
+on every update, and the intake row is updated as it is claimed and processed.
 """
 
 from collections.abc import Sequence
@@ -40,9 +43,33 @@ def upgrade() -> None:
     )
     with op.batch_alter_table("attachment", schema=None) as batch_op:
         batch_op.drop_column("content")
+    op.create_table(
+        "inbound_raw",
+        sa.Column("inbound_id", sa.Integer(), nullable=False),
+        sa.Column("raw", sa.LargeBinary(), nullable=False),
+        sa.ForeignKeyConstraint(
+            ["inbound_id"],
+            ["inbound_message.id"],
+            name=op.f("fk_inbound_raw_inbound_id_inbound_message"),
+            ondelete="CASCADE",
+        ),
+        sa.PrimaryKeyConstraint("inbound_id", name=op.f("pk_inbound_raw")),
+    )
+    op.execute("INSERT INTO inbound_raw (inbound_id, raw) SELECT id, raw FROM inbound_message")
+    with op.batch_alter_table("inbound_message", schema=None) as batch_op:
+        batch_op.drop_column("raw")
 
 
 def downgrade() -> None:
+    with op.batch_alter_table("inbound_message", schema=None) as batch_op:
+        batch_op.add_column(sa.Column("raw", sa.LargeBinary(), nullable=True))
+    op.execute(
+        "UPDATE inbound_message SET raw = "
+        "(SELECT raw FROM inbound_raw WHERE inbound_raw.inbound_id = inbound_message.id)"
+    )
+    with op.batch_alter_table("inbound_message", schema=None) as batch_op:
+        batch_op.alter_column("raw", existing_type=sa.LargeBinary(), nullable=False)
+    op.drop_table("inbound_raw")
     with op.batch_alter_table("attachment", schema=None) as batch_op:
         batch_op.add_column(sa.Column("content", sa.LargeBinary(), nullable=True))
     connection = op.get_bind()
