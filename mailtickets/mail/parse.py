@@ -30,6 +30,9 @@ from mailtickets.mail.htmltext import html_to_text
 from mailtickets.mail.subjects import MAX_SUBJECT
 
 MAX_PARTS = 500
+#: The text kept of a body too hostile to parse; all of it stays in the raw message. Without
+#: a bound, a message of 50,000 parts became a ticket text, and agents' notices, of 5 MB.
+MAX_UNPARSED_TEXT = 100_000
 _MAX_BOUNDARY_LINES = 8 * MAX_PARTS
 _PARSE_CHUNK = 64 * 1024
 
@@ -196,8 +199,12 @@ def parse(raw: bytes) -> ParsedMail:
         why = str(exc) if isinstance(exc, _Unparsable) else "MIME structure nested too deeply"
         message = BytesParser(policy=default_policy).parsebytes(raw, headersonly=True)
         body = raw.partition(b"\n\n")[2] or raw.partition(b"\r\n\r\n")[2]
-        text, html, attachments = safe_text(body.decode("utf-8", "replace")), None, []
+        text = safe_text(body[: 4 * MAX_UNPARSED_TEXT].decode("utf-8", "replace"))
+        html, attachments = None, []
         body_notes = [f"{why}; the body is kept unparsed"]
+        if len(text) > MAX_UNPARSED_TEXT or len(body) > 4 * MAX_UNPARSED_TEXT:
+            text = text[:MAX_UNPARSED_TEXT]
+            body_notes.append(f"only its first {MAX_UNPARSED_TEXT} characters are the text")
     notes = notes + body_notes
     from_name, from_address = _first_address(message, "From")
     return ParsedMail(
