@@ -46,6 +46,7 @@ class BufferedData(SMTP):
             return
         self.envelope.content = content  # type: ignore[assignment]
         self.envelope.original_content = content  # type: ignore[assignment]
+        del content  # the handler takes it from the envelope and lets it go once stored
         status = await self._call_handler_hook("DATA") if "DATA" in self._handle_hooks else MISSING
         self._end_transaction()
         await self.push("250 OK" if status is MISSING else status)
