@@ -174,9 +174,9 @@ def big_attachment(scale: Scale) -> list[Figure | Table]:
     target = Target(150, higher_is_better=False, if_missed=MEMORY_NOTE)
     table = Table(
         f"Memory: one {megabytes:.0f} MB attachment, step by step",
-        ("Step", "Peak RSS so far", "Added"),
+        ("Step", "Added", "Peak RSS so far"),
         tuple(
-            (name, f"{peak:.1f} MiB", f"{peak - steps[n - 1][1]:+.1f} MiB" if n else "")
+            (name, f"{peak - steps[n - 1][1]:+.1f} MiB" if n else "", f"{peak:.1f} MiB")
             for n, (name, peak) in enumerate(steps)
         ),
         STORAGE_NOTE.format(mb=megabytes),
