@@ -390,7 +390,7 @@ def single(attachment: int, seed: int = 11) -> Item:
     mail["To"] = QUEUE
     mail["Subject"] = "Export attached"
     mail["Date"] = format_datetime(DATE)
-    mail["Message-ID"] = "<bench-big@example.com>"
+    mail["Message-ID"] = f"<bench-big-{seed}@example.com>"
     return Item("new", sender, _crlf(mail.as_bytes()))
 
 

@@ -20,7 +20,8 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError, OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 
-from mailtickets.db.models import InboundMessage, IntakeStatus
+from mailtickets.db import blobs
+from mailtickets.db.models import InboundMessage, InboundRaw, IntakeStatus
 from mailtickets.errors import DatabaseUnavailable
 from mailtickets.mail.addresses import MAX_ADDRESS
 from mailtickets.mail.parse import MAX_MESSAGE_ID, safe_text
@@ -156,7 +157,7 @@ def _store(session: Session, item: _Keyed) -> Accepted:
         source_key=item.key,
         message_id=item.message_id,
         sha256=item.sha256,
-        raw=arrival.trace + arrival.raw,
+        body=InboundRaw(raw=blobs.placeholder(session, [arrival.trace, arrival.raw])),
         # "" is the null return path, None unknown; whatever a client sent must fit.
         mail_from=None
         if envelope.mail_from is None
@@ -170,6 +171,8 @@ def _store(session: Session, item: _Keyed) -> Accepted:
     )
     session.add(row)
     session.flush()
+    # The bytes go in after the row: on SQLite a piece at a time, never copied whole.
+    blobs.fill(session, InboundRaw.__tablename__, "raw", row.id, [arrival.trace, arrival.raw])
     return Accepted(row.id, duplicate=False)
 
 

@@ -156,9 +156,8 @@ class IntakeHandler:
         return "250 2.1.5 Ok"
 
     async def handle_DATA(self, server: SMTP, session: SmtpSession, envelope: SmtpEnvelope) -> str:
-        raw = envelope.original_content or b""
         recipients = tuple(envelope.rcpt_tos)
-        reply = await self._store(server, session, raw, envelope.mail_from, recipients)
+        reply = await self._store(server, session, envelope, recipients)
         # LMTP answers DATA once per accepted recipient (RFC 2033 4.2); aiosmtpd sends the
         # lines of a multi-line status as separate replies. One row serves every recipient.
         return "\r\n".join([reply] * (len(recipients) if self._source == "lmtp" else 1))
@@ -167,14 +166,17 @@ class IntakeHandler:
         self,
         server: SMTP,
         session: SmtpSession,
-        raw: bytes,
-        mail_from: str | None,
+        envelope: SmtpEnvelope,
         recipients: tuple[str, ...],
     ) -> str:
+        # Taken from the envelope, so that once stored the message has no holder left: the
+        # worker woken below reads it back, and a large one should not be in memory twice.
+        raw = envelope.original_content or b""
+        envelope.original_content = envelope.content = None
         self._storing += 1
         self._idle.clear()
         try:
-            delivery = Envelope(self._source, _reverse_path(mail_from), recipients)
+            delivery = Envelope(self._source, _reverse_path(envelope.mail_from), recipients)
             trace = self._trace(server, session, recipients)
             accepted = await asyncio.to_thread(self._accept, raw, delivery, trace)
         except DatabaseUnavailable as exc:
@@ -189,6 +191,7 @@ class IntakeHandler:
             self._storing -= 1
             if not self._storing:
                 self._idle.set()
+        del raw
         self._on_accepted()
         already = "already " if accepted.duplicate else ""
         return f"250 2.0.0 Ok: {already}stored as intake #{accepted.id}"

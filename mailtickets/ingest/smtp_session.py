@@ -18,7 +18,8 @@ from collections import Counter
 from typing import Any, AnyStr
 
 from aiosmtpd.lmtp import LMTP
-from aiosmtpd.smtp import SMTP
+
+from mailtickets.ingest.smtp_data import BufferedData
 
 SOURCE_ROUTE = "550 5.7.1 Source routes are not accepted"
 SHUTTING_DOWN = "421 4.3.2 Service shutting down, try again later"
@@ -106,9 +107,9 @@ def _client(transport: asyncio.BaseTransport) -> str:
     return str(peer[0]) if isinstance(peer, tuple) else str(peer)
 
 
-class LimitedSmtp(SMTP):
+class LimitedSmtp(BufferedData):
     """aiosmtpd's SMTP with our connection limits, timeouts, source-route and control
-    character refusals, and enhanced codes."""
+    character refusals, and enhanced codes, and DATA gathered in one buffer (`smtp_data`)."""
 
     def __init__(
         self,

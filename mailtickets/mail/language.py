@@ -1,19 +1,26 @@
 """The language a customer writes in: their Content-Language, else what their text is in.
 
-Detection is py3langid's (langid.py's model; numpy only; 4.5 MB; about 0.3 ms a message, 1.5 s
-to load once). lingua-language-detector was as accurate on support mail (56 of 56 sentences in
-seven languages each; 22 and 21 of 24 one-line replies) but its models take 96 MB on disk and
-0.7 to 1.3 GB of memory, too much for a daemon on a small host. Text too short or too mixed to
-tell gives None, and the queue's language applies.
+Detection is py3langid's (langid.py's model; numpy only; 4.5 MB; about 0.3 ms a message; mapped
+from a cache file by `langmodel`, not loaded whole). lingua-language-detector was as accurate on
+support mail (56 of 56 sentences in seven languages each; 22 and 21 of 24 one-line replies) but
+its models take 96 MB on disk and 0.7 to 1.3 GB of memory, too much for a daemon on a small
+host. Text too short or too mixed to tell gives None, and the queue's language applies.
 """
 
 from __future__ import annotations
 
 import functools
+import logging
+import os
 from collections.abc import Iterable
+from pathlib import Path
 from typing import Any
 
 from py3langid.langid import MODEL_FILE, LanguageIdentifier
+
+from mailtickets.mail import langmodel
+
+log = logging.getLogger(__name__)
 
 #: Below this many letters a guess is a coin toss ("Help" reads as Dutch, "Ajuda" as Uzbek).
 MIN_LETTERS = 15
@@ -24,7 +31,17 @@ _SAMPLE = 2000
 
 @functools.cache
 def _identifier() -> Any:
-    return LanguageIdentifier.from_model_file(MODEL_FILE, norm_probs=True)
+    try:
+        return langmodel.identifier(_cache())
+    except (OSError, ValueError, KeyError, RuntimeError) as exc:
+        log.warning("language model not mapped from a cache file (%s); loading it whole", exc)
+        return LanguageIdentifier.from_model_file(MODEL_FILE, norm_probs=True)
+
+
+def _cache() -> Path:
+    """Where the unpacked model is kept: the user's cache folder, as XDG says."""
+    base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
+    return Path(base) / "mailtickets"
 
 
 def detect(text: str) -> str | None:

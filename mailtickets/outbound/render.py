@@ -197,6 +197,7 @@ SAMPLE_CONTEXT: dict[str, Any] = {
                 "command": "mailtickets tickets attachment 1042 4 --output scan-2026-11-02.pdf",
             },
         ],
+        "unlisted": 3,
         "cap": 10000000,
     },
     "part": {"number": 1, "of": 2},

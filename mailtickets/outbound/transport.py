@@ -27,6 +27,7 @@ from mailtickets.errors import PermanentFailure, RelayRefused, TemporaryFailure,
 from mailtickets.mail.refusals import Blame, blame
 from mailtickets.oauth2 import TokenSource, sasl_response
 from mailtickets.oauth2_token import AccessToken
+from mailtickets.outbound import wire
 
 if TYPE_CHECKING:
     from typing_extensions import Buffer  # collections.abc's from Python 3.12
@@ -55,7 +56,9 @@ class Delivery:
 
 
 class Transport(Protocol):
-    def send(self, raw: bytes, envelope_from: str, recipients: list[str]) -> Delivery: ...
+    def send(
+        self, raw: bytes | bytearray, envelope_from: str, recipients: list[str]
+    ) -> Delivery: ...
 
     def close(self) -> None: ...
 
@@ -69,9 +72,9 @@ class MaildirTransport:
         settings.maildir.parent.mkdir(parents=True, exist_ok=True)
         self._box = mailbox.Maildir(settings.maildir, create=True)
 
-    def send(self, raw: bytes, envelope_from: str, recipients: list[str]) -> Delivery:
+    def send(self, raw: bytes | bytearray, envelope_from: str, recipients: list[str]) -> Delivery:
         try:
-            self._box.add(raw)
+            self._box.add(bytes(raw))
         except OSError as exc:
             raise TemporaryFailure(f"cannot write to the outbox maildir: {exc}") from exc
         return Delivery(tuple(recipients))
@@ -93,7 +96,7 @@ class SmtpTransport:
         self._tokens = tokens
         self._connection: smtplib.SMTP | None = None
 
-    def send(self, raw: bytes, envelope_from: str, recipients: list[str]) -> Delivery:
+    def send(self, raw: bytes | bytearray, envelope_from: str, recipients: list[str]) -> Delivery:
         try:
             connection = self._connect()
         except smtplib.SMTPException as exc:
@@ -215,16 +218,16 @@ def longest_send(settings: OutgoingSettings) -> timedelta:
     return 4 * settings.timeout + max(settings.timeout, FINAL_DOT_TIMEOUT)
 
 
-class _PatientSMTP(smtplib.SMTP):
+class _PatientSMTP(wire.Smtp):
     """Waits `FINAL_DOT_TIMEOUT` for the answer to the final dot, `timeout` for the rest.
 
-    smtplib sends the message and reads that answer in one call, `data`, under one socket
-    timeout; the body is the one thing it sends in `data` that is not the DATA command.
+    `data` sends the message in pieces and reads that answer under the socket's timeout;
+    from the first piece after the DATA command on, that timeout is the patient one.
     """
 
     _in_data = False
 
-    def data(self, msg: Buffer | str) -> tuple[int, bytes]:
+    def data(self, msg: bytes | bytearray | str) -> tuple[int, bytes]:  # type: ignore[override]
         self._in_data = True
         try:
             return super().data(msg)
@@ -240,7 +243,7 @@ class _PatientSMTP(smtplib.SMTP):
             self.sock.settimeout(patient)
 
 
-class _PatientSMTP_SSL(_PatientSMTP, smtplib.SMTP_SSL):
+class _PatientSMTP_SSL(_PatientSMTP, wire.SmtpSsl):
     """`_PatientSMTP` over implicit TLS."""
 
 

@@ -24,6 +24,9 @@ from mailtickets.mail.attachments import encoded_size, outgoing_name, shows_in_p
 
 #: Files in one mail at most: mail clients and relays cope badly with more parts.
 MAX_FILES = 100
+#: Files a mail names one by one beyond those it carries; the others are only counted, so a
+#: message of thousands of parts makes a notice of a few KB, not of megabytes.
+MAX_LISTED = 20
 #: What `shows_in_place` needs to read of a file.
 _HEAD = 16
 
@@ -59,7 +62,10 @@ class Choice:
         ]
 
     def context(self, ticket_id: int) -> dict[str, Any]:
-        """The `files` a template is given: numbers, names, sizes, and how to get the rest."""
+        """The `files` a template is given: numbers, names, sizes, and how to get the rest;
+        at most MAX_LISTED of those not carried are named, `unlisted` counts the others."""
+        left = self.left[:MAX_LISTED]
+        not_kept = self.not_kept[: MAX_LISTED - len(left)]
         return {
             "carried": [
                 _entry(f, ticket_id)
@@ -68,9 +74,10 @@ class Choice:
             ],
             "left": [
                 _entry(f, ticket_id) | {"mailable": encoded_size(f.row.size) <= self.cap}
-                for f in self.left
+                for f in left
             ],
-            "not_kept": [_entry(f, ticket_id) for f in self.not_kept],
+            "not_kept": [_entry(f, ticket_id) for f in not_kept],
+            "unlisted": len(self.left) + len(self.not_kept) - len(left) - len(not_kept),
             "cap": self.cap,
         }
 

@@ -20,8 +20,6 @@ from mailtickets.outbox.history import conversation, seen
 AGENT_TOKEN_LIFETIME = timedelta(days=90)
 #: What a notice shows of the text it tells of; `#history` has more, `tickets show` all.
 MAX_NOTICE_TEXT = 10_000
-#: Files a notice lists by name beyond those it carries; the rest are counted.
-MAX_LISTED_FILES = 50
 
 
 def reply_address(secret: bytes, ticket: Ticket, agent_id: int | None, now: datetime) -> str:
@@ -120,7 +118,7 @@ def notify_agents(
     """
     signatures = {normalise(a.address): a.signature for a in agents}
     context = _capped(context)
-    listed = _listed(files.context(ticket.id))
+    listed = files.context(ticket.id)
     if followers_only:
         targets = [a for a in followers(session, ticket) if a.active and a.address != exclude]
     else:
@@ -164,12 +162,3 @@ def _capped(context: dict[str, Any]) -> dict[str, Any]:
     rest = len(text) - len(kept)
     cut = f"{kept.rstrip()}\n\n[{rest} more characters; the rest: #history]"
     return context | {"message": message | {"new_text": cut}}
-
-
-def _listed(files: dict[str, Any]) -> dict[str, Any]:
-    """The files a notice names: those it carries, and at most `MAX_LISTED_FILES` others;
-    `more` counts the rest, which `#history` lists."""
-    left, not_kept = files["left"], files["not_kept"]
-    room = max(MAX_LISTED_FILES - len(left), 0)
-    more = max(len(left) - MAX_LISTED_FILES, 0) + max(len(not_kept) - room, 0)
-    return files | {"left": left[:MAX_LISTED_FILES], "not_kept": not_kept[:room], "more": more}

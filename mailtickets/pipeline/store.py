@@ -66,18 +66,18 @@ def store_message(
     tickets.add_message(ctx.session, ticket, message, ctx.now, **detail)
     limit = ctx.config.max_attachment_size
     for part in mail.attachments:
-        if len(part.content) > limit and not part.inline:
-            ctx.omitted_attachments.append(part.filename)
         stored = files.store(
             ctx.session,
             message.id,
             filename=part.filename,
             content_type=part.content_type,
-            content=part.content,
+            pieces=part.pieces(),
             inline=part.inline,
             content_id=part.content_id,
             limit=limit,
         )
+        if stored.omitted is not None and not part.inline:
+            ctx.omitted_attachments.append(part.filename)
         ctx.attachments.append(stored)
     ctx.session.flush()  # the mail about the message names its files by id
     ctx.intake.ticket_id = ticket.id

@@ -16,11 +16,12 @@ from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any, cast
 
-from sqlalchemy import CursorResult, func, update
+from sqlalchemy import CursorResult, func, select, update
 from sqlalchemy.orm import Session, sessionmaker
 
 from mailtickets.db.models import (
     InboundMessage,
+    InboundRaw,
     IntakeStatus,
     OutboundMessage,
     OutboundStatus,
@@ -57,19 +58,24 @@ def purge_raw(
     cutoff = now - older_than
     old = InboundMessage.received_at < cutoff
     with sessions.begin() as session:
+        quarantined = select(InboundMessage.id).where(
+            old, InboundMessage.status == IntakeStatus.QUARANTINED
+        )
+        session.execute(
+            update(InboundRaw).where(InboundRaw.inbound_id.in_(quarantined)).values(raw=b"")
+        )
         discarded = _count(
             session,
             update(InboundMessage)
             .where(old, InboundMessage.status == IntakeStatus.QUARANTINED)
-            .values(
-                status=IntakeStatus.DISCARDED, outcome=Outcome.PURGED, processed_at=now, raw=b""
-            ),
+            .values(status=IntakeStatus.DISCARDED, outcome=Outcome.PURGED, processed_at=now),
         )
         done = (IntakeStatus.DONE, IntakeStatus.DUPLICATE, IntakeStatus.DISCARDED)
+        finished = select(InboundMessage.id).where(old, InboundMessage.status.in_(done))
         received = _count(
             session,
-            update(InboundMessage)
-            .where(old, InboundMessage.status.in_(done), func.length(InboundMessage.raw) > 0)
+            update(InboundRaw)
+            .where(InboundRaw.inbound_id.in_(finished), func.length(InboundRaw.raw) > 0)
             .values(raw=b""),
         )
         sent = _count(

@@ -34,6 +34,7 @@ EXPECTED = (
     "Receive → acknowledgement at 50% of capacity",
     "SLA sweep, 1,000 open tickets, 100 due (sqlite)",
     "Daemon peak RSS with a 1 MB attachment",
+    "Daemon peak RSS over ten 1 MB attachments one after another",
     "Ingest through SMTP, end to end (postgresql",
     "SLA sweep, 1,000 open tickets, 100 due (postgresql)",
     "Ingest through SMTP, 1 instance on one PostgreSQL",

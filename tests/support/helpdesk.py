@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Any
 
 from sqlalchemy import select
+from sqlalchemy.orm import selectinload
 
 from mailtickets.app import App, build_app
 from mailtickets.config.load import parse_settings
@@ -177,7 +178,12 @@ class Helpdesk:
 
     def intake(self, status: IntakeStatus | None = None) -> list[InboundMessage]:
         with self.app.sessions() as session:
-            query = select(InboundMessage).order_by(InboundMessage.id)
+            # Their bytes too: the rows are read after the session closes.
+            query = (
+                select(InboundMessage)
+                .options(selectinload(InboundMessage.body))
+                .order_by(InboundMessage.id)
+            )
             if status is not None:
                 query = query.where(InboundMessage.status == status)
             return list(session.scalars(query))

@@ -123,6 +123,8 @@ class Relay:
             hostname="127.0.0.1",
             port=self.port,
             enable_SMTPUTF8=smtputf8,
+            # Above aiosmtpd's 32 MiB: a notice forwarding a 25 MB file is about 35 MB.
+            data_size_limit=64 * 1024 * 1024,
             **login,
         )
         self._controller.start()

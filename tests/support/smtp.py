@@ -15,6 +15,7 @@ from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.engine import Engine
+from sqlalchemy.orm import selectinload
 
 from mailtickets.config.settings import QueueSettings, SmtpListenerSettings
 from mailtickets.db import migrate
@@ -59,7 +60,8 @@ class Store:
 
     def rows(self) -> list[InboundMessage]:
         with self.sessions() as session:
-            return list(session.scalars(select(InboundMessage).order_by(InboundMessage.id)))
+            query = select(InboundMessage).options(selectinload(InboundMessage.body))
+            return list(session.scalars(query.order_by(InboundMessage.id)))
 
 
 class RunningListener:

@@ -3,7 +3,7 @@
 from mailtickets.db.models.directory import Agent, AssignmentCursor, Contact, Queue
 from mailtickets.db.models.flood import NoticeTally
 from mailtickets.db.models.held import HeldReply, HeldState
-from mailtickets.db.models.intake import InboundMessage, IntakeStatus
+from mailtickets.db.models.intake import InboundMessage, InboundRaw, IntakeStatus
 from mailtickets.db.models.lease import Lease
 from mailtickets.db.models.mailbox import MailboxCursor
 from mailtickets.db.models.oncall import OnCallPage
@@ -11,6 +11,7 @@ from mailtickets.db.models.outbound import HELD, OutboundMessage, OutboundStatus
 from mailtickets.db.models.satisfaction import SatisfactionRating
 from mailtickets.db.models.ticket import (
     Attachment,
+    AttachmentChunk,
     Event,
     EventKind,
     Follower,
@@ -30,6 +31,7 @@ __all__ = [
     "Agent",
     "AssignmentCursor",
     "Attachment",
+    "AttachmentChunk",
     "Contact",
     "Event",
     "EventKind",
@@ -37,6 +39,7 @@ __all__ = [
     "HeldReply",
     "HeldState",
     "InboundMessage",
+    "InboundRaw",
     "IntakeStatus",
     "Lease",
     "MailboxCursor",

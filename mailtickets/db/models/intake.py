@@ -1,7 +1,10 @@
 """The intake: every raw message accepted from any edge, kept until processed and after.
 
 A row is committed before the edge acknowledges the message (SMTP 250, IMAP flag), so a
-crash at any later point loses nothing: the ingest worker finds the row again.
+crash at any later point loses nothing: the ingest worker finds the row again. The bytes are
+a row of their own (`InboundRaw`): SQLite rewrites a whole row on every update, and the
+intake row is updated as it is claimed and processed; with a 36 MB message in it, each of
+those cost two copies of the message in memory and 36 MB written.
 """
 
 from __future__ import annotations
@@ -10,7 +13,7 @@ import enum
 from datetime import datetime
 
 from sqlalchemy import ForeignKey, Index, LargeBinary, String, Text, UniqueConstraint, false
-from sqlalchemy.orm import Mapped, mapped_column
+from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from mailtickets.db.base import Base, string_enum
 from mailtickets.db.models.directory import ADDRESS
@@ -38,7 +41,6 @@ class InboundMessage(Base):
     source_key: Mapped[str] = mapped_column(String(700))
     message_id: Mapped[str | None] = mapped_column(String(998), index=True)
     sha256: Mapped[str] = mapped_column(String(64), index=True)
-    raw: Mapped[bytes] = mapped_column(LargeBinary)
     mail_from: Mapped[str | None] = mapped_column(ADDRESS)
     rcpt_to: Mapped[list[str]]
     received_at: Mapped[datetime]
@@ -54,3 +56,20 @@ class InboundMessage(Base):
     #: Imported as history (`mailtickets import` without --notify): the pipeline dates it by
     #: its Date header and queues no mail for it, whoever processes it and whenever.
     history: Mapped[bool] = mapped_column(default=False, server_default=false())
+    body: Mapped[InboundRaw] = relationship(cascade="all, delete-orphan", passive_deletes=True)
+
+    @property
+    def raw(self) -> bytes:
+        """The message as received, our Received header first; b"" once retention emptied it."""
+        return self.body.raw
+
+
+class InboundRaw(Base):
+    """The bytes of an intake row, apart from it (see the module's docstring)."""
+
+    __tablename__ = "inbound_raw"
+
+    inbound_id: Mapped[int] = mapped_column(
+        ForeignKey("inbound_message.id", ondelete="CASCADE"), primary_key=True
+    )
+    raw: Mapped[bytes] = mapped_column(LargeBinary)

@@ -245,8 +245,8 @@ class Message(Base):
 class Attachment(Base):
     """A file from a message; over the size cap only its description is kept (`omitted`).
 
-    Its bytes are read and written only through `mailtickets.db.files`; they load on demand,
-    so listing a ticket's files never reads them.
+    Its bytes are `AttachmentChunk` rows, read and written only through
+    `mailtickets.db.files`, so listing a ticket's files never reads them.
     """
 
     __tablename__ = "attachment"
@@ -261,8 +261,19 @@ class Attachment(Base):
     sha256: Mapped[str] = mapped_column(String(64))
     inline: Mapped[bool]
     content_id: Mapped[str | None] = mapped_column(String(998))
-    content: Mapped[bytes | None] = mapped_column(LargeBinary, deferred=True)
     omitted: Mapped[str | None] = mapped_column(String(200))
+
+
+class AttachmentChunk(Base):
+    """Bytes `seq` of a kept file, in order from 0: files move a chunk at a time."""
+
+    __tablename__ = "attachment_chunk"
+
+    attachment_id: Mapped[int] = mapped_column(
+        ForeignKey("attachment.id", ondelete="CASCADE"), primary_key=True
+    )
+    seq: Mapped[int] = mapped_column(primary_key=True, autoincrement=False)
+    data: Mapped[bytes] = mapped_column(LargeBinary)
 
 
 class Event(Base):

@@ -4,16 +4,24 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
-from mailtickets.db.models import InboundMessage
+from sqlalchemy.orm import object_session
+
+from mailtickets.db import blobs
+from mailtickets.db.models import InboundMessage, InboundRaw
 from mailtickets.errors import Quarantine
 from mailtickets.mail.parse import ParsedMail, parse
 
 
 def parse_message(intake: InboundMessage) -> ParsedMail:
-    if not intake.raw.strip():
+    session = object_session(intake)
+    assert session is not None
+    # Read whole in one copy (`blobs.read`), not through `intake.raw`, which costs SQLite two.
+    raw = blobs.read(session, InboundRaw.raw, InboundRaw.inbound_id, intake.id) or b""
+    # Not `raw.strip()`: that copies the whole message, tens of MB for a large attachment.
+    if not raw or raw.isspace():
         raise Quarantine("empty message (0 bytes of content)")
     try:
-        return parse(intake.raw)
+        return parse(raw)
     except RecursionError as exc:
         raise Quarantine("MIME structure nested too deeply to parse") from exc
     except Exception as exc:  # parsing is deterministic: retrying cannot help

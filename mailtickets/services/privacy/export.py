@@ -140,12 +140,13 @@ def _message_json(
             "size": part.size,
             "omitted": part.omitted,
         }
-        # One file at a time: a ticket's files together can be far larger than memory.
-        content = files.read(session, [part.id]).get(part.id)
-        if content is not None:
+        # A chunk at a time: a ticket's files can be far larger than memory, one file too.
+        if part.id in files.kept(session, [part.id]):
             safe = _UNSAFE_NAME.sub("_", part.filename).strip("._") or "attachment"
             entry["file"] = f"attachments/{message.id}/{part.id}-{safe}"
-            archive.writestr(entry["file"], content)
+            with archive.open(entry["file"], "w") as written:
+                for chunk in files.chunks(session, part.id):
+                    written.write(chunk)
             counts["attachments"] += 1
         attachments.append(entry)
     return {

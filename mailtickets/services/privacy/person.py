@@ -12,6 +12,7 @@ from sqlalchemy.orm import Session
 from mailtickets.db.models import (
     Contact,
     InboundMessage,
+    InboundRaw,
     Message,
     MessageKind,
     OutboundMessage,
@@ -76,7 +77,9 @@ def raw_mail_ids(
         )
     )
     needle = person.address.encode()
-    scanned = select(InboundMessage.id, InboundMessage.raw)
+    scanned = select(InboundMessage.id, InboundRaw.raw).join(
+        InboundRaw, InboundRaw.inbound_id == InboundMessage.id
+    )
     if not anywhere:
         scanned = scanned.where(InboundMessage.ticket_id.is_(None))
     for intake_id, raw in session.execute(scanned.execution_options(yield_per=100)):

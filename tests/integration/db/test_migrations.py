@@ -5,10 +5,11 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from sqlalchemy import inspect, text
+from sqlalchemy import inspect, select, text
 
-from mailtickets.db import migrate
-from mailtickets.db.base import make_engine
+from mailtickets.db import files, migrate
+from mailtickets.db.base import make_engine, session_factory
+from mailtickets.db.models import Attachment, InboundMessage
 from mailtickets.errors import SchemaOutOfDate
 from tests.support.cli import SECRET, mailtickets
 
@@ -82,8 +83,8 @@ _ROWS_AT_0001 = [
     "INSERT INTO message (id, ticket_id, message_id, direction, kind, subject, received_at,"
     " body_text, new_text, inbound_id)"
     " VALUES (1, 1, 'm@x', 'in', 'customer', 's', :t, 'b', 'b', 1)",
-    "INSERT INTO attachment (message_id, filename, content_type, size, sha256, inline)"
-    " VALUES (1, 'f.txt', 'text/plain', 1, 'h', false)",
+    "INSERT INTO attachment (message_id, filename, content_type, size, sha256, inline, content)"
+    " VALUES (1, 'f.txt', 'text/plain', 1, 'h', false, :raw)",
     "INSERT INTO outbound_message (ticket_id, template, locale, recipients, context, message_id,"
     " status, attempts, next_attempt_at, created_at) VALUES (1, 'customer/acknowledgement', 'en',"
     " '[]', '{}', 'o@x', 'pending', 0, :t, :t)",
@@ -113,3 +114,18 @@ def test_upgrades_keep_every_row(database_url: str) -> None:
         }
     engine.dispose()
     assert counts == dict.fromkeys(_CHILD_TABLES, 1)
+
+
+def test_upgrade_moves_file_and_raw_mail_bytes_to_their_own_rows(database_url: str) -> None:
+    engine = make_engine(database_url)
+    migrate.upgrade(engine, "0001")
+    with engine.begin() as connection:
+        for statement in _ROWS_AT_0001:
+            connection.execute(text(statement), {"t": "2026-11-01 10:00:00+00:00", "raw": b"x"})
+    migrate.upgrade(engine)
+    with session_factory(engine)() as session:
+        intake = session.scalars(select(InboundMessage)).one()
+        attachment = session.scalars(select(Attachment)).one()
+        assert intake.raw == b"x"
+        assert files.read(session, [attachment.id]) == {attachment.id: b"x"}
+    engine.dispose()

@@ -401,3 +401,39 @@ def test_a_macro_follows_the_agents_html_escaped(relayed: Helpdesk, relay: Relay
     assert "Open the sign-in page and choose &#34;Forgot password?&#34;." in html_part
     assert "#macro" not in html_part and "#macro" not in text
     assert text.index("Hi Ana, the steps:") < text.index("Open the sign-in page")
+
+
+def test_a_3_mb_file_reaches_the_agent_byte_for_byte_through_its_chunks(
+    big: Helpdesk, relay: Relay
+) -> None:
+    """Stored in 1 MiB chunks as it was decoded, sent encoded from them: what arrives is
+    the file."""
+    report = pdf("logs", padding=3 * 1024 * 1024 + 17)
+    big.deliver(with_files(files=(File("logs.pdf", "application/pdf", report),)))
+    big.send_all()
+    (notice,) = _to(relay, ALICE)
+    assert _files(notice)["logs.pdf"].get_content() == report
+    assert "1. logs.pdf (" in _text(notice)
+
+
+def test_a_notice_names_twenty_files_it_does_not_carry_and_counts_the_rest(
+    relay: Relay, tmp_path: Path
+) -> None:
+    extra = (
+        f'[outgoing]\nhost = "127.0.0.1"\nport = {relay.port}\ntls = "none"\n'
+        'max_attachments_size = "1KB"\n'
+    )
+    desk = make_helpdesk(f"sqlite:///{tmp_path / 'mailtickets.db'}", tmp_path, extra)
+    files = tuple(
+        File(f"scan-{n:02}.pdf", "application/pdf", pdf(f"scan {n}", padding=2000))
+        for n in range(1, 61)
+    )
+    desk.deliver(with_files(files=files))
+    desk.send_all()
+    (notice,) = _to(relay, ALICE)
+    text = _text(notice)
+    assert not _files(notice)
+    assert "scan-20.pdf" in text and "scan-21.pdf" not in text
+    assert "... and 40 more files" in text
+    assert "... and 40 more files" in _html(notice)
+    desk.app.engine.dispose()

@@ -7,6 +7,7 @@ from datetime import timedelta
 from pathlib import Path
 
 from sqlalchemy import delete, select
+from sqlalchemy.orm import selectinload
 
 from mailtickets.db.lease import backoff
 from mailtickets.db.models import InboundMessage, IntakeStatus, Lease, Queue
@@ -35,7 +36,7 @@ def _accept(helpdesk: Helpdesk, raw: bytes, mail_from: str | None = "ana@example
 
 def _row(helpdesk: Helpdesk, intake_id: int) -> InboundMessage:
     with helpdesk.app.sessions() as session:
-        row = session.get(InboundMessage, intake_id)
+        row = session.get(InboundMessage, intake_id, options=[selectinload(InboundMessage.body)])
     assert row is not None
     return row
 

@@ -9,7 +9,7 @@ from pathlib import Path
 from sqlalchemy import select, update
 
 from mailtickets.db.base import make_engine
-from mailtickets.db.models import InboundMessage, IntakeStatus
+from mailtickets.db.models import InboundMessage, InboundRaw, IntakeStatus
 from mailtickets.ingest.intake import Envelope, accept
 from mailtickets.outcomes import Outcome
 from mailtickets.services.mailfiles import maildir_files
@@ -107,5 +107,5 @@ def test_the_daemon_purges_old_raw_mail_when_it_starts(tmp_path: Path) -> None:
         daemon.wait_for("retention: purged raw mail")
         assert daemon.stop() == 0, daemon.output
     with engine.connect() as connection:
-        assert connection.scalars(select(InboundMessage.raw)).all() == [b""]
+        assert connection.scalars(select(InboundRaw.raw)).all() == [b""]
     engine.dispose()

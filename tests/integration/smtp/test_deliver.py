@@ -6,6 +6,7 @@ from pathlib import Path
 
 import pytest
 from sqlalchemy import select
+from sqlalchemy.orm import selectinload
 
 from mailtickets.db import migrate
 from mailtickets.db.base import make_engine, session_factory
@@ -38,7 +39,8 @@ def config(tmp_path: Path, sqlite_url: str) -> str:
 def rows(url: str) -> list[InboundMessage]:
     engine = make_engine(url)
     with session_factory(engine)() as session:
-        found = list(session.scalars(select(InboundMessage).order_by(InboundMessage.id)))
+        query = select(InboundMessage).options(selectinload(InboundMessage.body))
+        found = list(session.scalars(query.order_by(InboundMessage.id)))
     engine.dispose()
     return found
 

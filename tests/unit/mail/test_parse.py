@@ -5,12 +5,22 @@ from __future__ import annotations
 import functools
 import json
 from datetime import UTC, datetime, timedelta
+from email.message import EmailMessage
+from email.policy import SMTP
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from mailtickets.mail.parse import MAX_PARTS, ParsedMail, parse, safe_filename, safe_text
+from mailtickets.mail.parse import (
+    MAX_PARTS,
+    MAX_UNPARSED_TEXT,
+    ParsedMail,
+    parse,
+    safe_filename,
+    safe_text,
+)
+from mailtickets.mail.spans import Span
 
 CORPUS_DIR = Path(__file__).parents[2] / "data" / "corpus"
 MANIFEST: dict[str, dict[str, Any]] = json.loads(
@@ -533,3 +543,36 @@ def test_every_spelling_of_one_mailbox_is_one_address(sender: str) -> None:
     mail = parse(f"From: {sender}\r\nCc: {sender}\r\nSubject: one\r\n\r\nhello\r\n".encode())
     assert mail.from_address == "ana@example.com"
     assert mail.cc == ("ana@example.com",)
+
+
+def test_a_message_of_50000_parts_keeps_a_bounded_text() -> None:
+    parts = "".join(f"--b\r\nContent-Type: text/plain\r\n\r\npart {n}\r\n" for n in range(50_000))
+    head = (
+        "From: pat@example.org\r\nSubject: many\r\nMIME-Version: 1.0\r\n"
+        "Content-Type: multipart/mixed; boundary=b\r\n\r\n"
+    )
+    raw = f"{head}{parts}--b--\r\n"
+    mail = parse(raw.encode())
+    assert mail.subject == "many"
+    assert mail.text.startswith("--b") and len(mail.text) == MAX_UNPARSED_TEXT
+    assert any("first 100000 characters" in note for note in mail.notes)
+
+
+def test_a_large_base64_file_is_decoded_from_the_raw_message_as_the_stdlib_decodes_it() -> None:
+    content = bytes(range(256)) * 4096 + b"tail"
+    message = EmailMessage()
+    message["From"] = "pat@example.org"
+    message.set_content("see the file")
+    message.add_attachment(content, "application", "zip", filename="logs.zip")
+    for raw in (message.as_bytes(), message.as_bytes(policy=SMTP)):
+        (file,) = parse(raw).attachments
+        assert isinstance(file.body, Span)
+        assert b"".join(file.pieces()) == content
+        assert parse(raw).text.strip() == "see the file"
+
+
+def test_a_large_body_that_only_looks_like_base64_is_text() -> None:
+    line = "A" * 76
+    body = "\n".join([line] * 2000)
+    raw = f"From: pat@example.org\nSubject: letters\n\n{body}\n".encode()
+    assert parse(raw).text == body + "\n"  # as the stdlib gives a single part's body
