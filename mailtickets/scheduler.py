@@ -14,6 +14,7 @@ name while it runs, so the watchdog names a duty that hangs.
 from __future__ import annotations
 
 import logging
+import threading
 from collections.abc import Callable, Sequence
 from datetime import UTC, datetime, timedelta
 
@@ -67,6 +68,8 @@ class Scheduler:
         self._error: str | None = None
         self._jobs = jobs
         self._scheduler = BackgroundScheduler(timezone="UTC")
+        self._stopping = False
+        self._stopping_lock = threading.Lock()
         self.heartbeat = Heartbeat(self.name)
 
     async def start(self) -> None:
@@ -104,6 +107,8 @@ class Scheduler:
         self._scheduler.start()
 
     async def stop(self) -> None:
+        with self._stopping_lock:
+            self._stopping = True
         self._scheduler.shutdown(wait=True)
 
     def health(self) -> Health:
@@ -117,8 +122,12 @@ class Scheduler:
         """Own the duties if nobody does; a new owner sweeps at once instead of waiting."""
         self.heartbeat.beat(self._takeover_interval.total_seconds())
         was_owner, self._owner = self._owner, self._duties.claim(SCHEDULER)
-        if self._owner and not was_owner:
-            self._scheduler.modify_job("sla", next_run_time=datetime.now(UTC))
+        # APScheduler's shutdown holds its job store lock while it waits for running jobs, so
+        # a job that changes a job after it began would wait for it for ever: `stop` takes
+        # this lock first, and no job changes anything once stopping.
+        with self._stopping_lock:
+            if self._owner and not was_owner and not self._stopping:
+                self._scheduler.modify_job("sla", next_run_time=datetime.now(UTC))
         return self._owner
 
     def _sweep(self) -> None:
