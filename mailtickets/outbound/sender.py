@@ -41,7 +41,7 @@ from mailtickets.outbound.compose import WIRE, address, compose
 from mailtickets.outbound.files import with_files
 from mailtickets.outbound.refusals import RecentRefusals
 from mailtickets.outbound.render import render
-from mailtickets.outbound.transport import Delivery, Transport, longest_send
+from mailtickets.outbound.transport import Delivery, Transport
 from mailtickets.outbox.context import ticket_context
 from mailtickets.outbox.notices import notify_agents
 from mailtickets.services import contacts
@@ -348,6 +348,7 @@ class OutboxSender(BackgroundLoop):
     ) -> None:
         super().__init__("outbox sender", poll_seconds)
         self._sessions, self._transport, self._env = sessions, transport, env
+        transport.watch(self.heartbeat)
         self._config, self._clock = config, clock
         #: Whose leases this sender takes: this instance's (`Duties.name`).
         self._holder = holder
@@ -366,7 +367,6 @@ class OutboxSender(BackgroundLoop):
         # a shorter one would let another instance send the same row again meanwhile.
         outgoing = self._config.outgoing
         hold = max(outgoing.retry_delay, 4 * outgoing.timeout)
-        longest = longest_send(outgoing)
         leased = lease_batch(
             self._sessions, OutboundMessage, started, hold, BATCH, holder=self._holder
         )
@@ -374,8 +374,8 @@ class OutboxSender(BackgroundLoop):
             return False
         ready = prepare(self._sessions, leased, self._env, self._config, started)
         for outbound_id, prepared in zip(leased, ready, strict=True):
-            # A relay may take minutes to answer the final dot: no stall of ours.
-            self.heartbeat.beat(longest.total_seconds())
+            # A relay may take minutes to answer the final dot: the transport says when.
+            self.heartbeat.beat()
             now = self._clock.now()
             if now - started > hold / 2:
                 # The rest wait out their lease rather than risk being sent twice; their

@@ -24,6 +24,7 @@ from typing import TYPE_CHECKING, Protocol
 
 from mailtickets.config.settings import OutgoingSettings
 from mailtickets.errors import PermanentFailure, RelayRefused, TemporaryFailure, TokenError
+from mailtickets.health import Heartbeat
 from mailtickets.mail.refusals import Blame, blame
 from mailtickets.oauth2 import TokenSource, sasl_response
 from mailtickets.oauth2_token import AccessToken
@@ -62,6 +63,10 @@ class Transport(Protocol):
 
     def close(self) -> None: ...
 
+    def watch(self, heartbeat: Heartbeat) -> None:
+        """Announce to `heartbeat` the waits longer than `[outgoing] timeout` sending brings."""
+        ...
+
 
 class MaildirTransport:
     """Writes each message into a maildir, for the embedded default: no relay needed."""
@@ -79,6 +84,9 @@ class MaildirTransport:
             raise TemporaryFailure(f"cannot write to the outbox maildir: {exc}") from exc
         return Delivery(tuple(recipients))
 
+    def watch(self, heartbeat: Heartbeat) -> None:
+        """A file written waits for nothing longer."""
+
     def close(self) -> None:
         return None
 
@@ -95,6 +103,11 @@ class SmtpTransport:
         self._settings = settings
         self._tokens = tokens
         self._connection: smtplib.SMTP | None = None
+        self._heartbeat: Heartbeat | None = None
+
+    def watch(self, heartbeat: Heartbeat) -> None:
+        """The answer to the final dot may take `FINAL_DOT_TIMEOUT`: announced when awaited."""
+        self._heartbeat = heartbeat
 
     def send(self, raw: bytes | bytearray, envelope_from: str, recipients: list[str]) -> Delivery:
         try:
@@ -146,11 +159,12 @@ class SmtpTransport:
         timeout = s.timeout.total_seconds()
         context = ssl.create_default_context()
         if s.tls == "implicit":
-            connection: smtplib.SMTP = _PatientSMTP_SSL(
+            connection: _PatientSMTP = _PatientSMTP_SSL(
                 s.host or "", s.port, timeout=timeout, context=context
             )
         else:
             connection = _PatientSMTP(s.host or "", s.port, timeout=timeout)
+        connection.heartbeat = self._heartbeat
         try:
             connection.ehlo()
             if s.tls == "starttls":
@@ -212,12 +226,6 @@ class SmtpTransport:
         self._drop()
 
 
-def longest_send(settings: OutgoingSettings) -> timedelta:
-    """What one message's delivery may take at most: the commands before it under `timeout`
-    each (connection, greeting, TLS, login, MAIL, RCPT, DATA: a few), then the final dot."""
-    return 4 * settings.timeout + max(settings.timeout, FINAL_DOT_TIMEOUT)
-
-
 class _PatientSMTP(wire.Smtp):
     """Waits `FINAL_DOT_TIMEOUT` for the answer to the final dot, `timeout` for the rest.
 
@@ -226,6 +234,8 @@ class _PatientSMTP(wire.Smtp):
     """
 
     _in_data = False
+    #: Told of the patient wait, so that a relay slow to answer the final dot is no stall.
+    heartbeat: Heartbeat | None = None
 
     def data(self, msg: bytes | bytearray | str) -> tuple[int, bytes]:  # type: ignore[override]
         self._in_data = True
@@ -241,6 +251,8 @@ class _PatientSMTP(wire.Smtp):
         if self._in_data and s != "data\r\n" and self.sock is not None:
             patient = max(FINAL_DOT_TIMEOUT.total_seconds(), float(self.timeout))
             self.sock.settimeout(patient)
+            if self.heartbeat is not None:
+                self.heartbeat.beat(patient)
 
 
 class _PatientSMTP_SSL(_PatientSMTP, wire.SmtpSsl):
