@@ -8,13 +8,14 @@ from __future__ import annotations
 
 import logging
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session, selectinload, sessionmaker
 
 from mailtickets.db.models import EventKind, SlaNotification, Ticket
-from mailtickets.outbox.context import ticket_context
-from mailtickets.outbox.notices import notify_agents
+from mailtickets.outbox.context import ticket_contexts
+from mailtickets.outbox.notices import NoticeBatch
 from mailtickets.services.sla.clocks import history_of, next_check, refresh_from
 from mailtickets.services.sla.policy import SlaConfig
 from mailtickets.services.tickets import record
@@ -52,6 +53,7 @@ def sweep(sessions: sessionmaker[Session], config: SlaConfig, now: datetime) -> 
         if not tickets:  # the usual case: nothing more to read
             return 0
         history = history_of(session, [ticket.id for ticket in tickets])
+        plans = []
         for ticket in tickets:
             due = refresh_from(history, ticket, config, now)
             notices = history.sent.setdefault(ticket.id, set())
@@ -63,16 +65,29 @@ def sweep(sessions: sessionmaker[Session], config: SlaConfig, now: datetime) -> 
                     due_now.append((kind, due_at, True))
                 elif now >= warning:
                     due_now.append((kind, due_at, False))
-            told = 0
+            plans.append((ticket, due, notices, due_now))
+        # What the notices say and whom they go to is read once for every ticket told of.
+        told_of = [ticket for ticket, _, _, due_now in plans if due_now]
+        contexts = ticket_contexts(session, told_of, config.subject_prefix) if told_of else {}
+        batch = NoticeBatch(session, told_of) if told_of else None
+        for ticket, due, notices, due_now in plans:
             for kind, due_at, breach in due_now:
-                if told:
-                    # This ticket's agents were told already in this sweep: that notice must
-                    # count as seen (`notify_agents`), so it is flushed first.
-                    session.flush()
-                told += _notify(session, notices, ticket, config, kind, due_at, now, breach=breach)
+                assert batch is not None, "made for every ticket with notices due"
+                context = contexts[ticket.id]
+                sent += _notify(
+                    session,
+                    batch,
+                    notices,
+                    ticket,
+                    context,
+                    config,
+                    kind,
+                    due_at,
+                    now,
+                    breach=breach,
+                )
             if due is not None:
                 ticket.sla_check_at = None if due.paused else next_check(notices, due)
-            sent += told
     return sent
 
 
@@ -98,8 +113,10 @@ def _once(
 
 def _notify(
     session: Session,
+    batch: NoticeBatch,
     notices: set[tuple[str, datetime]],
     ticket: Ticket,
+    context: dict[str, Any],
     config: SlaConfig,
     kind: str,
     due_at: datetime,
@@ -126,14 +143,13 @@ def _notify(
         clock=kind,
         due=due_at.isoformat(),
     )
-    context = ticket_context(session, ticket, config.subject_prefix, sla=sla)
     # A warning goes to whoever can still answer; a breach is escalated to the managers.
     managers = tuple(a for a in config.agents if a.role == "manager")
-    count = notify_agents(
+    count = batch.notify(
         session,
         ticket,
         "agent/sla_breached" if breach else "agent/sla_warning",
-        context,
+        context | {"sla": sla},
         queues=config.queues,
         agents=managers if breach and managers else config.agents,
         secret=config.secret,
