@@ -276,3 +276,29 @@ def test_the_daily_digest_tells_managers_where_the_queues_stand(desk: Helpdesk) 
         if b"Daily digest" in f.read_bytes()
     )
     assert b"past an SLA due time:     1" in digest_mail.read_bytes()
+
+
+def test_a_manager_new_to_a_ticket_gets_its_conversation_with_the_first_notice_only(
+    desk: Helpdesk,
+) -> None:
+    # Dora joins after the ticket was opened; one sweep tells her of two breaches on it. The
+    # sweep reads who has seen what once for its batch: its first notice must count.
+    ticket_id = desk.deliver(compose(body="The printer is on fire.")).ticket_id
+    assert ticket_id is not None
+    dora = '[[agent]]\naddress = "dora@acme.example"\nname = "Dora"\nrole = "manager"\n'
+    joined = make_helpdesk(
+        desk.app.settings.database.url,
+        Path(desk.app.settings.storage.dir),
+        EXTRA + dora,
+        SLA_CONFIG,
+    )
+    joined.clock.advance(desk.clock.now() - joined.clock.now() + timedelta(days=1, hours=1))
+    assert _sweep(joined) == 2  # the first response and the resolution, both breached
+    joined.app.engine.dispose()
+    doras = [o for o in desk.outbox(ticket_id) if o.recipients == ["dora@acme.example"]]
+    assert [o.template for o in doras] == ["agent/sla_breached"] * 2
+    first, second = (o.context["history"] for o in doras)
+    assert first is not None and "The printer is on fire." in first["messages"][0]["text"]
+    assert second is None
+    carlas = [o for o in desk.outbox(ticket_id) if o.recipients == ["carla@acme.example"]]
+    assert all(o.context["history"] is None for o in carlas)  # Carla had the new ticket's
