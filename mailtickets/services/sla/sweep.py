@@ -10,7 +10,7 @@ import logging
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import insert, select
 from sqlalchemy.orm import Session, selectinload, sessionmaker
 
 from mailtickets.db.models import EventKind, SlaNotification, Ticket
@@ -54,6 +54,7 @@ def sweep(sessions: sessionmaker[Session], config: SlaConfig, now: datetime) -> 
             return 0
         history = history_of(session, [ticket.id for ticket in tickets])
         plans = []
+        keys: list[dict[str, Any]] = []  # the SlaNotification rows, inserted together
         for ticket in tickets:
             due = refresh_from(history, ticket, config, now)
             notices = history.sent.setdefault(ticket.id, set())
@@ -61,7 +62,7 @@ def sweep(sessions: sessionmaker[Session], config: SlaConfig, now: datetime) -> 
             for kind, due_at, warning in due.running() if due else ():
                 if now >= due_at:
                     # Past due: a warning now would only be noise, so it is settled silently.
-                    _once(session, notices, ticket, f"{kind}_warning", due_at, now)
+                    _once(keys, notices, ticket, f"{kind}_warning", due_at, now)
                     due_now.append((kind, due_at, True))
                 elif now >= warning:
                     due_now.append((kind, due_at, False))
@@ -76,6 +77,7 @@ def sweep(sessions: sessionmaker[Session], config: SlaConfig, now: datetime) -> 
                 context = contexts[ticket.id]
                 sent += _notify(
                     session,
+                    keys,
                     batch,
                     notices,
                     ticket,
@@ -88,11 +90,14 @@ def sweep(sessions: sessionmaker[Session], config: SlaConfig, now: datetime) -> 
                 )
             if due is not None:
                 ticket.sla_check_at = None if due.paused else next_check(notices, due)
+        if keys:
+            # One statement; as ORM objects each row was an INSERT … RETURNING of its own.
+            session.execute(insert(SlaNotification), keys)
     return sent
 
 
 def _once(
-    session: Session,
+    keys: list[dict[str, Any]],
     notices: set[tuple[str, datetime]],
     ticket: Ticket,
     kind: str,
@@ -107,12 +112,13 @@ def _once(
     if (kind, due_at) in notices:
         return False
     notices.add((kind, due_at))
-    session.add(SlaNotification(ticket_id=ticket.id, kind=kind, due_at=due_at, sent_at=now))
+    keys.append({"ticket_id": ticket.id, "kind": kind, "due_at": due_at, "sent_at": now})
     return True
 
 
 def _notify(
     session: Session,
+    keys: list[dict[str, Any]],
     batch: NoticeBatch,
     notices: set[tuple[str, datetime]],
     ticket: Ticket,
@@ -125,7 +131,7 @@ def _notify(
     breach: bool,
 ) -> int:
     notice = f"{kind}_{'breach' if breach else 'warning'}"
-    if not _once(session, notices, ticket, notice, due_at, now):
+    if not _once(keys, notices, ticket, notice, due_at, now):
         return 0
     policy = config.policy(ticket)
     calendar = policy.calendar if policy else ALWAYS_OPEN
