@@ -19,6 +19,8 @@ MAX_OPEN_TICKETS = 5
 #: Enough of a rating's comment for an agent to see how the customer felt.
 MAX_RATING_COMMENT = 200
 _OPEN = (TicketStatus.OPEN, TicketStatus.PENDING)
+#: Customers whose open tickets one statement reads: SQLite allows 500 terms to a UNION.
+MAX_UNION = 200
 #: One of the customer's other open tickets: its id, subject and status.
 Opened = tuple[int, str, TicketStatus]
 
@@ -64,13 +66,16 @@ def ticket_contexts(
     session: Session, tickets: Sequence[Ticket], prefix: str
 ) -> dict[int, dict[str, Any]]:
     """`ticket_context` of each of `tickets` (by id, with no message and no agent), read in
-    three statements whatever their number: for the SLA sweep, which tells of many at once."""
-    contacts = {ticket.contact_id for ticket in tickets}
+    three statements (one more for each MAX_UNION customers): for the SLA sweep, which tells
+    of many at once."""
+    contacts = sorted({ticket.contact_id for ticket in tickets})
     ids = [ticket.id for ticket in tickets]
     open_tickets: dict[int, list[Opened]] = defaultdict(list)
-    customers = {f"c{i}": contact for i, contact in enumerate(contacts)}
-    for id_, subject, status, contact in session.execute(_newest_open(len(customers)), customers):
-        open_tickets[contact].append((id_, subject, TicketStatus(status)))
+    for start in range(0, len(contacts), MAX_UNION):
+        customers = {f"c{i}": c for i, c in enumerate(contacts[start : start + MAX_UNION])}
+        rows = session.execute(_newest_open(len(customers)), customers)
+        for id_, subject, status, contact in rows:
+            open_tickets[contact].append((id_, subject, TicketStatus(status)))
     latest = (
         select(
             SatisfactionRating,

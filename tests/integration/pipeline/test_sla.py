@@ -10,8 +10,10 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from sqlalchemy import select
 
 from mailtickets.db.models import Ticket, TicketStatus
+from mailtickets.outbox.context import ticket_context, ticket_contexts
 from mailtickets.services import autoclose, digest
 from mailtickets.services.sla import report, sweep
 from tests.support.cli import SECRET, mailtickets
@@ -302,3 +304,20 @@ def test_a_manager_new_to_a_ticket_gets_its_conversation_with_the_first_notice_o
     assert second is None
     carlas = [o for o in desk.outbox(ticket_id) if o.recipients == ["carla@acme.example"]]
     assert all(o.context["history"] is None for o in carlas)  # Carla had the new ticket's
+
+
+def test_the_sweeps_notices_say_what_a_notice_of_one_ticket_says(desk: Helpdesk) -> None:
+    # The sweep reads the template context of its whole batch at once; each ticket's must be
+    # the one the ticket alone gets: its participants, the customer's other open tickets.
+    first = desk.deliver(compose(subject="One", cc="bo@example.net")).ticket_id
+    second = desk.deliver(compose(subject="Two")).ticket_id
+    other = desk.deliver(compose(sender="cy@example.org", subject="Three")).ticket_id
+    assert first is not None and second is not None and other is not None
+    with desk.app.sessions() as session:
+        tickets = session.scalars(select(Ticket).order_by(Ticket.id)).all()
+        batch = ticket_contexts(session, tickets, "ACME")
+        alone = {t.id: ticket_context(session, t, "ACME") for t in tickets}
+    assert batch == alone
+    assert [t["id"] for t in batch[first]["open_tickets"]] == [second]
+    assert batch[first]["recipients"]["to"] == ["ana@example.com", "bo@example.net"]
+    assert batch[other]["open_tickets"] == []
