@@ -97,11 +97,6 @@ def _conversation(rows: Sequence[Message], authors: dict[int, Agent]) -> dict[st
     return {"messages": messages, "more": max(len(rows) - MAX_MESSAGES, 0)}
 
 
-def seen(session: Session, ticket: Ticket, agent: Agent) -> bool:
-    """Whether `agent` has had mail about `ticket` or written on it."""
-    return Sightings.read(session, [ticket.id]).seen(ticket.id, agent)
-
-
 @dataclass
 class Sightings:
     """Who has seen which of some tickets: the agents who wrote on them, the addresses they
@@ -128,6 +123,7 @@ class Sightings:
         )
 
     def seen(self, ticket_id: int, agent: Agent) -> bool:
+        """Whether `agent` has had mail about the ticket or written on it."""
         return (ticket_id, agent.id) in self.wrote or (ticket_id, agent.address) in self.mailed
 
     def mail(self, ticket_id: int, address: str) -> None:

@@ -31,9 +31,9 @@ SWEEP_BATCH = 200
 def sweep(sessions: sessionmaker[Session], config: SlaConfig, now: datetime) -> int:
     """Send the warnings and breaches that are due; return how many were sent.
 
-    The batch is read in a handful of statements (the tickets with their queue, customer and
-    assignee, then their histories together), and what it writes is flushed together at the
-    commit: per ticket only the notices themselves cost statements.
+    The batch is read in about twenty statements whatever its size (the tickets with their
+    queue, customer and assignee, their histories, then what the notices say and whom they
+    go to), and what it writes is flushed together at the commit.
     """
     sent = 0
     with sessions.begin() as session, session.no_autoflush:
