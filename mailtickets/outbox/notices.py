@@ -8,15 +8,15 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import func, insert, select
 from sqlalchemy.orm import Session, object_session
 
 from mailtickets.config.settings import AgentSettings, QueueSettings
-from mailtickets.db.models import Agent, Follower, Message, MessageKind, Ticket
+from mailtickets.db.models import Agent, Follower, Message, MessageKind, OutboundMessage, Ticket
 from mailtickets.mail.addresses import normalise
 from mailtickets.mail.tokens import reply_token
 from mailtickets.outbox.attachments import NO_FILES, Choice
-from mailtickets.outbox.enqueue import enqueue
+from mailtickets.outbox.enqueue import outbound_row
 from mailtickets.outbox.history import Sightings, conversation, conversations
 
 AGENT_TOKEN_LIFETIME = timedelta(days=90)
@@ -165,9 +165,8 @@ def notify_agents(
     history = conversation(session, ticket, leave_out=shows) if newcomers else None
     answered = last_answer(session, ticket) if targets else 0
     told = Told(targets, newcomers, history, answered)
-    told.queue(
-        session, ticket, template, context, agents, secret, now, in_reply_to, references, files
-    )
+    rows = told.rows(ticket, template, context, agents, secret, now, in_reply_to, references, files)
+    session.add_all(OutboundMessage(**row) for row in rows)
     return len(targets)
 
 
@@ -193,10 +192,11 @@ class NoticeBatch:
         self.sightings = Sightings.read(session, ids)
         self.conversations = conversations(session, ids)
         self.answered = last_answers(session, ids)
+        #: The outbox rows of the batch's notices, inserted together by `write`.
+        self.queued: list[dict[str, Any]] = []
 
     def notify(
         self,
-        session: Session,
         ticket: Ticket,
         template: str,
         context: dict[str, Any],
@@ -214,10 +214,16 @@ class NoticeBatch:
         newcomers = {a.id for a in targets if not self.sightings.seen(ticket.id, a)}
         history = self.conversations.get(ticket.id)
         told = Told(targets, newcomers, history, self.answered[ticket.id])
-        told.queue(session, ticket, template, context, agents, secret, now)
+        self.queued.extend(told.rows(ticket, template, context, agents, secret, now))
         for agent in targets:
             self.sightings.mail(ticket.id, agent.address)
         return len(targets)
+
+    def write(self, session: Session) -> None:
+        """Insert the notices queued: one statement, where ORM objects made SQLite run an
+        INSERT ... RETURNING for each."""
+        if self.queued:
+            session.execute(insert(OutboundMessage), self.queued)
 
 
 @dataclass(frozen=True)
@@ -230,9 +236,8 @@ class Told:
     history: dict[str, Any] | None
     answered: int
 
-    def queue(
+    def rows(
         self,
-        session: Session,
         ticket: Ticket,
         template: str,
         context: dict[str, Any],
@@ -242,14 +247,13 @@ class Told:
         in_reply_to: str | None = None,
         references: Sequence[str] = (),
         files: Choice = NO_FILES,
-    ) -> None:
-        """One outbox row of `template` to each agent."""
+    ) -> list[dict[str, Any]]:
+        """The outbox rows of `template`, one to each agent (`enqueue.outbound_row`)."""
         signatures = {normalise(a.address): a.signature for a in agents}
         context = _capped(context)
         listed = _listed(files.context(ticket.id))
-        for agent in self.targets:
-            enqueue(
-                session,
+        return [
+            outbound_row(
                 template=template,
                 locale=ticket.queue.locale,
                 recipients=[agent.address],
@@ -267,6 +271,8 @@ class Told:
                 references=references,
                 attachments=files.attachments(),
             )
+            for agent in self.targets
+        ]
 
 
 def _capped(context: dict[str, Any]) -> dict[str, Any]:

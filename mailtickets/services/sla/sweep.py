@@ -93,6 +93,8 @@ def sweep(sessions: sessionmaker[Session], config: SlaConfig, now: datetime) -> 
         if keys:
             # One statement; as ORM objects each row was an INSERT … RETURNING of its own.
             session.execute(insert(SlaNotification), keys)
+        if batch is not None:
+            batch.write(session)
     return sent
 
 
@@ -152,7 +154,6 @@ def _notify(
     # A warning goes to whoever can still answer; a breach is escalated to the managers.
     managers = tuple(a for a in config.agents if a.role == "manager")
     count = batch.notify(
-        session,
         ticket,
         "agent/sla_breached" if breach else "agent/sla_warning",
         context | {"sla": sla},
