@@ -48,10 +48,10 @@ NOTE = (
     "finding the due tickets among a million takes a few ms (the sla_check_at index; see "
     "the none-due figure); the batch is read in about twenty statements whatever its size "
     "(histories, the template contexts, recipients, who has seen what, conversations) and "
-    "its notification keys written in one; what is left is per due ticket: its deadlines "
-    "recomputed, and the ORM rows of its event and of one notice per agent, which SQLite "
-    "inserts one INSERT ... RETURNING at a time, and the first sweep of a process compiles "
-    "its statements"
+    "its notification keys and outbox rows written in one statement each; what is left is "
+    "per due ticket: its deadlines recomputed, its notices built and signed, and its event "
+    "(through services.tickets.record, for webhooks), which SQLite inserts one INSERT ... "
+    "RETURNING at a time; the first sweep of a process also compiles its statements"
 )
 #: The issue's targets, in ms, for 100 due tickets among a million.
 TARGETS = {"sqlite": 100, "postgresql": 200}
