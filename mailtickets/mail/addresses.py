@@ -12,6 +12,8 @@ from __future__ import annotations
 import re
 
 MAX_ADDRESS = 320
+#: A display name is cut here, where it is read and where it is stored.
+MAX_NAME = 200
 
 # RFC 5322 dot-atom: what a local part may be without quotes.
 _DOT_ATOM = re.compile(r"[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+(\.[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+)*")

@@ -26,7 +26,7 @@ from email.policy import default as default_policy
 from email.utils import getaddresses, parsedate_to_datetime
 
 from mailtickets.mail import charsets, spans
-from mailtickets.mail.addresses import MAX_ADDRESS, is_valid, normalise
+from mailtickets.mail.addresses import MAX_ADDRESS, MAX_NAME, is_valid, normalise
 from mailtickets.mail.htmltext import html_to_text
 from mailtickets.mail.subjects import MAX_SUBJECT
 
@@ -49,7 +49,6 @@ MAX_IDS = 50
 # Message-IDs are indexed: PostgreSQL's btree takes at most 2704 bytes a row, and 500
 # characters stay under it in any script. Real ids are far shorter.
 MAX_MESSAGE_ID = 500
-MAX_NAME = 200
 MAX_FILENAME = 200
 _ANGLE_IDS = re.compile(r"<([^<>\s]{1,998})>")  # longer ones are cut to MAX_MESSAGE_ID
 _EXTENSIONS = {

@@ -10,6 +10,9 @@ what changed (status, priority, assignment, tags, merges, participants) and each
 
 from __future__ import annotations
 
+from collections import defaultdict
+from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
@@ -71,9 +74,22 @@ def conversation(
     if leave_out:
         query = query.where(Message.message_id != leave_out)
     rows = list(session.scalars(query.order_by(Message.received_at.desc(), Message.id.desc())))
-    if not rows:
-        return None
-    authors = _agents(session)
+    return _conversation(rows, _agents(session)) if rows else None
+
+
+def conversations(session: Session, ticket_ids: Sequence[int]) -> dict[int, dict[str, Any]]:
+    """`conversation` of each of `ticket_ids` that has one, read in two statements."""
+    query = select(Message).where(
+        Message.ticket_id.in_(ticket_ids), Message.kind.in_(_CONVERSATION)
+    )
+    rows: dict[int, list[Message]] = defaultdict(list)
+    for row in session.scalars(query.order_by(Message.received_at.desc(), Message.id.desc())):
+        rows[row.ticket_id].append(row)
+    authors = _agents(session) if rows else {}
+    return {ticket_id: _conversation(messages, authors) for ticket_id, messages in rows.items()}
+
+
+def _conversation(rows: Sequence[Message], authors: dict[int, Agent]) -> dict[str, Any]:
     messages = []
     for row in rows[:MAX_MESSAGES]:
         text, cut = _trimmed(row.new_text)
@@ -81,19 +97,37 @@ def conversation(
     return {"messages": messages, "more": max(len(rows) - MAX_MESSAGES, 0)}
 
 
-def seen(session: Session, ticket: Ticket, agent: Agent) -> bool:
-    """Whether `agent` has had mail about `ticket` or written on it."""
-    wrote = session.scalar(
-        select(Message.id)
-        .where(Message.ticket_id == ticket.id, Message.author_agent_id == agent.id)
-        .limit(1)
-    )
-    if wrote is not None:
-        return True
-    sent = session.scalars(
-        select(OutboundMessage.recipients).where(OutboundMessage.ticket_id == ticket.id)
-    )
-    return any(agent.address in recipients for recipients in sent)
+@dataclass
+class Sightings:
+    """Who has seen which of some tickets: the agents who wrote on them, the addresses they
+    were mailed to; read together, and added to as the caller queues more mail."""
+
+    wrote: set[tuple[int, int]]
+    mailed: set[tuple[int, str]]
+
+    @classmethod
+    def read(cls, session: Session, ticket_ids: Sequence[int]) -> Sightings:
+        wrote = session.execute(
+            select(Message.ticket_id, Message.author_agent_id)
+            .where(Message.ticket_id.in_(ticket_ids), Message.author_agent_id.is_not(None))
+            .distinct()
+        )
+        sent = session.execute(
+            select(OutboundMessage.ticket_id, OutboundMessage.recipients).where(
+                OutboundMessage.ticket_id.in_(ticket_ids)
+            )
+        )
+        return cls(
+            {(t, a) for t, a in wrote if a is not None},
+            {(t, address) for t, recipients in sent if t for address in recipients},
+        )
+
+    def seen(self, ticket_id: int, agent: Agent) -> bool:
+        """Whether `agent` has had mail about the ticket or written on it."""
+        return (ticket_id, agent.id) in self.wrote or (ticket_id, agent.address) in self.mailed
+
+    def mail(self, ticket_id: int, address: str) -> None:
+        self.mailed.add((ticket_id, address))
 
 
 def whole_ticket(session: Session, ticket: Ticket) -> dict[str, Any]:

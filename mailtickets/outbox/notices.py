@@ -2,35 +2,42 @@
 
 from __future__ import annotations
 
+from collections import defaultdict
 from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import func, insert, select
 from sqlalchemy.orm import Session, object_session
 
 from mailtickets.config.settings import AgentSettings, QueueSettings
-from mailtickets.db.models import Agent, Follower, Message, MessageKind, Ticket
+from mailtickets.db.models import Agent, Follower, Message, MessageKind, OutboundMessage, Ticket
 from mailtickets.mail.addresses import normalise
 from mailtickets.mail.tokens import reply_token
 from mailtickets.outbox.attachments import NO_FILES, Choice
-from mailtickets.outbox.enqueue import enqueue
-from mailtickets.outbox.history import conversation, seen
+from mailtickets.outbox.enqueue import outbound_row
+from mailtickets.outbox.history import Sightings, conversation, conversations
 
 AGENT_TOKEN_LIFETIME = timedelta(days=90)
 #: What a notice shows of the text it tells of; `#history` has more, `tickets show` all.
 MAX_NOTICE_TEXT = 10_000
 
 
-def reply_address(secret: bytes, ticket: Ticket, agent_id: int | None, now: datetime) -> str:
+def reply_address(
+    secret: bytes, ticket: Ticket, agent_id: int | None, now: datetime, answered: int | None = None
+) -> str:
     """`<queue local>+<token>@<queue domain>`; agents' tokens expire, customers' do not.
 
-    An agent's token also names the newest answer to the customer so far: what the agent
-    saw when this mail was sent, which the collision check compares their reply with.
+    An agent's token also names the newest answer to the customer so far (`answered`, read
+    when not given): what the agent saw when this mail was sent, which the collision check
+    compares their reply with.
     """
     expires = now + AGENT_TOKEN_LIFETIME if agent_id else None
     session = object_session(ticket)
-    seen = last_answer(session, ticket) if agent_id and session is not None else None
+    seen = answered
+    if seen is None and agent_id and session is not None:
+        seen = last_answer(session, ticket)
     token = reply_token(secret, ticket.id, agent_id, expires, seen)
     local, _, domain = ticket.queue.address.partition("@")
     return f"{local}+{token}@{domain}"
@@ -44,6 +51,16 @@ def last_answer(session: Session, ticket: Ticket) -> int:
         )
     )
     return newest or 0
+
+
+def last_answers(session: Session, ticket_ids: Sequence[int]) -> dict[int, int]:
+    """`last_answer` of each of `ticket_ids`, in one statement."""
+    rows = session.execute(
+        select(Message.ticket_id, func.max(Message.id))
+        .where(Message.ticket_id.in_(ticket_ids), Message.kind == MessageKind.AGENT)
+        .group_by(Message.ticket_id)
+    )
+    return dict.fromkeys(ticket_ids, 0) | dict(rows.all())
 
 
 def serving(queue: QueueSettings | None, agents: Sequence[AgentSettings]) -> list[AgentSettings]:
@@ -67,10 +84,30 @@ def recipients(
     (or when `to_assignee` is off), and the ticket's followers; never `exclude` (the agent
     whose action this is about). An assignee away at `now` is covered: the queue's managers
     hear too, or its other agents when it has none."""
-    queue = next((q for q in queues if normalise(q.address) == ticket.queue.address), None)
-    addresses = [normalise(a.address) for a in serving(queue, agents)]
+    addresses = _serving(ticket, queues, agents)
     query = select(Agent).where(Agent.address.in_(addresses), Agent.active.is_(True))
     team = list(session.scalars(query.order_by(Agent.id)))
+    return chosen(ticket, team, followers(session, ticket), exclude, to_assignee, now)
+
+
+def _serving(
+    ticket: Ticket, queues: Sequence[QueueSettings], agents: Sequence[AgentSettings]
+) -> list[str]:
+    """The addresses of `agents` serving `ticket`'s queue."""
+    queue = next((q for q in queues if normalise(q.address) == ticket.queue.address), None)
+    return [normalise(a.address) for a in serving(queue, agents)]
+
+
+def chosen(
+    ticket: Ticket,
+    team: Sequence[Agent],
+    following: Sequence[Agent],
+    exclude: str | None,
+    to_assignee: bool,
+    now: datetime | None,
+) -> list[Agent]:
+    """`recipients` of `ticket` from its queue's active `team` (in id order) and the agents
+    `following` it."""
     assignee = ticket.assignee
     if assignee is None or not to_assignee or not assignee.active:
         # An assignee no longer configured hears nothing more: the queue does instead.
@@ -80,7 +117,7 @@ def recipients(
         targets = [assignee, *([a for a in others if a.role == "manager"] or others)]
     else:
         targets = [assignee]
-    unique = {a.id: a for a in [*targets, *followers(session, ticket)] if a.active}
+    unique = {a.id: a for a in [*targets, *following] if a.active}
     return [a for a in unique.values() if a.address != exclude]
 
 
@@ -116,37 +153,124 @@ def notify_agents(
     conversation so far, without the message `shows` (by Message-ID) that the notice holds.
     `followers_only` tells only the ticket's followers (of an agent's answer).
     """
-    signatures = {normalise(a.address): a.signature for a in agents}
-    context = _capped(context)
-    listed = files.context(ticket.id)
     if followers_only:
         targets = [a for a in followers(session, ticket) if a.active and a.address != exclude]
     else:
         targets = recipients(session, ticket, queues, agents, exclude, to_assignee, now)
     # Read before any of these notices is queued: queuing one makes its agent have seen it.
-    newcomers = {a.id for a in targets if with_history or not seen(session, ticket, a)}
+    sightings = Sightings.read(session, [ticket.id])
+    newcomers = {a.id for a in targets if with_history or not sightings.seen(ticket.id, a)}
     history = conversation(session, ticket, leave_out=shows) if newcomers else None
-    for agent in targets:
-        enqueue(
-            session,
-            template=template,
-            locale=ticket.queue.locale,
-            recipients=[agent.address],
-            ticket=ticket,
-            context=context
-            | {
-                "agent": {"name": agent.name, "signature": signatures.get(agent.address, "")},
-                "reply_to": reply_address(secret, ticket, agent.id, now),
-                "files": listed,
-                "history": history if agent.id in newcomers else None,
-            },
-            now=now,
-            secret=secret,
-            in_reply_to=in_reply_to,
-            references=references,
-            attachments=files.attachments(),
-        )
+    answered = last_answer(session, ticket) if targets else 0
+    told = Told(targets, newcomers, history, answered)
+    rows = told.rows(ticket, template, context, agents, secret, now, in_reply_to, references, files)
+    session.add_all(OutboundMessage(**row) for row in rows)
     return len(targets)
+
+
+class NoticeBatch:
+    """What agents' notices about a batch of tickets need, read once for them all (the SLA
+    sweep's): the active agents, each ticket's followers, who has seen which, the
+    conversations so far and the newest answers. A notice queued here counts as seen by the
+    next one of the batch, as a flush would make it."""
+
+    def __init__(self, session: Session, tickets: Sequence[Ticket]) -> None:
+        ids = [ticket.id for ticket in tickets]
+        query = select(Agent).where(Agent.active.is_(True)).order_by(Agent.id)
+        self.team = list(session.scalars(query))
+        self.following: dict[int, list[Agent]] = defaultdict(list)
+        rows = session.execute(
+            select(Follower.ticket_id, Agent)
+            .join(Agent, Follower.agent_id == Agent.id)
+            .where(Follower.ticket_id.in_(ids))
+            .order_by(Follower.id)
+        )
+        for ticket_id, agent in rows:
+            self.following[ticket_id].append(agent)
+        self.sightings = Sightings.read(session, ids)
+        self.conversations = conversations(session, ids)
+        self.answered = last_answers(session, ids)
+        #: The outbox rows of the batch's notices, inserted together by `write`.
+        self.queued: list[dict[str, Any]] = []
+
+    def notify(
+        self,
+        ticket: Ticket,
+        template: str,
+        context: dict[str, Any],
+        *,
+        queues: Sequence[QueueSettings],
+        agents: Sequence[AgentSettings],
+        secret: bytes,
+        now: datetime,
+        to_assignee: bool = True,
+    ) -> int:
+        """`notify_agents` of one of the batch's tickets, with what was read for the batch."""
+        addresses = set(_serving(ticket, queues, agents))
+        team = [a for a in self.team if a.address in addresses]
+        targets = chosen(ticket, team, self.following[ticket.id], None, to_assignee, now)
+        newcomers = {a.id for a in targets if not self.sightings.seen(ticket.id, a)}
+        history = self.conversations.get(ticket.id)
+        told = Told(targets, newcomers, history, self.answered[ticket.id])
+        self.queued.extend(told.rows(ticket, template, context, agents, secret, now))
+        for agent in targets:
+            self.sightings.mail(ticket.id, agent.address)
+        return len(targets)
+
+    def write(self, session: Session) -> None:
+        """Insert the notices queued: one statement, where ORM objects made SQLite run an
+        INSERT ... RETURNING for each."""
+        if self.queued:
+            session.execute(insert(OutboundMessage), self.queued)
+
+
+@dataclass(frozen=True)
+class Told:
+    """The agents a notice goes to, those of them new to the ticket (who get the
+    conversation `history`), and the newest answer their reply addresses name."""
+
+    targets: Sequence[Agent]
+    newcomers: set[int]
+    history: dict[str, Any] | None
+    answered: int
+
+    def rows(
+        self,
+        ticket: Ticket,
+        template: str,
+        context: dict[str, Any],
+        agents: Sequence[AgentSettings],
+        secret: bytes,
+        now: datetime,
+        in_reply_to: str | None = None,
+        references: Sequence[str] = (),
+        files: Choice = NO_FILES,
+    ) -> list[dict[str, Any]]:
+        """The outbox rows of `template`, one to each agent (`enqueue.outbound_row`)."""
+        signatures = {normalise(a.address): a.signature for a in agents}
+        context = _capped(context)
+        listed = files.context(ticket.id)
+        return [
+            outbound_row(
+                template=template,
+                locale=ticket.queue.locale,
+                recipients=[agent.address],
+                ticket=ticket,
+                context=context
+                | {
+                    "agent": {"name": agent.name, "signature": signatures.get(agent.address, "")},
+                    "reply_to": reply_address(secret, ticket, agent.id, now, self.answered),
+                    "files": listed,
+                    "history": self.history if agent.id in self.newcomers else None,
+                },
+                now=now,
+                secret=secret,
+                in_reply_to=in_reply_to,
+                references=references,
+                attachments=files.attachments(),
+            )
+            for agent in self.targets
+        ]
 
 
 def _capped(context: dict[str, Any]) -> dict[str, Any]:

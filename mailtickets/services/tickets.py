@@ -30,7 +30,7 @@ from mailtickets.db.models import (
     TicketStatus,
 )
 from mailtickets.errors import NotFound
-from mailtickets.mail.parse import MAX_NAME
+from mailtickets.mail.addresses import MAX_NAME
 from mailtickets.outbox import webhooks
 from mailtickets.services.sla.clocks import refresh
 from mailtickets.services.sla.policy import SlaConfig

@@ -8,13 +8,14 @@ from __future__ import annotations
 
 import logging
 from datetime import datetime
+from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import insert, select
 from sqlalchemy.orm import Session, selectinload, sessionmaker
 
 from mailtickets.db.models import EventKind, SlaNotification, Ticket
-from mailtickets.outbox.context import ticket_context
-from mailtickets.outbox.notices import notify_agents
+from mailtickets.outbox.context import ticket_contexts
+from mailtickets.outbox.notices import NoticeBatch
 from mailtickets.services.sla.clocks import history_of, next_check, refresh_from
 from mailtickets.services.sla.policy import SlaConfig
 from mailtickets.services.tickets import record
@@ -30,9 +31,9 @@ SWEEP_BATCH = 200
 def sweep(sessions: sessionmaker[Session], config: SlaConfig, now: datetime) -> int:
     """Send the warnings and breaches that are due; return how many were sent.
 
-    The batch is read in a handful of statements (the tickets with their queue, customer and
-    assignee, then their histories together), and what it writes is flushed together at the
-    commit: per ticket only the notices themselves cost statements.
+    The batch is read in about twenty statements whatever its size (the tickets with their
+    queue, customer and assignee, their histories, then what the notices say and whom they
+    go to), and what it writes is flushed together at the commit.
     """
     sent = 0
     with sessions.begin() as session, session.no_autoflush:
@@ -52,6 +53,8 @@ def sweep(sessions: sessionmaker[Session], config: SlaConfig, now: datetime) -> 
         if not tickets:  # the usual case: nothing more to read
             return 0
         history = history_of(session, [ticket.id for ticket in tickets])
+        plans = []
+        keys: list[dict[str, Any]] = []  # the SlaNotification rows, inserted together
         for ticket in tickets:
             due = refresh_from(history, ticket, config, now)
             notices = history.sent.setdefault(ticket.id, set())
@@ -59,25 +62,44 @@ def sweep(sessions: sessionmaker[Session], config: SlaConfig, now: datetime) -> 
             for kind, due_at, warning in due.running() if due else ():
                 if now >= due_at:
                     # Past due: a warning now would only be noise, so it is settled silently.
-                    _once(session, notices, ticket, f"{kind}_warning", due_at, now)
+                    _once(keys, notices, ticket, f"{kind}_warning", due_at, now)
                     due_now.append((kind, due_at, True))
                 elif now >= warning:
                     due_now.append((kind, due_at, False))
-            told = 0
+            plans.append((ticket, due, notices, due_now))
+        # What the notices say and whom they go to is read once for every ticket told of.
+        told_of = [ticket for ticket, _, _, due_now in plans if due_now]
+        contexts = ticket_contexts(session, told_of, config.subject_prefix) if told_of else {}
+        batch = NoticeBatch(session, told_of) if told_of else None
+        for ticket, due, notices, due_now in plans:
             for kind, due_at, breach in due_now:
-                if told:
-                    # This ticket's agents were told already in this sweep: that notice must
-                    # count as seen (`notify_agents`), so it is flushed first.
-                    session.flush()
-                told += _notify(session, notices, ticket, config, kind, due_at, now, breach=breach)
+                assert batch is not None, "made for every ticket with notices due"
+                context = contexts[ticket.id]
+                sent += _notify(
+                    session,
+                    keys,
+                    batch,
+                    notices,
+                    ticket,
+                    context,
+                    config,
+                    kind,
+                    due_at,
+                    now,
+                    breach=breach,
+                )
             if due is not None:
                 ticket.sla_check_at = None if due.paused else next_check(notices, due)
-            sent += told
+        if keys:
+            # One statement; as ORM objects each row was an INSERT … RETURNING of its own.
+            session.execute(insert(SlaNotification), keys)
+        if batch is not None:
+            batch.write(session)
     return sent
 
 
 def _once(
-    session: Session,
+    keys: list[dict[str, Any]],
     notices: set[tuple[str, datetime]],
     ticket: Ticket,
     kind: str,
@@ -92,14 +114,17 @@ def _once(
     if (kind, due_at) in notices:
         return False
     notices.add((kind, due_at))
-    session.add(SlaNotification(ticket_id=ticket.id, kind=kind, due_at=due_at, sent_at=now))
+    keys.append({"ticket_id": ticket.id, "kind": kind, "due_at": due_at, "sent_at": now})
     return True
 
 
 def _notify(
     session: Session,
+    keys: list[dict[str, Any]],
+    batch: NoticeBatch,
     notices: set[tuple[str, datetime]],
     ticket: Ticket,
+    context: dict[str, Any],
     config: SlaConfig,
     kind: str,
     due_at: datetime,
@@ -108,7 +133,7 @@ def _notify(
     breach: bool,
 ) -> int:
     notice = f"{kind}_{'breach' if breach else 'warning'}"
-    if not _once(session, notices, ticket, notice, due_at, now):
+    if not _once(keys, notices, ticket, notice, due_at, now):
         return 0
     policy = config.policy(ticket)
     calendar = policy.calendar if policy else ALWAYS_OPEN
@@ -126,14 +151,12 @@ def _notify(
         clock=kind,
         due=due_at.isoformat(),
     )
-    context = ticket_context(session, ticket, config.subject_prefix, sla=sla)
     # A warning goes to whoever can still answer; a breach is escalated to the managers.
     managers = tuple(a for a in config.agents if a.role == "manager")
-    count = notify_agents(
-        session,
+    count = batch.notify(
         ticket,
         "agent/sla_breached" if breach else "agent/sla_warning",
-        context,
+        context | {"sla": sla},
         queues=config.queues,
         agents=managers if breach and managers else config.agents,
         secret=config.secret,

@@ -10,8 +10,10 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from sqlalchemy import select
 
 from mailtickets.db.models import Ticket, TicketStatus
+from mailtickets.outbox.context import ticket_context, ticket_contexts
 from mailtickets.services import autoclose, digest
 from mailtickets.services.sla import report, sweep
 from tests.support.cli import SECRET, mailtickets
@@ -276,3 +278,46 @@ def test_the_daily_digest_tells_managers_where_the_queues_stand(desk: Helpdesk) 
         if b"Daily digest" in f.read_bytes()
     )
     assert b"past an SLA due time:     1" in digest_mail.read_bytes()
+
+
+def test_a_manager_new_to_a_ticket_gets_its_conversation_with_the_first_notice_only(
+    desk: Helpdesk,
+) -> None:
+    # Dora joins after the ticket was opened; one sweep tells her of two breaches on it. The
+    # sweep reads who has seen what once for its batch: its first notice must count.
+    ticket_id = desk.deliver(compose(body="The printer is on fire.")).ticket_id
+    assert ticket_id is not None
+    dora = '[[agent]]\naddress = "dora@acme.example"\nname = "Dora"\nrole = "manager"\n'
+    joined = make_helpdesk(
+        desk.app.settings.database.url,
+        Path(desk.app.settings.storage.dir),
+        EXTRA + dora,
+        SLA_CONFIG,
+    )
+    joined.clock.advance(desk.clock.now() - joined.clock.now() + timedelta(days=1, hours=1))
+    assert _sweep(joined) == 2  # the first response and the resolution, both breached
+    joined.app.engine.dispose()
+    doras = [o for o in desk.outbox(ticket_id) if o.recipients == ["dora@acme.example"]]
+    assert [o.template for o in doras] == ["agent/sla_breached"] * 2
+    first, second = (o.context["history"] for o in doras)
+    assert first is not None and "The printer is on fire." in first["messages"][0]["text"]
+    assert second is None
+    carlas = [o for o in desk.outbox(ticket_id) if o.recipients == ["carla@acme.example"]]
+    assert all(o.context["history"] is None for o in carlas)  # Carla had the new ticket's
+
+
+def test_the_sweeps_notices_say_what_a_notice_of_one_ticket_says(desk: Helpdesk) -> None:
+    # The sweep reads the template context of its whole batch at once; each ticket's must be
+    # the one the ticket alone gets: its participants, the customer's other open tickets.
+    first = desk.deliver(compose(subject="One", cc="bo@example.net")).ticket_id
+    second = desk.deliver(compose(subject="Two")).ticket_id
+    other = desk.deliver(compose(sender="cy@example.org", subject="Three")).ticket_id
+    assert first is not None and second is not None and other is not None
+    with desk.app.sessions() as session:
+        tickets = session.scalars(select(Ticket).order_by(Ticket.id)).all()
+        batch = ticket_contexts(session, tickets, "ACME")
+        alone = {t.id: ticket_context(session, t, "ACME") for t in tickets}
+    assert batch == alone
+    assert [t["id"] for t in batch[first]["open_tickets"]] == [second]
+    assert batch[first]["recipients"]["to"] == ["ana@example.com", "bo@example.net"]
+    assert batch[other]["open_tickets"] == []
