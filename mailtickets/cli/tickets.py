@@ -65,6 +65,8 @@ def list_(
             due_before = now + duration(due_within)
         except ValueError as exc:
             fail(f"--due-within {due_within}: {exc}")
+        except OverflowError:
+            fail(f"--due-within {due_within}: too far ahead for a date")
     if breached:
         due_before = now
     with sessions() as session:

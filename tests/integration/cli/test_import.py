@@ -257,3 +257,7 @@ def test_sla_show_and_due_filters(tmp_path: Path) -> None:
     assert json.loads(_run(site, "tickets", "list", "--breached", "--json").stdout) == []
     bad = _run(site, "tickets", "list", "--due-within", "soon")
     assert bad.returncode == 1 and bad.stderr.startswith("mailtickets: --due-within soon: ")
+    # Past the last date there is: one line, not a traceback.
+    beyond = _run(site, "tickets", "list", "--due-within", "99999999d")
+    assert beyond.returncode == 1
+    assert beyond.stderr == "mailtickets: --due-within 99999999d: too far ahead for a date\n"

@@ -4,6 +4,7 @@ ingest worker on a table the test keeps locked), and again once it moves."""
 
 from __future__ import annotations
 
+import re
 import smtplib
 import socket
 import threading
@@ -16,7 +17,7 @@ from sqlalchemy import create_engine, text
 from tests.support.cli import mailtickets
 from tests.support.daemon import Daemon
 from tests.support.mail import compose
-from tests.support.relay import SilentRelay, free_port
+from tests.support.relay import Relay, SilentRelay, free_port
 
 #: systemd's WatchdogSec, as the environment carries it: pings every 0.2 s.
 WATCHDOG_USEC = 400_000
@@ -115,6 +116,29 @@ def _assert_stuck_then_moving(daemon: Daemon, systemd: Systemd, part: str) -> No
     # Five intervals: a daemon still pinging would have pinged four or five times.
     quiet = systemd.during(5 * PING_INTERVAL)
     assert not [d for d in quiet if "WATCHDOG=1" in d], quiet
+
+
+def test_a_relay_slow_to_answer_the_final_dot_keeps_the_watchdog_fed(tmp_path: Path) -> None:
+    # RFC 5321 gives the final dot 10 minutes: the transport announces that wait when it
+    # begins it, so a relay slower than `stuck_after` (and the command timeout) is no stall.
+    relay = Relay().up()
+    relay.handler.data_delay = 4.0
+    extra = (
+        f'[outgoing]\nhost = "127.0.0.1"\nport = {relay.port}\ntls = "none"\n'
+        'timeout = "1s"\nretry_delay = "1h"\n'
+    )
+    config, port = _site(tmp_path, f"sqlite:///{tmp_path}/mt.db", extra)
+    try:
+        with _daemon(tmp_path, config) as (daemon, systemd):
+            _send(port)
+            daemon.wait_for(re.compile(r"outbox #\d+ sent"))
+            heard = systemd.until("WATCHDOG=1")  # all since start-up: no stall among them
+            assert not [d for d in heard if "STATUS=stuck" in d], heard
+            assert daemon.stop() == 0, daemon.output
+    finally:
+        relay.down()
+    assert "watchdog: stuck" not in daemon.output
+    assert len(relay.received) == 1  # the acknowledgement, once
 
 
 def test_a_sender_hung_on_a_silent_relay_stops_the_watchdog(tmp_path: Path) -> None:
