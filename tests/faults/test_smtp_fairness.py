@@ -16,7 +16,7 @@ from pathlib import Path
 
 from sqlalchemy import select
 
-from mailtickets.db.models import InboundMessage
+from mailtickets.db.models import InboundRaw
 from tests.faults.figures import Figures
 from tests.faults.site import QUEUE, Site
 
@@ -133,7 +133,7 @@ def test_long_lines_are_kept_and_a_nul_sender_is_refused(tmp_path: Path, figures
         site.settle()
         assert daemon.stop() == 0, daemon.output
     with site.sessions() as session:
-        [stored] = session.scalars(select(InboundMessage.raw)).all()
+        [stored] = session.scalars(select(InboundRaw.raw)).all()
     shown = site.cli("tickets", "show", "1", "--json")
     site.close()
 

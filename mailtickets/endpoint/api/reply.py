@@ -25,7 +25,15 @@ from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
-from mailtickets.db.models import Agent, Event, EventKind, InboundMessage, IntakeStatus, Ticket
+from mailtickets.db.models import (
+    Agent,
+    Event,
+    EventKind,
+    InboundMessage,
+    InboundRaw,
+    IntakeStatus,
+    Ticket,
+)
 from mailtickets.endpoint.api.body import json_object, text
 from mailtickets.endpoint.api.context import ApiContext
 from mailtickets.endpoint.api.errors import ApiError
@@ -132,7 +140,7 @@ def _intake(
         source_key=message_id,
         message_id=message_id,
         sha256=hashlib.sha256(raw).hexdigest(),
-        raw=raw,
+        body=InboundRaw(raw=raw),
         mail_from=agent.address,
         rcpt_to=[str(mail["To"])],
         received_at=now,
