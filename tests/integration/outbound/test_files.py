@@ -434,6 +434,6 @@ def test_a_notice_names_twenty_files_it_does_not_carry_and_counts_the_rest(
     text = _text(notice)
     assert not _files(notice)
     assert "scan-20.pdf" in text and "scan-21.pdf" not in text
-    assert "... and 40 more files" in text
-    assert "... and 40 more files" in _html(notice)
+    assert "… and 40 more files; the rest: #history" in text
+    assert "… and 40 more files; the rest: <code>#history</code>" in _html(notice)
     desk.app.engine.dispose()
