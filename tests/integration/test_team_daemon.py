@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import json
 import smtplib
-import time
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from email.message import EmailMessage
@@ -59,14 +58,11 @@ def _send(port: int, sender: str, raw: bytes) -> None:
 
 def _mail_to(relay: Relay, address: str, subject_start: str) -> EmailMessage:
     """The first mail the relay got for `address` whose subject starts so, once it comes."""
-    deadline = time.monotonic() + SETTLE_SECONDS
-    while True:
-        for received in list(relay.received):
-            mail = received.message
-            if address in received.recipients and str(mail["Subject"]).startswith(subject_start):
-                return mail
-        assert time.monotonic() < deadline, f"no mail to {address}: {subject_start!r}"
-        time.sleep(0.2)
+    kept = relay.wait_for(
+        lambda r: address in r.recipients and str(r.message["Subject"]).startswith(subject_start),
+        SETTLE_SECONDS,
+    )
+    return kept.message
 
 
 def test_an_exchange_auto_reply_marks_the_agent_away_and_runs_nothing(

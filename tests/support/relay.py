@@ -6,7 +6,9 @@ from __future__ import annotations
 
 import asyncio
 import socket
+import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from email import message_from_bytes
 from email.message import EmailMessage
@@ -57,6 +59,8 @@ class _Handler:
     data_delay: float = 0.0
     #: Set by `Relay.up(password=…)`: MAIL FROM only after a successful AUTH.
     login_required: bool = False
+    #: Notified each time a message is kept (`Relay.wait_for`).
+    arrived: threading.Condition = field(default_factory=threading.Condition)
 
     async def handle_MAIL(
         self, server: Any, session: Any, envelope: Any, address: str, options: list[str]
@@ -82,7 +86,9 @@ class _Handler:
         if self.data_answer:
             return self.data_answer
         raw = envelope.original_content or envelope.content
-        self.received.append(Received(envelope.mail_from, list(envelope.rcpt_tos), bytes(raw)))
+        with self.arrived:
+            self.received.append(Received(envelope.mail_from, list(envelope.rcpt_tos), bytes(raw)))
+            self.arrived.notify_all()
         await asyncio.sleep(self.data_delay)
         return "250 2.0.0 queued"
 
@@ -98,6 +104,20 @@ class Relay:
     @property
     def received(self) -> list[Received]:
         return self.handler.received
+
+    def wait_for(self, wanted: Callable[[Received], bool], timeout: float = 60) -> Received:
+        """The first message kept for which `wanted` holds, waiting for it to arrive."""
+        arrived = self.handler.arrived
+        with arrived:
+            found: list[Received] = []
+
+            def seen() -> bool:
+                found[:] = [r for r in self.handler.received if wanted(r)][:1]
+                return bool(found)
+
+            if not arrived.wait_for(seen, timeout):
+                raise AssertionError(f"no such message within {timeout}s")
+            return found[0]
 
     def up(self, smtputf8: bool = True, password: str | None = None) -> Relay:
         """Listen; with `password`, mail only after AUTH as `USERNAME` with it (530 5.7.0
