@@ -131,6 +131,23 @@ def test_in_business_hours_nobody_is_paged_unless_the_ticket_is_urgent(desk: Hel
     assert "Alice is on call for urgent requests and has been told about yours." in text
 
 
+def test_without_anyone_on_call_the_customer_is_told_when_the_team_is_back(
+    tmp_path: Path,
+) -> None:
+    # A queue whose SLA counts office hours, and no rota: nobody is paged, nobody promised.
+    config = CONFIG.replace('name = "Support"\n', 'name = "Support"\nsla = "std"\n')
+    extra = EXTRA.replace("[[rota]]", '[[sla]]\nname = "std"\ncalendar = "office"\n[[rota]]')
+    desk = make_helpdesk(f"sqlite:///{tmp_path / 'closed.db'}", tmp_path, extra, config)
+    _at(desk, SUNDAY_NIGHT)
+    ticket_id = desk.deliver(compose(sender="ana@example.com")).ticket_id
+    assert ticket_id is not None
+    assert desk.ticket(ticket_id)["assignee"] is None
+    text = _acknowledgement(desk, ticket_id, "ana@example.com")
+    assert "Our team is away right now. We will answer when we are back, from Monday" in text
+    assert "on call" not in text
+    desk.app.engine.dispose()
+
+
 def test_no_action_in_30_minutes_tells_the_next_agent_and_the_managers_once(
     desk: Helpdesk,
 ) -> None:
