@@ -105,19 +105,16 @@ class Relay:
     def received(self) -> list[Received]:
         return self.handler.received
 
+    def wait_until(self, done: Callable[[list[Received]], bool], timeout: float = 60) -> None:
+        """Wait until the messages kept so far satisfy `done`, woken by each arrival."""
+        with self.handler.arrived:
+            if not self.handler.arrived.wait_for(lambda: done(self.handler.received), timeout):
+                raise AssertionError(f"the relay's messages did not come within {timeout}s")
+
     def wait_for(self, wanted: Callable[[Received], bool], timeout: float = 60) -> Received:
         """The first message kept for which `wanted` holds, waiting for it to arrive."""
-        arrived = self.handler.arrived
-        with arrived:
-            found: list[Received] = []
-
-            def seen() -> bool:
-                found[:] = [r for r in self.handler.received if wanted(r)][:1]
-                return bool(found)
-
-            if not arrived.wait_for(seen, timeout):
-                raise AssertionError(f"no such message within {timeout}s")
-            return found[0]
+        self.wait_until(lambda kept: any(wanted(r) for r in kept), timeout)
+        return next(r for r in self.received if wanted(r))
 
     def up(self, smtputf8: bool = True, password: str | None = None) -> Relay:
         """Listen; with `password`, mail only after AUTH as `USERNAME` with it (530 5.7.0

@@ -6,20 +6,19 @@ from __future__ import annotations
 
 import smtplib
 import threading
-import time
 from collections import Counter
 from collections.abc import Iterator
 from contextlib import ExitStack
 from pathlib import Path
 
 import pytest
-from sqlalchemy import create_engine, func, select
+from sqlalchemy import create_engine, select
 
 from mailtickets.db.models import Agent, Queue, Ticket
 from tests.support.cli import SECRET, mailtickets
 from tests.support.daemon import READY_LINE, Daemon
 from tests.support.mail import compose
-from tests.support.relay import Relay, free_port
+from tests.support.relay import Received, Relay, free_port
 
 AGENTS = ("alice@acme.example", "bruno@acme.example", "carla@acme.example", "davi@acme.example")
 QUEUES = {"support@acme.example": "round_robin", "vendas@acme.example": "least_open"}
@@ -62,6 +61,10 @@ def _feed(port: int, queue: str, numbers: range) -> None:
             client.sendmail(customer, [queue], mail)
 
 
+def _acknowledged(kept: list[Received]) -> int:
+    return sum(r.endswith("@customer.example") for m in kept for r in m.recipients)
+
+
 def test_two_instances_share_new_tickets_fairly(
     postgres_url: str, relay: Relay, tmp_path: Path
 ) -> None:
@@ -90,16 +93,10 @@ def test_two_instances_share_new_tickets_fairly(
         for feeder in feeders:
             feeder.join()
 
-        deadline = time.monotonic() + SETTLE_SECONDS
-        while True:
-            with engine.connect() as connection:
-                done = connection.scalar(
-                    select(func.count()).select_from(Ticket).where(Ticket.assignee_id.is_not(None))
-                )
-            if done == PER_QUEUE * len(QUEUES):
-                break
-            assert time.monotonic() < deadline, f"{done} tickets assigned"
-            time.sleep(0.25)
+        # Each new ticket's acknowledgement is queued in the transaction that assigns it:
+        # once every ticket's has come, every assignment is committed.
+        tickets = PER_QUEUE * len(QUEUES)
+        relay.wait_until(lambda kept: _acknowledged(kept) >= tickets, SETTLE_SECONDS)
 
     with engine.connect() as connection:
         rows = connection.execute(
