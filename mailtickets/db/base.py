@@ -8,6 +8,8 @@ in UTC and always come back timezone-aware, whatever the engine.
 from __future__ import annotations
 
 import enum
+import logging
+import threading
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, ClassVar
@@ -18,6 +20,8 @@ from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
 from sqlalchemy.types import TypeDecorator
 
 from mailtickets.errors import DatabaseError
+
+log = logging.getLogger(__name__)
 
 SQLITE_BUSY_TIMEOUT_MS = 15_000
 
@@ -66,11 +70,14 @@ class Base(DeclarativeBase):
     }
 
 
-def make_engine(url: str, *, create: bool = True) -> Engine:
+def make_engine(
+    url: str, *, create: bool = True, busy_timeout: float = SQLITE_BUSY_TIMEOUT_MS / 1000
+) -> Engine:
     """An engine for `url`; for a SQLite file, WAL is switched on.
 
     With `create`, a SQLite file that does not exist is made, and its folder; without, its
     absence is a `DatabaseError` naming it, so that commands that only read leave nothing.
+    `busy_timeout` (seconds): how long a SQLite writer waits for the others.
     """
     parsed = make_url(url)
     if parsed.get_backend_name() != "sqlite":
@@ -83,9 +90,11 @@ def make_engine(url: str, *, create: bool = True) -> Engine:
             raise DatabaseError(
                 f"{path}: no such database; run `mailtickets db upgrade` to create it"
             )
-    engine = create_engine(url, connect_args={"timeout": SQLITE_BUSY_TIMEOUT_MS / 1000})
+    engine = create_engine(url, connect_args={"timeout": busy_timeout})
     event.listen(engine, "connect", _sqlite_pragmas)
-    event.listen(engine, "begin", _sqlite_begin_immediate)
+    writers = WriterQueue(busy_timeout)
+    event.listen(engine, "begin", writers.begin)
+    event.listen(engine, "checkin", writers.checkin)
     return engine
 
 
@@ -95,15 +104,51 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
     cursor = dbapi_connection.cursor()
     cursor.execute("PRAGMA journal_mode=WAL")
     cursor.execute("PRAGMA foreign_keys=ON")
-    cursor.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_MS}")
     cursor.execute("PRAGMA synchronous=FULL")
     cursor.close()
 
 
-def _sqlite_begin_immediate(connection: Any) -> None:
-    # Take the write lock at BEGIN: a deferred transaction that reads then writes can fail
-    # with "database is locked" immediately instead of waiting out the busy timeout.
-    connection.exec_driver_sql("BEGIN IMMEDIATE")
+class WriterQueue:
+    """Hands SQLite's write lock from one of this process's threads to the next at once.
+
+    Every transaction takes the write lock at BEGIN (BEGIN IMMEDIATE: a deferred transaction
+    that reads then writes can fail with "database is locked" at once instead of waiting
+    out the busy timeout). SQLite lets a blocked writer poll, sleeping up to 100 ms between
+    tries, so the intake, the worker and the sender spent much of their time asleep while
+    the lock was free. Here the process's writers wait in a queue of their own, woken as soon
+    as the one before them gives its connection back; other processes (the command line,
+    other instances) still meet SQLite's busy timeout.
+    """
+
+    _KEY = "mailtickets_writer"
+
+    def __init__(self, timeout: float) -> None:
+        self._lock = threading.Lock()
+        self._timeout = timeout
+        #: The thread holding the lock: its second connection must not wait for itself.
+        self._owner: int | None = None
+
+    def begin(self, connection: Any) -> None:
+        me = threading.get_ident()
+        # A thread that already writes on another connection waits on SQLite, as before.
+        queued = self._owner != me and self._lock.acquire(timeout=self._timeout)
+        if queued:
+            self._owner = me
+            connection.info[self._KEY] = True
+        elif self._owner != me:
+            # Past the timeout SQLite decides (and most likely says the database is locked).
+            log.warning(
+                "a transaction waited %.0fs for this process's other writers to the database",
+                self._timeout,
+            )
+        # A BEGIN that fails gives its connection back too, and with it the turn.
+        connection.exec_driver_sql("BEGIN IMMEDIATE")
+
+    def checkin(self, _dbapi_connection: Any, record: Any) -> None:
+        """The connection is back in the pool, its transaction committed or rolled back."""
+        if record.info.pop(self._KEY, False):
+            self._owner = None
+            self._lock.release()
 
 
 def session_factory(engine: Engine) -> sessionmaker[Session]:
