@@ -71,8 +71,12 @@ async def serve(
             except TimeoutError:
                 log.error("%s did not stop within %.0fs", part.name, stop_timeout)
             log.info("stopped %s", part.name)
-        for signum in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP):
+        loop.remove_signal_handler(signal.SIGHUP)
+        for signum in (signal.SIGTERM, signal.SIGINT):
             loop.remove_signal_handler(signum)
+            # Stopped: a second SIGTERM (systemd's or an impatient operator's) while the
+            # process exits must not kill it and turn a clean stop into a failure.
+            signal.signal(signum, signal.SIG_IGN)
 
 
 def _reload(on_reload: Callable[[], str], notifier: Notifier) -> None:
