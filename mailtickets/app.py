@@ -98,9 +98,13 @@ def daemon_parts(app: App, metrics: Metrics, duties: Duties) -> list[Part]:
         for box in app.settings.imap
         if (source := mailbox_tokens(box, storage, app.clock)) is not None
     }
+    outgoing = app.settings.outgoing
     sender = OutboxSender(
         app.sessions,
-        transport_for(app.settings.outgoing, relay),
+        [
+            transport_for(outgoing, relay)
+            for _ in range(outgoing.connections if outgoing.host else 1)
+        ],
         app.templates,
         app.sender,
         app.clock,

@@ -165,6 +165,8 @@ class OutgoingSettings:
     max_attachments_size: int
     #: Envelope recipients one outgoing mail may have.
     max_recipients: int = 50
+    #: Connections to the relay used side by side (the maildir is written by one).
+    connections: int = 4
 
 
 @dataclass(frozen=True)

@@ -184,6 +184,7 @@ def read_outgoing(
         timeout=t.get("timeout", r.positive_duration, r.duration("30s")),
         max_attachments_size=t.get("max_attachments_size", r.size, r.size("10MB")),
         max_recipients=t.get("max_recipients", r.integer(1, 10000), 50),
+        connections=t.get("connections", r.integer(1, 50), 4),
     )
     if settings.oauth2 is not None and settings.host is None:
         t.problems.add(t.label, "auth", 'auth = "oauth2" needs a relay: host is not set')

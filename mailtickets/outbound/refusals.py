@@ -10,6 +10,7 @@ within `ALIKE_WITHIN`, can. The memory is this process's: after a restart it sta
 
 from __future__ import annotations
 
+import threading
 from collections import OrderedDict
 from datetime import datetime, timedelta
 
@@ -23,12 +24,18 @@ LIMIT = 1000
 class RecentRefusals:
     def __init__(self, window: timedelta = ALIKE_WITHIN, limit: int = LIMIT) -> None:
         self._window, self._limit = window, limit
+        #: The sender's connections judge their deliveries side by side.
+        self._lock = threading.Lock()
         #: same_answer(answer) → recipient → when it was last refused with it.
         self._seen: OrderedDict[str, dict[str, datetime]] = OrderedDict()
 
     def judge(self, refused: dict[str, str], now: datetime) -> dict[str, Blame]:
         """Whom each recipient's 5xx answer blames: the relay, when the same answer went to
         another recipient of this delivery or of one within the window; else `blame`."""
+        with self._lock:
+            return self._judge(refused, now)
+
+    def _judge(self, refused: dict[str, str], now: datetime) -> dict[str, Blame]:
         for recipient, answer in refused.items():
             key = same_answer(answer)
             recent = {

@@ -18,8 +18,10 @@ files, refusals, the transport) already does.
 from __future__ import annotations
 
 import logging
+import queue
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -91,8 +93,14 @@ def prepare(
     config: SenderConfig,
     now: datetime,
 ) -> list[Prepared | Attempt]:
-    """Render leased outbox rows, all in one transaction: for each, what to send, or how it
-    ended without sending (finished elsewhere, suppressed, given up, unrenderable)."""
+    """Render leased outbox rows and keep their bytes, in one transaction: for each, what to
+    send, or how it ended without sending (finished elsewhere, suppressed, given up,
+    unrenderable).
+
+    The rendering itself happens before that transaction, outside it: on SQLite a
+    transaction holds the one write lock, which the intake and the worker wait for.
+    """
+    drafts = _drafts(sessions, outbound_ids, env, config, now)
     ready: list[Prepared | Attempt] = []
     with sessions.begin() as session:
         query = select(OutboundMessage).where(OutboundMessage.id.in_(outbound_ids))
@@ -108,9 +116,35 @@ def prepare(
             if row.status is not OutboundStatus.PENDING:  # finished by someone else meanwhile
                 ready.append(Attempt(row.status, row.last_error))
                 continue
-            prepared = _prepare(session, row, env, config, now, blocked)
+            prepared = _prepare(session, row, drafts, env, config, now, blocked)
             ready.append(prepared or Attempt(row.status, row.last_error))
     return ready
+
+
+def _drafts(
+    sessions: sessionmaker[Session],
+    outbound_ids: list[int],
+    env: Environment,
+    config: SenderConfig,
+    now: datetime,
+) -> dict[int, bytes | Exception]:
+    """The leased rows not rendered yet, rendered: their bytes, or why they cannot be."""
+    with sessions() as session:
+        query = select(OutboundMessage).where(
+            OutboundMessage.id.in_(outbound_ids), OutboundMessage.raw.is_(None)
+        )
+        rows = list(session.scalars(query))
+    return {row.id: _draft(row, env, config, now) for row in rows}
+
+
+def _draft(
+    row: OutboundMessage, env: Environment, config: SenderConfig, now: datetime
+) -> bytes | Exception:
+    """The row's bytes, or why it cannot be rendered."""
+    try:
+        return _render(row, _queue(row, config), env, config, now)
+    except Exception as exc:  # noqa: BLE001  (a broken template: permanent until fixed)
+        return exc
 
 
 def send(
@@ -187,6 +221,7 @@ def _record(
 def _prepare(
     session: Session,
     row: OutboundMessage,
+    drafts: dict[int, bytes | Exception],
     env: Environment,
     config: SenderConfig,
     now: datetime,
@@ -194,7 +229,8 @@ def _prepare(
 ) -> Prepared | None:
     """The bytes to send and to whom; None when the row failed before sending.
 
-    `blocked`: the suppressed addresses among the batch's recipients, with the reason.
+    `blocked`: the suppressed addresses among the batch's recipients, with the reason;
+    `drafts`: the rows' bytes rendered beforehand (a row changed since is rendered here).
     """
     if now - row.created_at > config.outgoing.give_up_after:
         _fail(session, row, f"gave up after {config.outgoing.give_up_after}", [], config, now)
@@ -206,12 +242,12 @@ def _prepare(
         return None
     queue = _queue(row, config)
     if row.raw is None:
-        try:
-            row.raw = _render(row, queue, env, config, now)
-        except Exception as exc:  # a broken template is permanent until an operator fixes it
-            log.exception("outbox #%s cannot be rendered", row.id)
-            _fail(session, row, f"cannot render {row.template}: {exc}", [], config, now)
+        draft = drafts[row.id] if row.id in drafts else _draft(row, env, config, now)
+        if isinstance(draft, Exception):
+            log.error("outbox #%s cannot be rendered", row.id, exc_info=draft)
+            _fail(session, row, f"cannot render {row.template}: {draft}", [], config, now)
             return None
+        row.raw = draft
     redirect = config.outgoing.redirect_all_to
     held = (row.last_error or "").startswith(HELD)
     targets = [redirect] if redirect else recipients
@@ -332,12 +368,13 @@ def _short(text: str) -> str:
 
 
 class OutboxSender(BackgroundLoop):
-    """A daemon part: a thread that delivers outbox rows as they come due."""
+    """A daemon part: a thread that delivers outbox rows as they come due, over one or more
+    connections to the relay (`[outgoing] connections`), one message on each at a time."""
 
     def __init__(
         self,
         sessions: sessionmaker[Session],
-        transport: Transport,
+        transports: Sequence[Transport],
         env: Environment,
         config: SenderConfig,
         clock: Clock,
@@ -347,9 +384,22 @@ class OutboxSender(BackgroundLoop):
         after_delivery: Callable[[Attempt], None] = lambda attempt: None,
     ) -> None:
         super().__init__("outbox sender", poll_seconds)
-        self._sessions, self._transport, self._env = sessions, transport, env
-        transport.watch(self.heartbeat)
+        self._sessions, self._env = sessions, env
         self._config, self._clock = config, clock
+        self._transports = tuple(transports)
+        self._idle: queue.SimpleQueue[tuple[Transport, str]] = queue.SimpleQueue()
+        for number, transport in enumerate(self._transports, start=1):
+            # One connection beats as the loop itself; several each under their own name.
+            activity = f"connection {number}" if len(self._transports) > 1 else ""
+            transport.watch(self.heartbeat, activity)
+            self._idle.put((transport, activity))
+        #: Several connections send side by side: each waits for the relay's answer to its
+        #: final dot while the others send (the relay's own fsync, a content filter).
+        self._pool = (
+            ThreadPoolExecutor(len(self._transports), thread_name_prefix="outbox connection")
+            if len(self._transports) > 1
+            else None
+        )
         #: Whose leases this sender takes: this instance's (`Duties.name`).
         self._holder = holder
         #: Called after each delivery attempt (metrics).
@@ -373,26 +423,43 @@ class OutboxSender(BackgroundLoop):
         if not leased:
             return False
         ready = prepare(self._sessions, leased, self._env, self._config, started)
-        for outbound_id, prepared in zip(leased, ready, strict=True):
-            # A relay may take minutes to answer the final dot: the transport says when.
-            self.heartbeat.beat()
-            now = self._clock.now()
-            if now - started > hold / 2:
-                # The rest wait out their lease rather than risk being sent twice; their
-                # bytes are kept, so they go out unchanged.
-                break
+
+        def deliver(outbound_id: int, prepared: Prepared | Attempt) -> Attempt | None:
+            """How sending the row went; None when it was left to its lease."""
             if isinstance(prepared, Attempt):
-                attempt = prepared
-            else:
+                return prepared
+            transport, activity = self._idle.get()
+            try:
+                # A relay may take minutes to answer the final dot: the transport says when.
+                self.heartbeat.beat(activity=activity)
+                now = self._clock.now()
+                if now - started > hold / 2:
+                    # Left to wait out its lease rather than risk being sent twice; its
+                    # bytes are kept, so it goes out unchanged.
+                    return None
                 attempt = send(
                     self._sessions,
                     outbound_id,
                     prepared,
-                    self._transport,
+                    transport,
                     self._config,
                     now,
                     self._refusals,
                 )
+            finally:
+                if activity:
+                    self.heartbeat.rest(activity)
+                self._idle.put((transport, activity))
+            return attempt
+
+        if self._pool is not None:
+            # The connections beat for themselves while this thread waits for them.
+            self.heartbeat.rest("")
+        attempts = (self._pool or _Inline()).map(deliver, leased, ready)
+        for prepared, attempt in zip(ready, attempts, strict=True):
+            if attempt is None:
+                continue
+            if isinstance(prepared, Prepared):
                 self._watch_refusals(prepared, attempt)
             # A temporary failure means the relay (or the maildir) is unusable until a success.
             self._relay_error = attempt.error if attempt.status is OutboundStatus.PENDING else None
@@ -430,5 +497,17 @@ class OutboxSender(BackgroundLoop):
         return self._refusing(held) if held is not None else self._relay_error
 
     def close(self) -> None:
-        """Release the relay connection kept between messages."""
-        self._transport.close()
+        """Release the relay connections kept between messages."""
+        if self._pool is not None:
+            self._pool.shutdown()
+        for transport in self._transports:
+            transport.close()
+
+
+class _Inline:
+    """One connection: each row is sent in the loop's own thread, in turn."""
+
+    def map(
+        self, deliver: Callable[[int, Prepared | Attempt], Attempt | None], *rows: Iterable[Any]
+    ) -> Iterator[Attempt | None]:
+        return map(deliver, *rows)

@@ -63,8 +63,9 @@ class Transport(Protocol):
 
     def close(self) -> None: ...
 
-    def watch(self, heartbeat: Heartbeat) -> None:
-        """Announce to `heartbeat` the waits longer than `[outgoing] timeout` sending brings."""
+    def watch(self, heartbeat: Heartbeat, activity: str = "") -> None:
+        """Announce to `heartbeat` (under `activity`: the connection among several) the
+        waits longer than `[outgoing] timeout` sending brings."""
         ...
 
 
@@ -84,7 +85,7 @@ class MaildirTransport:
             raise TemporaryFailure(f"cannot write to the outbox maildir: {exc}") from exc
         return Delivery(tuple(recipients))
 
-    def watch(self, heartbeat: Heartbeat) -> None:
+    def watch(self, heartbeat: Heartbeat, activity: str = "") -> None:
         """A file written waits for nothing longer."""
 
     def close(self) -> None:
@@ -104,10 +105,11 @@ class SmtpTransport:
         self._tokens = tokens
         self._connection: smtplib.SMTP | None = None
         self._heartbeat: Heartbeat | None = None
+        self._activity = ""
 
-    def watch(self, heartbeat: Heartbeat) -> None:
+    def watch(self, heartbeat: Heartbeat, activity: str = "") -> None:
         """The answer to the final dot may take `FINAL_DOT_TIMEOUT`: announced when awaited."""
-        self._heartbeat = heartbeat
+        self._heartbeat, self._activity = heartbeat, activity
 
     def send(self, raw: bytes | bytearray, envelope_from: str, recipients: list[str]) -> Delivery:
         try:
@@ -164,7 +166,7 @@ class SmtpTransport:
             )
         else:
             connection = _PatientSMTP(s.host or "", s.port, timeout=timeout)
-        connection.heartbeat = self._heartbeat
+        connection.heartbeat, connection.activity = self._heartbeat, self._activity
         try:
             connection.ehlo()
             if s.tls == "starttls":
@@ -236,6 +238,8 @@ class _PatientSMTP(wire.Smtp):
     _in_data = False
     #: Told of the patient wait, so that a relay slow to answer the final dot is no stall.
     heartbeat: Heartbeat | None = None
+    #: The sender's connection this is, when it keeps several.
+    activity = ""
 
     def data(self, msg: bytes | bytearray | str) -> tuple[int, bytes]:  # type: ignore[override]
         self._in_data = True
@@ -252,7 +256,7 @@ class _PatientSMTP(wire.Smtp):
             patient = max(FINAL_DOT_TIMEOUT.total_seconds(), float(self.timeout))
             self.sock.settimeout(patient)
             if self.heartbeat is not None:
-                self.heartbeat.beat(patient)
+                self.heartbeat.beat(patient, self.activity)
 
 
 class _PatientSMTP_SSL(_PatientSMTP, wire.SmtpSsl):

@@ -113,13 +113,16 @@ class Helpdesk:
         return status
 
     def sender(
-        self, after_delivery: Callable[[Attempt], None] = lambda attempt: None
+        self,
+        after_delivery: Callable[[Attempt], None] = lambda attempt: None,
+        connections: int = 1,
     ) -> OutboxSender:
-        """An outbox sender over the configured transport, on this helpdesk's clock."""
+        """An outbox sender over the configured transport, on this helpdesk's clock; with one
+        connection (by default), deliveries go in the order they were queued."""
         app = self.app
         return OutboxSender(
             app.sessions,
-            transport_for(app.settings.outgoing),
+            [transport_for(app.settings.outgoing) for _ in range(connections)],
             app.templates,
             app.sender,
             self.clock,

@@ -57,6 +57,9 @@ class _Handler:
     #: Seconds the relay takes before answering the final dot of a message it keeps, as a
     #: busy MTA delivering it meanwhile does.
     data_delay: float = 0.0
+    #: When set, the relay answers the final dot of a message it keeps only once this is
+    #: set: messages pile up unanswered, one per connection sending them.
+    hold: threading.Event | None = None
     #: Set by `Relay.up(password=…)`: MAIL FROM only after a successful AUTH.
     login_required: bool = False
     #: Notified each time a message is kept (`Relay.wait_for`).
@@ -90,6 +93,8 @@ class _Handler:
             self.received.append(Received(envelope.mail_from, list(envelope.rcpt_tos), bytes(raw)))
             self.arrived.notify_all()
         await asyncio.sleep(self.data_delay)
+        if self.hold is not None:
+            await asyncio.get_running_loop().run_in_executor(None, self.hold.wait)
         return "250 2.0.0 queued"
 
 

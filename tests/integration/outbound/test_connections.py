@@ -1,0 +1,47 @@
+"""The sender uses its relay connections side by side (`[outgoing] connections`): while the
+relay has not answered one message, the others go out on the other connections."""
+
+from __future__ import annotations
+
+import threading
+from pathlib import Path
+
+from tests.support.helpdesk import make_helpdesk
+from tests.support.mail import compose
+from tests.support.relay import Received, Relay
+
+
+def test_messages_go_out_side_by_side_while_the_relay_answers_none(
+    relay: Relay, tmp_path: Path
+) -> None:
+    extra = f'[outgoing]\nhost = "127.0.0.1"\nport = {relay.port}\ntls = "none"\n'
+    desk = make_helpdesk(f"sqlite:///{tmp_path / 'mailtickets.db'}", tmp_path, extra)
+    # The relay keeps every message it is given and answers none until told to.
+    relay.handler.hold = threading.Event()
+    sender = desk.sender(connections=4)
+    try:
+        desk.deliver(compose(subject="Impressora parada", sender="ana@example.com"))
+        desk.deliver(compose(subject="Sem acesso ao portal", sender="rui@example.com"))
+        assert len(desk.outbox()) == 4  # an acknowledgement and a notice for each
+        sending = threading.Thread(target=sender.work_once)
+        sending.start()
+
+        # With one connection the second message would wait for the first one's answer.
+        def all_four_given(received: list[Received]) -> bool:
+            return len(received) == 4
+
+        relay.wait_until(all_four_given, timeout=30)
+        relay.handler.hold.set()
+        sending.join()
+        assert [row.status.value for row in desk.outbox()] == ["sent"] * 4
+        assert [row.attempts for row in desk.outbox()] == [1] * 4
+        assert sorted(r.recipients[0] for r in relay.received) == [
+            "alice@acme.example",
+            "alice@acme.example",
+            "ana@example.com",
+            "rui@example.com",
+        ]
+    finally:
+        relay.handler.hold.set()
+        sender.close()
+        desk.app.engine.dispose()
