@@ -39,7 +39,7 @@ from mailtickets.errors import PermanentFailure, RelayRefused, TemporaryFailure
 from mailtickets.mail.refusals import ALIKE_WITHIN, Blame, blame
 from mailtickets.mail.tokens import marker
 from mailtickets.outbound.charts import draw_all
-from mailtickets.outbound.compose import WIRE, address, compose
+from mailtickets.outbound.compose import address, compose
 from mailtickets.outbound.files import with_files
 from mailtickets.outbound.refusals import RecentRefusals
 from mailtickets.outbound.render import render
@@ -269,7 +269,7 @@ def _render(
     ticket_id = row.ticket_id or 0
     rendered = render(env, row.template, row.locale, row.context)
     tag = str(row.context.get("ticket", {}).get("tag", ""))
-    message = compose(
+    return compose(
         template=row.template,
         rendered=rendered,
         tag=tag,
@@ -285,8 +285,6 @@ def _render(
         redirect_to=config.outgoing.redirect_all_to,
         images=draw_all(row.context.get("charts") or {}, row.locale) if rendered.html else [],
     )
-    # CRLF, the wire form: smtplib sends bytes as given, and a relay reads lines by CRLF.
-    return message.as_bytes(policy=WIRE)
 
 
 def _temporary(

@@ -8,7 +8,7 @@ from email.message import EmailMessage
 from email.policy import default
 
 from mailtickets.outbound.charts import InlineImage
-from mailtickets.outbound.compose import WIRE, OutgoingFile, address, compose, with_files
+from mailtickets.outbound.compose import OutgoingFile, address, compose, with_files
 from mailtickets.outbound.render import Rendered
 
 PNG = b"\x89PNG\r\n\x1a\n" + b"\x00" * 40
@@ -19,7 +19,7 @@ def _message(
     html: str | None = "<p>Hello <img src='cid:shot.1@m'></p>",
     images: tuple[InlineImage, ...] = (),
 ) -> bytes:
-    message = compose(
+    return compose(
         template=template,
         rendered=Rendered(subject="Printer", text="Hello", html=html),
         tag="[ACME #1]",
@@ -31,7 +31,6 @@ def _message(
         loop_domain="acme.example",
         images=images,
     )
-    return message.as_bytes(policy=WIRE)
 
 
 def _parse(raw: bytes) -> EmailMessage:
