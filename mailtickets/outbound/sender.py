@@ -2,8 +2,9 @@
 
 A row is leased, rendered once (the bytes are kept, so every retry sends the same message
 with the same Message-ID), delivered outside any transaction, and its result recorded. Rows
-due together are leased and rendered together, one transaction for each step; each send
-is still recorded in a transaction of its own, so a crash can repeat at most one send. A
+due together are leased and rendered together, one transaction for each step, and sent
+over `[outgoing] connections` side by side; each send is still recorded in a transaction of
+its own, so a crash can repeat at most the one send in flight on each connection. A
 5xx answer fails the message (or the recipients it names) for good: the ticket records it
 and the agents are told; only an answer about the recipient (5.1.x) suppresses the address.
 A 5xx about the relay itself (`mail.refusals`, `outbound.refusals`) holds the message like a
