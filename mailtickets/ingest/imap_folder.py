@@ -34,8 +34,12 @@ log = logging.getLogger(__name__)
 #: `intake.accept_all`'s shape: (sessions, arrivals) → the stored rows, committed together.
 IntakeFn = Callable[[sessionmaker[Session], Sequence[Arrival]], list[Accepted]]
 
-BATCH_MESSAGES = 100
-BATCH_BYTES = 32 * 1024 * 1024
+#: A batch is fetched by one command and stored by one transaction, which holds the database's
+#: write lock (on SQLite) while its rows and bytes are written: these bound that stretch, in
+#: which SMTP deliveries and the worker wait, and the memory a batch takes. A message larger
+#: than `BATCH_BYTES` is a batch of its own.
+BATCH_MESSAGES = 50
+BATCH_BYTES = 8 * 1024 * 1024
 
 
 @dataclass(frozen=True)

@@ -160,11 +160,11 @@ class _Keyed:
 
 
 def _store_all(session: Session, keyed: Sequence[_Keyed]) -> list[Accepted]:
-    """Store what is new in `keyed`; every look-up comes before the first insert.
+    """Store what is new in `keyed`: one look-up for the whole batch, one flush for its rows.
 
-    On SQLite the first insert takes the database's write lock until the commit, and the
-    worker and the other sources wait for it: the look-ups are kept out of that stretch, and
-    the rows are inserted by one flush.
+    The transaction holds the database's write lock (on SQLite, from its BEGIN IMMEDIATE) and
+    the worker and the other sources wait for it: per message it costs only its own rows and
+    bytes, not a round of queries.
     """
     found = _existing(session, keyed)
     # The same message twice in `keyed` is stored once: a later one is a duplicate of the first.
