@@ -6,7 +6,7 @@ Only this module knows every part; everything else receives what it needs explic
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, fields
 
 from jinja2 import Environment
@@ -23,7 +23,7 @@ from mailtickets.errors import ConfigError, ImapError
 from mailtickets.health import Part
 from mailtickets.ingest.imap import ImapPoller
 from mailtickets.ingest.imap_quarantine import move_to_quarantine
-from mailtickets.ingest.intake import Accepted, Envelope, GroupCommit
+from mailtickets.ingest.intake import Accepted, Arrival, Envelope, GroupCommit
 from mailtickets.ingest.smtp import SmtpListener
 from mailtickets.keyfile import load_or_create_key
 from mailtickets.metrics import Metrics
@@ -139,11 +139,15 @@ def daemon_parts(app: App, metrics: Metrics, duties: Duties) -> list[Part]:
     # Concurrent SMTP sessions share their commits (and fsyncs); each 250 still follows its own.
     intake = GroupCommit(app.sessions)
 
-    def store(raw: bytes, envelope: Envelope, trace: bytes) -> Accepted:
-        accepted = intake.accept(raw, envelope, app.clock.now(), trace)
-        counter = metrics.duplicates if accepted.duplicate else metrics.received
-        counter.labels(envelope.source).inc()
+    def store_all(arrivals: Sequence[Arrival]) -> list[Accepted]:
+        accepted = intake.accept_all(arrivals)
+        for arrival, result in zip(arrivals, accepted, strict=True):
+            counter = metrics.duplicates if result.duplicate else metrics.received
+            counter.labels(arrival.envelope.source).inc()
         return accepted
+
+    def store(raw: bytes, envelope: Envelope, trace: bytes) -> Accepted:
+        return store_all([Arrival(raw, envelope, app.clock.now(), trace)])[0]
 
     listeners: list[Part] = [
         SmtpListener(listener, app.settings.queues, store, app.clock, on_accepted=worker.wake)
@@ -156,8 +160,9 @@ def daemon_parts(app: App, metrics: Metrics, duties: Duties) -> list[Part]:
             app.clock,
             queues=app.settings.queues,
             on_accepted=worker.wake,
-            # Through `store`, so that IMAP mail is counted like SMTP mail.
-            accept=lambda _sessions, raw, envelope, _now: store(raw, envelope, b""),
+            # Through `store_all`, so that IMAP mail is counted like SMTP mail and each batch
+            # shares the SMTP intake's commits instead of racing them for the database.
+            accept=lambda _sessions, arrivals: store_all(arrivals),
             duties=duties,
             takeover_interval=app.settings.daemon.takeover_interval,
             tokens=mailboxes.get(box.name),

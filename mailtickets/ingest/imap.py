@@ -120,7 +120,7 @@ class ImapPoller:
         *,
         queues: Sequence[QueueSettings] = (),
         on_accepted: Callable[[], None] = lambda: None,
-        accept: IntakeFn = intake.accept,
+        accept: IntakeFn = intake.accept_all,
         ssl_context: SslContextFactory | None = None,
         timeout: float = DEFAULT_TIMEOUT,
         idle_refresh: timedelta = timedelta(minutes=8),

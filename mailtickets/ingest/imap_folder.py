@@ -3,10 +3,11 @@
 What is new is decided by the cursor (UIDVALIDITY, last UID stored) kept in
 `mailbox_cursor`, never by \\Seen: a message someone else read is still ours to take. Bodies
 are fetched with `BODY.PEEK[]`, which leaves \\Seen alone, in batches bounded by count and by
-size. For each batch the order is: store every message (`intake.accept` commits), advance
-the cursor, and only then apply `after` (\\Seen, delete or move) to what was stored. A failure
-anywhere leaves the unstored messages untouched; the next read fetches them again and the
-intake recognises those already stored.
+size. For each batch the order is: one FETCH of every body, one transaction storing them all
+(`intake.accept_all`: one commit, one fsync), advance the cursor, and only then one command
+applying `after` (\\Seen, delete or move) to the whole batch. A failure anywhere leaves the
+batch untouched in the folder; the next read fetches it again and the intake recognises, by
+mailbox, folder, UIDVALIDITY and UID, whatever it had already committed.
 """
 
 from __future__ import annotations
@@ -26,15 +27,19 @@ from mailtickets.clock import Clock
 from mailtickets.config.settings import ImapMailboxSettings
 from mailtickets.db.models import MailboxCursor
 from mailtickets.errors import DatabaseUnavailable
-from mailtickets.ingest.intake import Accepted, Envelope
+from mailtickets.ingest.intake import Accepted, Arrival, Envelope
 
 log = logging.getLogger(__name__)
 
-#: `intake.accept`'s shape: (sessions, raw, envelope, now) → the stored row.
-IntakeFn = Callable[[sessionmaker[Session], bytes, Envelope, datetime], Accepted]
+#: `intake.accept_all`'s shape: (sessions, arrivals) → the stored rows, committed together.
+IntakeFn = Callable[[sessionmaker[Session], Sequence[Arrival]], list[Accepted]]
 
-BATCH_MESSAGES = 100
-BATCH_BYTES = 32 * 1024 * 1024
+#: A batch is fetched by one command and stored by one transaction, which holds the database's
+#: write lock (on SQLite) while its rows and bytes are written: these bound that stretch, in
+#: which SMTP deliveries and the worker wait, and the memory a batch takes. A message larger
+#: than `BATCH_BYTES` is a batch of its own.
+BATCH_MESSAGES = 50
+BATCH_BYTES = 8 * 1024 * 1024
 
 
 @dataclass(frozen=True)
@@ -229,48 +234,49 @@ class FolderReader:
     def _read_batch(
         self, client: IMAPClient, folder: str, cursor: Cursor, batch: list[int]
     ) -> tuple[Cursor, int]:
+        """Fetch `batch` in one command, store it in one transaction, then move on."""
         fetched = client.fetch(batch, ["BODY.PEEK[]"])
-        done: list[int] = []  # the cursor may pass these: stored, or expunged since the search
-        kept: list[int] = []  # stored now or before: `after` applies to these
-        stored = 0
-        failure: Exception | None = None
+        now = self._clock.now()
+        bodies: dict[int, bytes] = {}
         for uid in batch:
-            if self._stopping.is_set():
-                break
-            raw = fetched.get(uid, {}).get(b"BODY[]")
-            if raw is not None:
-                try:
-                    stored += self._store(folder, cursor.uidvalidity, uid, bytes(raw))
-                except Exception as exc:  # noqa: BLE001  (re-raised once the stored are settled)
-                    failure = exc
-                    break
-                kept.append(uid)
-            done.append(uid)
-        if done:
-            cursor = Cursor(cursor.uidvalidity, done[-1])
-            save_cursor(self._sessions, self._box.name, folder, cursor, self._clock.now())
-            self._after.apply(client, kept)
-            log.info(
-                "mailbox %s: %s: stored %s new message(s), up to UID %s",
-                self._box.name,
-                folder,
-                stored,
-                cursor.last_uid,
+            # A UID expunged since the search comes back without a body: the cursor passes it.
+            body = fetched.get(uid, {}).get(b"BODY[]")
+            if body is not None:
+                bodies[uid] = bytes(body)
+        del fetched  # the batch is held once, in `bodies`, while it is stored
+        arrivals = [
+            self._arrival(folder, cursor.uidvalidity, uid, raw, now) for uid, raw in bodies.items()
+        ]
+        accepted = self._accept(self._sessions, arrivals) if arrivals else []
+        new = 0
+        for uid, result in zip(bodies, accepted, strict=True):
+            log.debug(
+                "mailbox %s: %s/%s stored as intake #%s", self._box.name, folder, uid, result.id
             )
-        if failure is not None:
-            raise failure
-        return cursor, stored
+            if not result.duplicate:
+                new += 1
+                self._on_accepted()
+        cursor = Cursor(cursor.uidvalidity, batch[-1])
+        save_cursor(self._sessions, self._box.name, folder, cursor, self._clock.now())
+        # Stored now or before (a batch read again after a crash between the commit and
+        # here): either way `after` is due, and only now that the rows are committed.
+        self._after.apply(client, list(bodies))
+        log.info(
+            "mailbox %s: %s: stored %s new message(s), up to UID %s",
+            self._box.name,
+            folder,
+            new,
+            cursor.last_uid,
+        )
+        return cursor, new
 
-    def _store(self, folder: str, uidvalidity: int, uid: int, raw: bytes) -> int:
-        """Store one message; 1 if it is a new row, 0 if the intake already had it."""
+    def _arrival(
+        self, folder: str, uidvalidity: int, uid: int, raw: bytes, now: datetime
+    ) -> Arrival:
+        # The key says which delivery this is, so that reading it again stores nothing twice.
         key = f"{self._box.name}/{folder}/{uidvalidity}/{uid}"
         envelope = Envelope(source="imap", rcpt_to=self._rcpt_to, source_key=key)
-        accepted = self._accept(self._sessions, raw, envelope, self._clock.now())
-        log.debug("mailbox %s: %s stored as intake #%s", self._box.name, key, accepted.id)
-        if accepted.duplicate:
-            return 0
-        self._on_accepted()
-        return 1
+        return Arrival(raw, envelope, now)
 
 
 def new_uids(client: IMAPClient, last_uid: int) -> list[int]:

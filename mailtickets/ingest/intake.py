@@ -103,14 +103,13 @@ def accept_all(sessions: sessionmaker[Session], arrivals: Sequence[Arrival]) -> 
     keyed = [_Keyed.of(arrival) for arrival in arrivals]
     try:
         with sessions.begin() as session:
-            accepted = [_store(session, item) for item in keyed]
+            accepted = _store_all(session, keyed)
     except IntegrityError:
         if len(keyed) > 1:
             return [accept_all(sessions, [arrival])[0] for arrival in arrivals]
         # A concurrent delivery of the same message won the race; it is stored.
-        (item,) = keyed
         with sessions.begin() as session:
-            existing = _existing(session, item)
+            (existing,) = _existing(session, keyed)
         if existing is None:
             raise
         return [Accepted(existing, duplicate=True)]
@@ -136,6 +135,21 @@ class _Keyed:
     message_id: str | None
     sha256: str
 
+    @property
+    def delivery(self) -> tuple[str, str]:
+        """What makes it the same delivery: its source and source key."""
+        return (self.arrival.envelope.source, self.key)
+
+    @property
+    def content(self) -> tuple[str, str | None]:
+        """What makes it the same message from anywhere: its bytes and Message-ID."""
+        return (self.sha256, self.message_id)
+
+    @property
+    def pieces(self) -> list[bytes]:
+        """What is stored: our trace header, then the bytes as received."""
+        return [self.arrival.trace, self.arrival.raw]
+
     @classmethod
     def of(cls, arrival: Arrival) -> _Keyed:
         if arrival.envelope.source not in SOURCES:
@@ -145,19 +159,51 @@ class _Keyed:
         return cls(arrival, key, header_message_id(arrival.raw), sha256)
 
 
-def _store(session: Session, item: _Keyed) -> Accepted:
-    # Rows added earlier in the same transaction are flushed by this query, so a message
-    # twice in one batch is found here too.
-    existing = _existing(session, item)
-    if existing is not None:
-        return Accepted(existing, duplicate=True)
+def _store_all(session: Session, keyed: Sequence[_Keyed]) -> list[Accepted]:
+    """Store what is new in `keyed`: one look-up for the whole batch, one flush for its rows.
+
+    The transaction holds the database's write lock (on SQLite, from its BEGIN IMMEDIATE) and
+    the worker and the other sources wait for it: per message it costs only its own rows and
+    bytes, not a round of queries.
+    """
+    found = _existing(session, keyed)
+    # The same message twice in `keyed` is stored once: a later one is a duplicate of the first.
+    deliveries: dict[tuple[str, str], int] = {}
+    contents: dict[tuple[str, str | None], int] = {}
+    earlier: list[int | None] = []
+    rows: dict[int, InboundMessage] = {}
+    for number, item in enumerate(keyed):
+        first = deliveries.get(item.delivery, contents.get(item.content))
+        earlier.append(first)
+        if found[number] is None and first is None:
+            deliveries[item.delivery] = contents[item.content] = number
+            rows[number] = _row(session, item)
+    session.add_all(rows.values())
+    session.flush()
+    for number, row in rows.items():
+        # The bytes go in after the row: on SQLite a piece at a time, never copied whole.
+        blobs.fill(session, InboundRaw.__tablename__, "raw", row.id, keyed[number].pieces)
+    accepted: list[Accepted] = []
+    for number, existing in enumerate(found):
+        if number in rows:
+            accepted.append(Accepted(rows[number].id, duplicate=False))
+        elif existing is not None:
+            accepted.append(Accepted(existing, duplicate=True))
+        else:
+            first = earlier[number]
+            assert first is not None  # neither stored before nor new: the same as an earlier one
+            accepted.append(Accepted(rows[first].id, duplicate=True))
+    return accepted
+
+
+def _row(session: Session, item: _Keyed) -> InboundMessage:
     arrival, envelope = item.arrival, item.arrival.envelope
-    row = InboundMessage(
+    return InboundMessage(
         source=envelope.source,
         source_key=item.key,
         message_id=item.message_id,
         sha256=item.sha256,
-        body=InboundRaw(raw=blobs.placeholder(session, [arrival.trace, arrival.raw])),
+        body=InboundRaw(raw=blobs.placeholder(session, item.pieces)),
         # "" is the null return path, None unknown; whatever a client sent must fit.
         mail_from=None
         if envelope.mail_from is None
@@ -169,11 +215,6 @@ def _store(session: Session, item: _Keyed) -> Accepted:
         next_attempt_at=arrival.now,
         history=envelope.history,
     )
-    session.add(row)
-    session.flush()
-    # The bytes go in after the row: on SQLite a piece at a time, never copied whole.
-    blobs.fill(session, InboundRaw.__tablename__, "raw", row.id, [arrival.trace, arrival.raw])
-    return Accepted(row.id, duplicate=False)
 
 
 class GroupCommit:
@@ -193,7 +234,15 @@ class GroupCommit:
 
     def accept(self, raw: bytes, envelope: Envelope, now: datetime, trace: bytes = b"") -> Accepted:
         """What `accept` does, committed together with whatever else arrived meanwhile."""
-        mine = _Waiting(Arrival(raw, envelope, now, trace))
+        return self.accept_all([Arrival(raw, envelope, now, trace)])[0]
+
+    def accept_all(self, arrivals: Sequence[Arrival]) -> list[Accepted]:
+        """What `accept_all` does: `arrivals` share one commit, with whatever else is waiting.
+
+        A source holding many messages (an IMAP batch) waits for the commit under way, if
+        any, like a single SMTP message does, instead of racing it for the database.
+        """
+        mine = _Waiting(list(arrivals))
         with self._changed:
             self._waiting.append(mine)
             while self._committing and mine.outcome is None:
@@ -204,48 +253,63 @@ class GroupCommit:
         if mine.outcome is None:
             self._commit(batch)
         assert mine.outcome is not None
-        if isinstance(mine.outcome, Accepted):
+        if isinstance(mine.outcome, list):
             return mine.outcome
         if isinstance(mine.outcome, DatabaseUnavailable):
             raise DatabaseUnavailable(str(mine.outcome)) from mine.outcome
         raise RuntimeError(f"cannot store the message: {mine.outcome}") from mine.outcome
 
     def _commit(self, batch: list[_Waiting]) -> None:
-        outcomes: list[Accepted | Exception] = []
+        outcomes: list[Accepted] | Exception | None = None
         try:
-            outcomes = list(accept_all(self._sessions, [w.arrival for w in batch]))
+            outcomes = accept_all(self._sessions, [a for w in batch for a in w.arrivals])
         except Exception as exc:  # noqa: BLE001  (each message of the batch is answered 451)
-            outcomes = [exc] * len(batch)
+            outcomes = exc
         finally:
             # Also when interrupted: nobody may be left waiting for a commit that never ends.
-            interrupted = RuntimeError("the commit was interrupted")
+            if outcomes is None:
+                outcomes = RuntimeError("the commit was interrupted")
             with self._changed:
-                for number, waiting in enumerate(batch):
-                    waiting.outcome = outcomes[number] if outcomes else interrupted
+                first = 0
+                for waiting in batch:
+                    end = first + len(waiting.arrivals)
+                    waiting.outcome = (
+                        outcomes[first:end] if isinstance(outcomes, list) else outcomes
+                    )
+                    first = end
                 self._committing = False
                 self._changed.notify_all()
 
 
 @dataclass
 class _Waiting:
-    arrival: Arrival
-    outcome: Accepted | Exception | None = None
+    """One caller's arrivals and, once their commit is over, what became of them."""
+
+    arrivals: list[Arrival]
+    outcome: list[Accepted] | Exception | None = None
 
 
-def _existing(session: Session, item: _Keyed) -> int | None:
-    message_id, sha256 = item.message_id, item.sha256
-    same_delivery = select(InboundMessage.id).where(
-        InboundMessage.source == item.arrival.envelope.source, InboundMessage.source_key == item.key
-    )
-    found = session.scalar(same_delivery)
-    if found is None:
-        # The same bytes under another key (another source, a new IMAP UIDVALIDITY) are the
-        # same message; without a Message-ID the bytes alone must say so.
-        same_id = (
-            InboundMessage.message_id == message_id
-            if message_id is not None
-            else InboundMessage.message_id.is_(None)
+def _existing(session: Session, keyed: Sequence[_Keyed]) -> list[int | None]:
+    """The stored row of each of `keyed`, if any: a query or two for all of them."""
+    keys: dict[str, set[str]] = {}
+    for item in keyed:
+        keys.setdefault(item.arrival.envelope.source, set()).add(item.key)
+    deliveries: dict[tuple[str, str], int] = {}
+    for source, source_keys in keys.items():
+        # One source at a time, so that the unique index on (source, source_key) is used.
+        same_delivery = select(InboundMessage.id, InboundMessage.source_key).where(
+            InboundMessage.source == source, InboundMessage.source_key.in_(source_keys)
         )
-        same_message = select(InboundMessage.id).where(InboundMessage.sha256 == sha256, same_id)
-        found = session.scalar(same_message.limit(1))
-    return found
+        for row_id, key in session.execute(same_delivery):
+            deliveries[(source, key)] = row_id
+    # The same bytes under another key (another source, a new IMAP UIDVALIDITY) are the
+    # same message; without a Message-ID the bytes alone must say so.
+    contents: dict[tuple[str, str | None], int] = {}
+    unknown = {item.sha256 for item in keyed if item.delivery not in deliveries}
+    if unknown:
+        same_bytes = select(InboundMessage.id, InboundMessage.sha256, InboundMessage.message_id)
+        for row_id, sha256, message_id in session.execute(
+            same_bytes.where(InboundMessage.sha256.in_(unknown)).order_by(InboundMessage.id)
+        ):
+            contents.setdefault((sha256, message_id), row_id)
+    return [deliveries.get(item.delivery, contents.get(item.content)) for item in keyed]

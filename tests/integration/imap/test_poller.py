@@ -10,9 +10,9 @@ from __future__ import annotations
 import asyncio
 import logging
 import threading
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
-from datetime import datetime, timedelta
+from datetime import timedelta
 from typing import Any
 
 import pytest
@@ -24,8 +24,9 @@ from mailtickets.errors import ImapError
 from mailtickets.ingest import intake
 from mailtickets.ingest.imap import Backoff, ImapPoller
 from mailtickets.ingest.imap_connect import MISSING_FOLDER
+from mailtickets.ingest.imap_folder import BATCH_MESSAGES
 from mailtickets.ingest.imap_quarantine import move_to_quarantine
-from mailtickets.ingest.intake import Accepted, Envelope
+from mailtickets.ingest.intake import Accepted, Arrival
 from tests.support.clock import FrozenClock
 from tests.support.dovecot import Counter, Dovecot, Records, User, message, running_dovecot
 from tests.support.smtp import NOW, QUEUES, Store
@@ -112,18 +113,18 @@ def stored(store: Store) -> list[str]:
     return sorted(row.message_id or "" for row in store.rows())
 
 
-def failing_once(message_id: str, *, after_commit: bool = False) -> Callable[..., Accepted]:
-    """`intake.accept` that crashes once on `message_id`, before or after committing it."""
+def failing_once(message_id: str, *, after_commit: bool = False) -> Callable[..., list[Accepted]]:
+    """`intake.accept_all` that crashes once on the batch holding `message_id`, before or
+    after committing it."""
     crashed: list[str] = []
 
-    def accept(
-        sessions: sessionmaker[Session], raw: bytes, envelope: Envelope, now: datetime
-    ) -> Accepted:
-        crash = intake.header_message_id(raw) == message_id and not crashed
+    def accept(sessions: sessionmaker[Session], arrivals: Sequence[Arrival]) -> list[Accepted]:
+        held = [intake.header_message_id(arrival.raw) for arrival in arrivals]
+        crash = message_id in held and not crashed
         if crash and not after_commit:
             crashed.append(message_id)
             raise RuntimeError("the test crashed the process before the commit")
-        accepted = intake.accept(sessions, raw, envelope, now)
+        accepted = intake.accept_all(sessions, arrivals)
         if crash:
             crashed.append(message_id)
             raise RuntimeError("the test crashed the process after the commit")
@@ -232,8 +233,9 @@ def test_stopping_in_a_backlog_flags_exactly_what_was_stored(
     def accepted() -> None:
         arrivals()
         if arrivals.count == 30:
-            # Held after the 30th message until the stop is asked for, so that it lands in
-            # the middle of the backlog however fast this machine reads (bounded, not hung).
+            # Held after the 30th message of the first batch until the stop is asked for, so
+            # that it lands in the middle of the backlog however fast this machine reads
+            # (bounded, not hung).
             asked_to_stop.wait(60)
 
     part = poller(store, dovecot.mailbox(user), on_accepted=accepted)
@@ -248,7 +250,8 @@ def test_stopping_in_a_backlog_flags_exactly_what_was_stored(
     assert arrivals.wait_for(30, timeout=60)
     asyncio.run(stop())
     taken = stored(store)
-    assert taken == sorted(mid(n) for n in range(1, 31))
+    # The batch in hand when the stop came is stored and flagged whole; nothing after it.
+    assert taken == sorted(mid(n) for n in range(1, BATCH_MESSAGES + 1))
     seen = contents(dovecot, user)
     assert sorted(key for key, flagged in seen.items() if flagged) == taken
     assert part.poll_once() == 300 - len(taken)
@@ -269,27 +272,28 @@ def test_without_idle_new_mail_is_found_by_polling(plain_dovecot: Dovecot, store
     assert stored(store) == [mid(1), mid(2)]
 
 
-# After the first read message 2 is where it was (crash before its commit) or stored but not
-# yet flagged (crash after its commit, before the cursor moved); message 3 was never reached.
+# The three messages are one batch, stored in one transaction. After the first read they are
+# where they were (crash before the commit), or stored but not yet flagged (crash after the
+# commit, before the cursor moved and `after` was applied).
 Folders = dict[str, dict[str, bool]]
-EXPECTED: dict[str, tuple[Folders, Folders]] = {
-    "seen": (
-        {"INBOX": {mid(1): True, mid(2): False, mid(3): False}},
-        {"INBOX": {mid(1): True, mid(2): True, mid(3): True}},
-    ),
-    "move:Processed": (
-        {"INBOX": {mid(2): False, mid(3): False}, "Processed": {mid(1): False}},
-        {"INBOX": {}, "Processed": {mid(1): False, mid(2): False, mid(3): False}},
-    ),
-    "delete": (
-        {"INBOX": {mid(2): False, mid(3): False}, "Processed": {}},
-        {"INBOX": {}, "Processed": {}},
-    ),
+UNTOUCHED: dict[str, Folders] = {
+    "seen": {"INBOX": {mid(1): False, mid(2): False, mid(3): False}},
+    "move:Processed": {"INBOX": {mid(1): False, mid(2): False, mid(3): False}, "Processed": {}},
+    "delete": {"INBOX": {mid(1): False, mid(2): False, mid(3): False}, "Processed": {}},
+}
+DONE: dict[str, Folders] = {
+    "seen": {"INBOX": {mid(1): True, mid(2): True, mid(3): True}},
+    "move:Processed": {"INBOX": {}, "Processed": {mid(1): False, mid(2): False, mid(3): False}},
+    "delete": {"INBOX": {}, "Processed": {}},
 }
 
 
+def folders(server: Dovecot, user: User, expected: Folders) -> Folders:
+    return {folder: contents(server, user, folder) for folder in expected}
+
+
 @pytest.mark.parametrize("server", ["dovecot", "plain_dovecot"])
-@pytest.mark.parametrize("after", list(EXPECTED))
+@pytest.mark.parametrize("after", list(DONE))
 @pytest.mark.parametrize("crash", ["before commit", "after commit"])
 def test_after_touches_only_committed_messages_and_a_crash_loses_and_duplicates_nothing(
     request: pytest.FixtureRequest, store: Store, server: str, after: str, crash: str
@@ -300,16 +304,55 @@ def test_after_touches_only_committed_messages_and_a_crash_loses_and_duplicates_
     append(dovecot, user, [1, 2, 3])
     accept = failing_once(mid(2), after_commit=crash == "after commit")
     part = poller(store, dovecot.mailbox(user, after=after), accept=accept)
-    first, second = EXPECTED[after]
 
     with pytest.raises(RuntimeError, match="the test crashed"):
         part.poll_once()
-    assert stored(store) == ([mid(1)] if crash == "before commit" else [mid(1), mid(2)])
-    assert {folder: contents(dovecot, user, folder) for folder in first} == first
+    assert stored(store) == ([] if crash == "before commit" else [mid(1), mid(2), mid(3)])
+    assert folders(dovecot, user, UNTOUCHED[after]) == UNTOUCHED[after]
 
-    assert part.poll_once() == (2 if crash == "before commit" else 1)
+    assert part.poll_once() == (3 if crash == "before commit" else 0)
     assert stored(store) == [mid(1), mid(2), mid(3)]
-    assert {folder: contents(dovecot, user, folder) for folder in second} == second
+    assert folders(dovecot, user, DONE[after]) == DONE[after]
+
+
+@pytest.mark.parametrize("after", ["seen", "move:Processed"])
+def test_a_crash_between_a_batchs_commit_and_its_flags_stores_nothing_twice(
+    dovecot: Dovecot, any_store: Store, after: str
+) -> None:
+    store = any_store
+    user = dovecot.add_user()
+    create(dovecot, user, "Processed")
+    total = 2 * BATCH_MESSAGES + BATCH_MESSAGES // 2
+    with dovecot.session(user) as imap:
+        imap.multiappend("INBOX", [message(n) for n in range(1, total + 1)])
+    # The second batch is committed, then the process dies before it is flagged or moved.
+    second = range(BATCH_MESSAGES + 1, 2 * BATCH_MESSAGES + 1)
+    accept = failing_once(mid(second[0]), after_commit=True)
+    part = poller(store, dovecot.mailbox(user, after=after), accept=accept)
+
+    with pytest.raises(RuntimeError, match="the test crashed"):
+        part.poll_once()
+    assert stored(store) == sorted(mid(n) for n in range(1, second[-1] + 1))
+    inbox, processed = contents(dovecot, user), contents(dovecot, user, "Processed")
+    if after == "seen":
+        assert inbox == {mid(n): n < second[0] for n in range(1, total + 1)}
+    else:
+        assert inbox == {mid(n): False for n in range(second[0], total + 1)}
+        assert processed == {mid(n): False for n in range(1, second[0])}
+
+    # Read again: the committed batch is recognised by its keys and only now flagged or moved;
+    # the last batch is new.
+    assert part.poll_once() == total - second[-1]
+    rows = store.rows()
+    assert sorted(row.message_id or "" for row in rows) == sorted(
+        mid(n) for n in range(1, total + 1)
+    )
+    assert len({row.source_key for row in rows}) == total
+    if after == "seen":
+        assert contents(dovecot, user) == {mid(n): True for n in range(1, total + 1)}
+    else:
+        assert contents(dovecot, user) == {}
+        assert contents(dovecot, user, "Processed") == {mid(n): False for n in range(1, total + 1)}
 
 
 def test_a_restarted_server_is_reconnected_logged_once_and_reading_goes_on(store: Store) -> None:
