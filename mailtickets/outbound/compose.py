@@ -171,9 +171,7 @@ def _text(out: bytearray, name: str, value: str) -> None:
     words: list[str] = []
     pending: list[str] = []
     for word in [*value.split(" "), None]:
-        if word is not None and (
-            not word.isascii() or len(word) >= _LONGEST_WORD or "=?" in word
-        ):
+        if word is not None and (not word.isascii() or len(word) >= _LONGEST_WORD or "=?" in word):
             pending.append(word)
             continue
         if pending:
