@@ -8,6 +8,7 @@ can forget to; an agent's first answer stamps the first response.
 from __future__ import annotations
 
 import uuid
+from collections.abc import Callable
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -61,20 +62,38 @@ def find(session: Session, ticket_id: int) -> Ticket:
     return ticket
 
 
-def contact_for(session: Session, address: str, name: str | None, now: datetime) -> Contact:
-    """The contact with `address`, created on first mail; a new display name replaces the old."""
+def contact_for(
+    session: Session,
+    address: str,
+    name: str | None,
+    now: datetime,
+    locale: Callable[[], str | None] | None = None,
+) -> Contact:
+    """The contact with `address`, created on first mail; a new display name replaces the old.
+    A contact without a locale yet is given `locale()`'s, if that finds one."""
     contact = session.scalar(select(Contact).where(Contact.address == address))
     if contact is None:
         try:
             # Two instances can take a new customer's first two mails at once; the second
             # insert waits for the first and then finds the contact it made.
             with session.begin_nested():
-                contact = Contact(address=address, name=name, created_at=now, updated_at=now)
+                # Its locale in the same INSERT: no UPDATE of the row just written.
+                contact = Contact(
+                    address=address,
+                    name=name,
+                    locale=locale() if locale else None,
+                    created_at=now,
+                    updated_at=now,
+                )
                 session.add(contact)
         except IntegrityError:
-            return session.scalars(select(Contact).where(Contact.address == address)).one()
+            contact = session.scalars(select(Contact).where(Contact.address == address)).one()
+        else:
+            return contact
     elif name and name != contact.name:
         contact.name, contact.updated_at = name[:MAX_NAME], now
+    if contact.locale is None and locale is not None:
+        contact.locale = locale()
     return contact
 
 

@@ -26,12 +26,12 @@ TEAM_COMMANDS = frozenset({"follow", "unfollow", "away", "back"})
 
 
 def record_customer_message(ctx: MessageContext) -> None:
-    sender = tickets.contact_for(ctx.session, ctx.sender_address, ctx.sender_name, ctx.now)
+    # Kept once known: the customer's own language wins over the queue's from then on.
+    sender = tickets.contact_for(
+        ctx.session, ctx.sender_address, ctx.sender_name, ctx.now, locale=lambda: _locale(ctx)
+    )
     ctx.sender = sender
     contacts.heard_from(sender)
-    if sender.locale is None:
-        # Kept once known: the customer's own language wins over the queue's from then on.
-        sender.locale = _locale(ctx)
     previous = ctx.ticket
     if previous is None or tickets.closed_too_long(previous, ctx.now, ctx.config.reopen_grace):
         ticket = open_ticket(ctx, sender, linked_to=previous)
