@@ -58,35 +58,38 @@ def tally(
     # Each source's messages this hour and those withheld, read in one statement before
     # this message's rows are written (it is one more), and the rows then written in one:
     # the message's transaction holds the write lock meanwhile, so every statement counts.
-    counted = session.execute(
-        select(
-            NoticeTally.source,
-            func.count(),
-            func.count().filter(NoticeTally.withheld.is_(True)),
+    # Neither touches what the ORM has pending (tallies are only written here), so neither
+    # flushes it: the message's events go out later, in one batch with the rest.
+    with session.no_autoflush:
+        counted = session.execute(
+            select(
+                NoticeTally.source,
+                func.count(),
+                func.count().filter(NoticeTally.withheld.is_(True)),
+            )
+            .where(NoticeTally.source.in_(sources), NoticeTally.at > since)
+            .group_by(NoticeTally.source)
         )
-        .where(NoticeTally.source.in_(sources), NoticeTally.at > since)
-        .group_by(NoticeTally.source)
-    )
-    recent = {source: (count, withheld) for source, count, withheld in counted}
-    flood = None
-    for source in sources:
-        count, earlier = recent.get(source, (0, 0))
-        if count + 1 > threshold:
-            # Withheld against one source only, so that one summary lists the message.
-            flood = Flood(source, count + 1, began=not earlier)
-            break
-    session.execute(
-        insert(NoticeTally),
-        [
-            {
-                "source": source,
-                "at": now,
-                "ticket_id": ticket.id,
-                "withheld": flood is not None and source == flood.source,
-            }
-            for source in sources
-        ],
-    )
+        recent = {source: (count, withheld) for source, count, withheld in counted}
+        flood = None
+        for source in sources:
+            count, earlier = recent.get(source, (0, 0))
+            if count + 1 > threshold:
+                # Withheld against one source only, so that one summary lists the message.
+                flood = Flood(source, count + 1, began=not earlier)
+                break
+        session.execute(
+            insert(NoticeTally),
+            [
+                {
+                    "source": source,
+                    "at": now,
+                    "ticket_id": ticket.id,
+                    "withheld": flood is not None and source == flood.source,
+                }
+                for source in sources
+            ],
+        )
     return flood
 
 

@@ -110,9 +110,11 @@ def open_ticket(
 ) -> Ticket:
     """A new open ticket; `imported_at` marks one opened by mail imported as history, which
     is dated `now` (when that mail was written) and keeps no SLA clock."""
+    # The related rows too, not only their ids: the steps after this read them, and would
+    # each load them again.
     ticket = Ticket(
-        queue_id=queue.id,
-        contact_id=contact.id,
+        queue=queue,
+        contact=contact,
         subject=subject or NO_SUBJECT,
         status=TicketStatus.OPEN,
         priority=Priority.NORMAL,

@@ -25,17 +25,10 @@ MAX_LISTED = 50
 _CLOSED = "only agents add participants to this queue's tickets"
 
 
-def on_ticket(ctx: MessageContext, ticket: Ticket, address: str) -> bool:
-    """Whether `address` already gets the ticket's mail, and so may copy others onto it."""
-    row = tickets.participant(ctx.session, ticket, address)
-    return row is not None and not row.pending
-
-
 def sender_joins(ctx: MessageContext, ticket: Ticket, sender: Contact) -> bool:
-    """The sender of a follow-up who is not on the ticket (they wrote by reference or to its
-    reply address) joins as the queue allows; True when they were added."""
-    if tickets.participant(ctx.session, ticket, sender.address) is not None:
-        return False
+    """The sender of a follow-up who is not on the ticket, not even pending (they wrote by
+    reference or to its reply address), joins as the queue allows; True when they were
+    added."""
     if ctx.queue.participants == "closed":
         _not_added(ctx, ticket, [sender.address], _CLOSED)
         return False
