@@ -26,13 +26,13 @@ from tests.support.helpdesk import make_helpdesk
 
 HOLDER = "bench"
 
-_CONFIG = """
+_CONFIG = f"""
 [database]
 url = "{{url}}"
 [storage]
 dir = "{{directory}}"
 [tickets]
-subject_prefix = "{prefix}"
+subject_prefix = "{SUBJECT_PREFIX}"
 secret_env = "SECRET"
 max_acknowledgements_per_hour = 1000
 [ingest]
@@ -40,7 +40,7 @@ max_attachment_size = "30MiB"
 [outgoing]
 max_attachments_size = "40MB"
 [[queue]]
-address = "{queue}"
+address = "{QUEUE}"
 [[agent]]
 address = "alice@acme.example"
 name = "Alice"
@@ -48,7 +48,7 @@ role = "manager"
 [[agent]]
 address = "bruno@acme.example"
 name = "Bruno"
-""".format(prefix=SUBJECT_PREFIX, queue=QUEUE)
+"""
 
 
 def run(count: int, directory: Path) -> tuple[float, float]:
