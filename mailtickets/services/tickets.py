@@ -13,7 +13,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import select
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
 from mailtickets.db.models import (
@@ -73,28 +73,32 @@ def contact_for(
     A contact without a locale yet is given `locale()`'s, if that finds one."""
     contact = session.scalar(select(Contact).where(Contact.address == address))
     if contact is None:
-        try:
-            # Two instances can take a new customer's first two mails at once; the second
-            # insert waits for the first and then finds the contact it made.
-            with session.begin_nested():
-                # Its locale in the same INSERT: no UPDATE of the row just written.
-                contact = Contact(
-                    address=address,
-                    name=name,
-                    locale=locale() if locale else None,
-                    created_at=now,
-                    updated_at=now,
-                )
-                session.add(contact)
-        except IntegrityError:
-            contact = session.scalars(select(Contact).where(Contact.address == address)).one()
-        else:
+        # Its locale in the same INSERT: no UPDATE of the row just written.
+        row = {"address": address, "name": name, "locale": locale() if locale else None}
+        contact = _new_contact(session, row | {"created_at": now, "updated_at": now})
+        if contact is not None:
             return contact
+        contact = session.scalars(select(Contact).where(Contact.address == address)).one()
     elif name and name != contact.name:
         contact.name, contact.updated_at = name[:MAX_NAME], now
     if contact.locale is None and locale is not None:
         contact.locale = locale()
     return contact
+
+
+def _new_contact(session: Session, values: dict[str, Any]) -> Contact | None:
+    """The contact inserted with `values`; None when another transaction inserted its
+    address first. Two instances can take a new customer's first two mails at once: the
+    second insert waits for the first, then does nothing. One statement, where a savepoint
+    around an ORM insert, to survive the unique violation, took three."""
+    dialect = postgresql if session.get_bind().dialect.name == "postgresql" else sqlite
+    statement = (
+        dialect.insert(Contact)
+        .values(values)
+        .on_conflict_do_nothing(index_elements=[Contact.address])
+        .returning(Contact)
+    )
+    return session.scalars(statement).one_or_none()
 
 
 def open_ticket(

@@ -70,15 +70,20 @@ def copied(ctx: MessageContext, ticket: Ticket, *, from_ticket: bool) -> None:
 
 def _named(ctx: MessageContext, ticket: Ticket) -> list[str]:
     """The outside addresses the message was written to, in order, not yet on the ticket."""
-    present = ctx.session.scalars(
-        select(Contact.address)
-        .join(Participant, Participant.contact_id == Contact.id)
-        .where(Participant.ticket_id == ticket.id)
-    )
     agents = {normalise(a.address) for a in ctx.config.agents}
-    skip = ctx.config.own_addresses | agents | {ctx.sender_address} | set(present)
+    skip = ctx.config.own_addresses | agents | {ctx.sender_address}
     written = dict.fromkeys((*ctx.mail.to, *ctx.mail.cc))
-    return [a for a in written if a not in skip and ctx.config.queue_for(a) is None]
+    outside = [a for a in written if a not in skip and ctx.config.queue_for(a) is None]
+    if not outside:  # most mail is written to the queue alone: nothing to read
+        return []
+    present = set(
+        ctx.session.scalars(
+            select(Contact.address)
+            .join(Participant, Participant.contact_id == Contact.id)
+            .where(Participant.ticket_id == ticket.id)
+        )
+    )
+    return [a for a in outside if a not in present]
 
 
 def _count(ctx: MessageContext, ticket: Ticket) -> int:
