@@ -129,7 +129,8 @@ def open_ticket(
     )
     session.add(ticket)
     session.flush()
-    add_participant(session, ticket, contact, "requester", now, announce=False)
+    # Nobody is on a ticket just made: its requester joins without asking who is.
+    session.add(_participant(ticket, contact, "requester", now, pending=False))
     record(
         session,
         ticket,
@@ -164,16 +165,21 @@ def add_participant(
     )
     if exists is not None:
         return False
-    row = Participant(
-        ticket_id=ticket.id, contact_id=contact.id, role=role, added_at=now, pending=pending
-    )
-    session.add(row)
+    session.add(_participant(ticket, contact, role, now, pending=pending))
     if announce:
         kind = EventKind.PARTICIPANT_PENDING if pending else EventKind.PARTICIPANT_ADDED
         record(
             session, ticket, kind, now, actor or contact.address, role=role, address=contact.address
         )
     return True
+
+
+def _participant(
+    ticket: Ticket, contact: Contact, role: str, now: datetime, *, pending: bool
+) -> Participant:
+    return Participant(
+        ticket_id=ticket.id, contact_id=contact.id, role=role, added_at=now, pending=pending
+    )
 
 
 def confirm_participant(
