@@ -79,5 +79,5 @@ def store_message(
         if stored.omitted is not None and not part.inline:
             ctx.omitted_attachments.append(part.filename)
         ctx.attachments.append(stored)
-    ctx.session.flush()  # the mail about the message names its files by id
     ctx.intake.ticket_id = ticket.id
+    ctx.session.flush()  # the mail about the message names its files by id

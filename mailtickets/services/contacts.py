@@ -146,4 +146,6 @@ def soft_bounce(session: Session, address: str, reason: str, now: datetime) -> C
 
 def heard_from(contact: Contact) -> None:
     """The contact wrote to us, so mail reaches them: earlier delays count no more."""
-    contact.soft_bounces = 0
+    # Set only when it changes: a contact left untouched costs its transaction no flush.
+    if contact.soft_bounces:
+        contact.soft_bounces = 0

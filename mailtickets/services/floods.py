@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import delete, func, or_, select, update
+from sqlalchemy import delete, func, insert, or_, select, update
 from sqlalchemy.orm import Session, sessionmaker
 
 from mailtickets.config.settings import AgentSettings, QueueSettings
@@ -55,20 +55,42 @@ def tally(
     sources = [sender.address]
     if sender.created_at > since:
         sources.append("@" + sender.address.rpartition("@")[2])
-    rows = [NoticeTally(source=s, at=now, ticket_id=ticket.id, withheld=False) for s in sources]
-    session.add_all(rows)
-    session.flush()
-    for row in rows:
-        recent = select(func.count()).where(
-            NoticeTally.source == row.source, NoticeTally.at > since
+    # Each source's messages this hour and those withheld, read in one statement before
+    # this message's rows are written (it is one more), and the rows then written in one:
+    # the message's transaction holds the write lock meanwhile, so every statement counts.
+    # Neither touches what the ORM has pending (tallies are only written here), so neither
+    # flushes it: the message's events go out later, in one batch with the rest.
+    with session.no_autoflush:
+        counted = session.execute(
+            select(
+                NoticeTally.source,
+                func.count(),
+                func.count().filter(NoticeTally.withheld.is_(True)),
+            )
+            .where(NoticeTally.source.in_(sources), NoticeTally.at > since)
+            .group_by(NoticeTally.source)
         )
-        count = session.scalar(recent) or 0
-        if count > threshold:
-            earlier = session.scalar(recent.where(NoticeTally.withheld.is_(True))) or 0
-            # Withheld against one source only, so that one summary lists the message.
-            row.withheld = True
-            return Flood(row.source, count, began=not earlier)
-    return None
+        recent = {source: (count, withheld) for source, count, withheld in counted}
+        flood = None
+        for source in sources:
+            count, earlier = recent.get(source, (0, 0))
+            if count + 1 > threshold:
+                # Withheld against one source only, so that one summary lists the message.
+                flood = Flood(source, count + 1, began=not earlier)
+                break
+        session.execute(
+            insert(NoticeTally),
+            [
+                {
+                    "source": source,
+                    "at": now,
+                    "ticket_id": ticket.id,
+                    "withheld": flood is not None and source == flood.source,
+                }
+                for source in sources
+            ],
+        )
+    return flood
 
 
 def announce(

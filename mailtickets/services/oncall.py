@@ -115,9 +115,14 @@ def expectation(
     """What the customer may expect, for the acknowledgement: `on_call` (the name of the agent
     on call who has the ticket) and `opens_at` (when the team is back, in the customer's
     language and the team's zone); None when the team is at work now and nobody was paged."""
-    paged = session.scalar(
-        select(OnCallPage).where(OnCallPage.ticket_id == ticket.id).order_by(OnCallPage.id.desc())
-    )
+    # Only a queue with a rota pages anyone (`page`): elsewhere there is no page to read.
+    paged = None
+    if rota_of(config, ticket) is not None:
+        paged = session.scalar(
+            select(OnCallPage)
+            .where(OnCallPage.ticket_id == ticket.id)
+            .order_by(OnCallPage.id.desc())
+        )
     hours = business_hours(config, ticket)
     opens_at = None
     if hours.ever_open and not is_open(hours, now):

@@ -8,11 +8,12 @@ can forget to; an agent's first answer stamps the first response.
 from __future__ import annotations
 
 import uuid
+from collections.abc import Callable
 from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import select
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
 from mailtickets.db.models import (
@@ -61,21 +62,43 @@ def find(session: Session, ticket_id: int) -> Ticket:
     return ticket
 
 
-def contact_for(session: Session, address: str, name: str | None, now: datetime) -> Contact:
-    """The contact with `address`, created on first mail; a new display name replaces the old."""
+def contact_for(
+    session: Session,
+    address: str,
+    name: str | None,
+    now: datetime,
+    locale: Callable[[], str | None] | None = None,
+) -> Contact:
+    """The contact with `address`, created on first mail; a new display name replaces the old.
+    A contact without a locale yet is given `locale()`'s, if that finds one."""
     contact = session.scalar(select(Contact).where(Contact.address == address))
     if contact is None:
-        try:
-            # Two instances can take a new customer's first two mails at once; the second
-            # insert waits for the first and then finds the contact it made.
-            with session.begin_nested():
-                contact = Contact(address=address, name=name, created_at=now, updated_at=now)
-                session.add(contact)
-        except IntegrityError:
-            return session.scalars(select(Contact).where(Contact.address == address)).one()
+        # Its locale in the same INSERT: no UPDATE of the row just written.
+        row = {"address": address, "name": name, "locale": locale() if locale else None}
+        contact = _new_contact(session, row | {"created_at": now, "updated_at": now})
+        if contact is not None:
+            return contact
+        contact = session.scalars(select(Contact).where(Contact.address == address)).one()
     elif name and name != contact.name:
         contact.name, contact.updated_at = name[:MAX_NAME], now
+    if contact.locale is None and locale is not None:
+        contact.locale = locale()
     return contact
+
+
+def _new_contact(session: Session, values: dict[str, Any]) -> Contact | None:
+    """The contact inserted with `values`; None when another transaction inserted its
+    address first. Two instances can take a new customer's first two mails at once: the
+    second insert waits for the first, then does nothing. One statement, where a savepoint
+    around an ORM insert, to survive the unique violation, took three."""
+    dialect = postgresql if session.get_bind().dialect.name == "postgresql" else sqlite
+    statement = (
+        dialect.insert(Contact)
+        .values(values)
+        .on_conflict_do_nothing(index_elements=[Contact.address])
+        .returning(Contact)
+    )
+    return session.scalars(statement).one_or_none()
 
 
 def open_ticket(
@@ -91,9 +114,11 @@ def open_ticket(
 ) -> Ticket:
     """A new open ticket; `imported_at` marks one opened by mail imported as history, which
     is dated `now` (when that mail was written) and keeps no SLA clock."""
+    # The related rows too, not only their ids: the steps after this read them, and would
+    # each load them again.
     ticket = Ticket(
-        queue_id=queue.id,
-        contact_id=contact.id,
+        queue=queue,
+        contact=contact,
         subject=subject or NO_SUBJECT,
         status=TicketStatus.OPEN,
         priority=Priority.NORMAL,
@@ -104,7 +129,8 @@ def open_ticket(
     )
     session.add(ticket)
     session.flush()
-    add_participant(session, ticket, contact, "requester", now, announce=False)
+    # Nobody is on a ticket just made: its requester joins without asking who is.
+    session.add(_participant(ticket, contact, "requester", now, pending=False))
     record(
         session,
         ticket,
@@ -139,16 +165,21 @@ def add_participant(
     )
     if exists is not None:
         return False
-    row = Participant(
-        ticket_id=ticket.id, contact_id=contact.id, role=role, added_at=now, pending=pending
-    )
-    session.add(row)
+    session.add(_participant(ticket, contact, role, now, pending=pending))
     if announce:
         kind = EventKind.PARTICIPANT_PENDING if pending else EventKind.PARTICIPANT_ADDED
         record(
             session, ticket, kind, now, actor or contact.address, role=role, address=contact.address
         )
     return True
+
+
+def _participant(
+    ticket: Ticket, contact: Contact, role: str, now: datetime, *, pending: bool
+) -> Participant:
+    return Participant(
+        ticket_id=ticket.id, contact_id=contact.id, role=role, added_at=now, pending=pending
+    )
 
 
 def confirm_participant(

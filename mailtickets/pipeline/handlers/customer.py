@@ -26,20 +26,23 @@ TEAM_COMMANDS = frozenset({"follow", "unfollow", "away", "back"})
 
 
 def record_customer_message(ctx: MessageContext) -> None:
-    sender = tickets.contact_for(ctx.session, ctx.sender_address, ctx.sender_name, ctx.now)
+    # Kept once known: the customer's own language wins over the queue's from then on.
+    sender = tickets.contact_for(
+        ctx.session, ctx.sender_address, ctx.sender_name, ctx.now, locale=lambda: _locale(ctx)
+    )
     ctx.sender = sender
     contacts.heard_from(sender)
-    if sender.locale is None:
-        # Kept once known: the customer's own language wins over the queue's from then on.
-        sender.locale = _locale(ctx)
     previous = ctx.ticket
     if previous is None or tickets.closed_too_long(previous, ctx.now, ctx.config.reopen_grace):
         ticket = open_ticket(ctx, sender, linked_to=previous)
         from_ticket = True
     else:
         ticket = previous
-        from_ticket = participants.on_ticket(ctx, ticket, sender.address)
-        _follow_up(ctx, ticket, sender)
+        # Read once: whether the sender gets the ticket's mail, and so may copy others onto
+        # it, and whether they are on it at all.
+        place = tickets.participant(ctx.session, ticket, sender.address)
+        from_ticket = place is not None and not place.pending
+        _follow_up(ctx, ticket, sender, listed=place is not None)
     store_message(ctx, ticket, MessageKind.CUSTOMER, author_contact_id=sender.id)
     participants.copied(ctx, ticket, from_ticket=from_ticket)
     _refuse_team_commands(ctx, ticket)
@@ -69,7 +72,8 @@ def _refuse_team_commands(ctx: MessageContext, ticket: Ticket) -> None:
     )
 
 
-def _follow_up(ctx: MessageContext, ticket: Ticket, sender: Contact) -> None:
+def _follow_up(ctx: MessageContext, ticket: Ticket, sender: Contact, *, listed: bool) -> None:
+    """`listed`: the sender is a participant of `ticket`, pending or not."""
     # History older than the ticket's last change says nothing about where it stands now.
     if not (ctx.history and ctx.now < ticket.updated_at):
         tickets.customer_wrote(ctx.session, ticket, ctx.now, sender.address, sla=ctx.config.sla)
@@ -82,7 +86,7 @@ def _follow_up(ctx: MessageContext, ticket: Ticket, sender: Contact) -> None:
             sender.address,
             **ctx.ignored_reference,
         )
-    if participants.sender_joins(ctx, ticket, sender):
+    if not listed and participants.sender_joins(ctx, ticket, sender):
         tickets.record(
             ctx.session,
             ticket,

@@ -25,17 +25,10 @@ MAX_LISTED = 50
 _CLOSED = "only agents add participants to this queue's tickets"
 
 
-def on_ticket(ctx: MessageContext, ticket: Ticket, address: str) -> bool:
-    """Whether `address` already gets the ticket's mail, and so may copy others onto it."""
-    row = tickets.participant(ctx.session, ticket, address)
-    return row is not None and not row.pending
-
-
 def sender_joins(ctx: MessageContext, ticket: Ticket, sender: Contact) -> bool:
-    """The sender of a follow-up who is not on the ticket (they wrote by reference or to its
-    reply address) joins as the queue allows; True when they were added."""
-    if tickets.participant(ctx.session, ticket, sender.address) is not None:
-        return False
+    """The sender of a follow-up who is not on the ticket, not even pending (they wrote by
+    reference or to its reply address), joins as the queue allows; True when they were
+    added."""
     if ctx.queue.participants == "closed":
         _not_added(ctx, ticket, [sender.address], _CLOSED)
         return False
@@ -77,15 +70,20 @@ def copied(ctx: MessageContext, ticket: Ticket, *, from_ticket: bool) -> None:
 
 def _named(ctx: MessageContext, ticket: Ticket) -> list[str]:
     """The outside addresses the message was written to, in order, not yet on the ticket."""
-    present = ctx.session.scalars(
-        select(Contact.address)
-        .join(Participant, Participant.contact_id == Contact.id)
-        .where(Participant.ticket_id == ticket.id)
-    )
     agents = {normalise(a.address) for a in ctx.config.agents}
-    skip = ctx.config.own_addresses | agents | {ctx.sender_address} | set(present)
+    skip = ctx.config.own_addresses | agents | {ctx.sender_address}
     written = dict.fromkeys((*ctx.mail.to, *ctx.mail.cc))
-    return [a for a in written if a not in skip and ctx.config.queue_for(a) is None]
+    outside = [a for a in written if a not in skip and ctx.config.queue_for(a) is None]
+    if not outside:  # most mail is written to the queue alone: nothing to read
+        return []
+    present = set(
+        ctx.session.scalars(
+            select(Contact.address)
+            .join(Participant, Participant.contact_id == Contact.id)
+            .where(Participant.ticket_id == ticket.id)
+        )
+    )
+    return [a for a in outside if a not in present]
 
 
 def _count(ctx: MessageContext, ticket: Ticket) -> int:

@@ -28,6 +28,7 @@ from __future__ import annotations
 import re
 
 from sqlalchemy import select
+from sqlalchemy.orm import joinedload
 
 from mailtickets.db.models import Agent, Message, OutboundMessage, Ticket
 from mailtickets.mail.addresses import split_plus
@@ -72,7 +73,7 @@ def _by_token(ctx: MessageContext) -> tuple[Ticket, str] | None:
         if surveyed is not None:
             return surveyed
         token = read_reply_token(ctx.config.secret, tag, ctx.now)
-        ticket = ctx.session.get(Ticket, token.ticket_id) if token else None
+        ticket = _ticket(ctx, token.ticket_id) if token else None
         if token is None or ticket is None:
             continue
         if token.agent_id is None:
@@ -106,7 +107,7 @@ def _by_token(ctx: MessageContext) -> tuple[Ticket, str] | None:
 def _by_survey_token(ctx: MessageContext, tag: str) -> tuple[Ticket, str] | None:
     """A satisfaction answer, counted only from a participant: the address can be passed on."""
     ticket_id = read_survey_token(ctx.config.secret, tag)
-    ticket = ctx.session.get(Ticket, ticket_id) if ticket_id else None
+    ticket = _ticket(ctx, ticket_id) if ticket_id else None
     if ticket is None:
         return None
     if not is_participant(ctx.session, ticket, ctx.sender_address):
@@ -124,20 +125,31 @@ def _by_references(ctx: MessageContext) -> tuple[Ticket, str] | None:
     bounced = [ctx.bounce.original_message_id] if ctx.bounce else []
     candidates = [*bounced, *ctx.mail.in_reply_to, *reversed(ctx.mail.references)]
     for reference in dict.fromkeys(r for r in candidates if r):
-        ticket_id = ticket_of_message_id(ctx.config.secret, reference) or _stored(ctx, reference)
-        ticket = ctx.session.get(Ticket, ticket_id) if ticket_id else None
+        signed = ticket_of_message_id(ctx.config.secret, reference)
+        ticket = _ticket(ctx, signed) if signed else _stored(ctx, reference)
         if ticket is not None:
             return ticket, f"reference to <{reference}>"
     return None
 
 
-def _stored(ctx: MessageContext, message_id: str) -> int | None:
-    found = ctx.session.scalar(select(Message.ticket_id).where(Message.message_id == message_id))
-    if found is None:
-        found = ctx.session.scalar(
-            select(OutboundMessage.ticket_id).where(OutboundMessage.message_id == message_id)
+def _stored(ctx: MessageContext, message_id: str) -> Ticket | None:
+    """The ticket of a message we stored or sent with `message_id`, read with the message."""
+    for table in (Message, OutboundMessage):
+        ticket = ctx.session.scalar(
+            select(Ticket)
+            .join(table, table.ticket_id == Ticket.id)
+            .where(table.message_id == message_id)
+            .options(joinedload(Ticket.queue))
+            .limit(1)
         )
-    return found
+        if ticket is not None:
+            return ticket
+    return None
+
+
+def _ticket(ctx: MessageContext, ticket_id: int) -> Ticket | None:
+    # With its queue, which the message's mail and routing read next.
+    return ctx.session.get(Ticket, ticket_id, options=[joinedload(Ticket.queue)])
 
 
 def _by_returned(ctx: MessageContext) -> tuple[Ticket, str] | None:
@@ -147,7 +159,7 @@ def _by_returned(ctx: MessageContext) -> tuple[Ticket, str] | None:
         return None
     text = ctx.bounce.returned_text
     for ticket_id in tickets_in_markers(ctx.config.secret, text):
-        ticket = ctx.session.get(Ticket, ticket_id)
+        ticket = _ticket(ctx, ticket_id)
         if ticket is not None:
             return ticket, SIGNED_IN_RETURNED[0]
     for queue in ctx.config.queues:
@@ -155,7 +167,7 @@ def _by_returned(ctx: MessageContext) -> tuple[Ticket, str] | None:
         pattern = re.compile(rf"{re.escape(local)}\+([0-9a-z.]{{1,80}})@{re.escape(domain)}", re.I)
         for tag in pattern.findall(text):
             token = read_reply_token(ctx.config.secret, tag, ctx.now)
-            ticket = ctx.session.get(Ticket, token.ticket_id) if token else None
+            ticket = _ticket(ctx, token.ticket_id) if token else None
             if ticket is not None:
                 return ticket, SIGNED_IN_RETURNED[1]
     return None
@@ -169,7 +181,7 @@ def _by_marker_or_tag(ctx: MessageContext) -> tuple[Ticket, str] | None:
     if tagged is not None:
         candidates.append((tagged, "subject tag"))
     for ticket_id, how in candidates:
-        ticket = ctx.session.get(Ticket, ticket_id)
+        ticket = _ticket(ctx, ticket_id)
         if ticket is None:
             continue
         agent_address = ctx.config.agent(ctx.sender_address) is not None
