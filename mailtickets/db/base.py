@@ -17,9 +17,7 @@ from sqlalchemy.engine import Engine, make_url
 from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
 from sqlalchemy.types import TypeDecorator
 
-from mailtickets.errors import DatabaseError
-
-SQLITE_BUSY_TIMEOUT_MS = 15_000
+from mailtickets.db.driver import SQLITE_BUSY_TIMEOUT_MS, no_such_database
 
 NAMING_CONVENTION = {
     "ix": "ix_%(column_0_label)s",
@@ -80,9 +78,7 @@ def make_engine(url: str, *, create: bool = True) -> Engine:
         if create:
             path.parent.mkdir(parents=True, exist_ok=True)
         elif not path.is_file():
-            raise DatabaseError(
-                f"{path}: no such database; run `mailtickets db upgrade` to create it"
-            )
+            raise no_such_database(path)
     engine = create_engine(url, connect_args={"timeout": SQLITE_BUSY_TIMEOUT_MS / 1000})
     event.listen(engine, "connect", _sqlite_pragmas)
     event.listen(engine, "begin", _sqlite_begin_immediate)
