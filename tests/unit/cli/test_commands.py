@@ -43,7 +43,7 @@ def test_the_command_line_alone_imports_neither_the_database_nor_the_application
 
 
 def test_every_tickets_command_is_found_where_its_table_says() -> None:
-    defined = {}
+    defined: dict[str | None, str] = {}
     for module in pkgutil.iter_modules(mailtickets.cli.__path__):
         found = getattr(import_module(f"mailtickets.cli.{module.name}"), "TICKET_COMMANDS", [])
         defined |= {command.name: module.name for command in found}
