@@ -62,10 +62,7 @@ def open_sqlite(path: Path) -> Iterator[Driver]:
     """The SQLite file at `path`, which must exist and be at the head revision."""
     if not path.is_file():
         raise no_such_database(path)
-    # Autocommit: each read is its own transaction, as a write elsewhere may wait on it.
-    with closing(
-        sqlite3.connect(path, timeout=SQLITE_BUSY_TIMEOUT_MS / 1000, isolation_level=None)
-    ) as connection:
+    with closing(sqlite3.connect(path, timeout=SQLITE_BUSY_TIMEOUT_MS / 1000)) as connection:
         has_version = connection.execute(
             "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ?", (VERSION_TABLE,)
         ).fetchone()
