@@ -173,9 +173,10 @@ def _environment(
     if env_file is not None and not env_file.is_file():
         raise ConfigError([f"{env_file}: cannot read the env file: no such file"])
     file = env_file or (config.parent if config else Path()) / ".env"
-    if not file.is_file():
+    # As python-dotenv decides (a file it cannot see is none); imported only for a file: its
+    # parser takes a tenth of what a short command may take.
+    if not os.path.isfile(file):  # noqa: PTH113  (Path.is_file raises in a closed directory)
         return dict(environ)
-    # Imported for a file only: its parser takes a tenth of what a short command may take.
     from dotenv import dotenv_values
 
     values = {k: v for k, v in dotenv_values(file).items() if v is not None}
