@@ -7,7 +7,7 @@ is only ever shown for a bug.
 from __future__ import annotations
 
 import os
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from importlib import import_module
 from pathlib import Path
@@ -19,10 +19,13 @@ from mailtickets import __version__
 from mailtickets.errors import ConfigError, MailticketsError, NotFound
 
 if TYPE_CHECKING:
+    from contextlib import AbstractContextManager
+
     from sqlalchemy.orm import Session, sessionmaker
 
     from mailtickets.app import App
     from mailtickets.config import Settings
+    from mailtickets.db.driver import Driver
 
 EXIT_ERROR = 1
 EXIT_CONFIG = 2
@@ -72,6 +75,18 @@ class CliContext:
 
         return open_current(self.settings_as_owner().database.url)
 
+    def reader(self) -> AbstractContextManager[Driver]:
+        """The database for reads written for its driver (see `db.driver`): a plain SQLite
+        file through `sqlite3`, so that the command imports no SQLAlchemy; any other database
+        through a session of `database()`."""
+        from mailtickets.config.database_url import sqlite_file
+        from mailtickets.db import driver
+
+        file = sqlite_file(self.settings_as_owner().database.url)
+        if file is not None:
+            return driver.open_sqlite(Path(file))
+        return driver.in_session(self.database())
+
     def which_database(self) -> str:
         """` (URL)` of the database in use, password hidden, for error lines; "" before the
         settings are read."""
@@ -94,20 +109,34 @@ def fail(message: str, code: int = EXIT_ERROR) -> NoReturn:
     raise SystemExit(code)
 
 
-class Group(click.Group):
-    """A group whose commands report our errors as single lines, not tracebacks, and whose
-    commands are imported only when asked for, so that each pays for its own imports only.
-    """
+class LazyGroup(click.Group):
+    """A group whose commands are imported only when asked for, so that each pays for its own
+    imports only: `modules` names, for each command not defined with the group, the module of
+    `mailtickets.cli` whose list `table` holds it."""
+
+    def __init__(
+        self, *args: Any, modules: Mapping[str, str], table: str = "COMMANDS", **kwargs: Any
+    ) -> None:
+        super().__init__(*args, **kwargs)
+        self.modules = modules
+        self.table = table
 
     def list_commands(self, ctx: click.Context) -> list[str]:
-        return sorted(_COMMANDS)
+        return sorted({*self.commands, *self.modules})
 
     def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
-        module = _COMMANDS.get(cmd_name)
+        module = self.modules.get(cmd_name)
         if module is None:
-            return None
-        commands: list[click.Command] = import_module(f"mailtickets.cli.{module}").COMMANDS
+            return super().get_command(ctx, cmd_name)
+        commands: list[click.Command] = getattr(
+            import_module(f"mailtickets.cli.{module}"), self.table
+        )
         return next(command for command in commands if command.name == cmd_name)
+
+
+class Group(LazyGroup):
+    """The `mailtickets` group: its commands report our errors as single lines, not
+    tracebacks."""
 
     def parse_args(self, ctx: click.Context, args: list[str]) -> list[str]:
         try:
@@ -140,10 +169,12 @@ class Group(click.Group):
 
 def _is_database_error(exc: Exception) -> bool:
     # Imported only when something failed: a command that never touched the database must
-    # not pay for importing SQLAlchemy.
+    # not pay for importing SQLAlchemy (nor one that read SQLite through `sqlite3`).
+    import sqlite3
+
     from sqlalchemy.exc import SQLAlchemyError
 
-    return isinstance(exc, SQLAlchemyError)
+    return isinstance(exc, sqlite3.Error | SQLAlchemyError)
 
 
 def _which_database(ctx: click.Context) -> str:
@@ -160,7 +191,31 @@ def first_line(exc: BaseException) -> str:
     return text.splitlines()[0] if text else type(origin).__name__
 
 
-@click.group(cls=Group)
+#: Each command and the module of the command line that defines it (in its `COMMANDS`).
+_COMMANDS = {
+    "agents": "agents",
+    "check-config": "check",
+    "contacts": "contacts",
+    "db": "db",
+    "deliver": "deliver",
+    "imap": "imap",
+    "import": "imports",
+    "outbox": "outbox",
+    "send-test": "outbox",
+    "templates": "outbox",
+    "quarantine": "quarantine",
+    "report": "report",
+    "rules": "rules",
+    "run": "run",
+    "secret": "secret",
+    "status": "status",
+    "tickets": "tickets",
+    "sla": "sla",
+    "webhooks": "webhooks",
+}
+
+
+@click.group(cls=Group, modules=_COMMANDS)
 @click.version_option(__version__, prog_name="mailtickets")
 @click.option(
     "--config",
@@ -188,27 +243,3 @@ def main(ctx: click.Context, config: Path | None, env_file: Path | None, log_lev
 
     configure_logging(log_level)
     ctx.obj = CliContext(config, env_file, search_path_from(os.environ))
-
-
-#: Each command and the module of the command line that defines it (in its `COMMANDS`).
-_COMMANDS = {
-    "agents": "agents",
-    "check-config": "check",
-    "contacts": "contacts",
-    "db": "db",
-    "deliver": "deliver",
-    "imap": "imap",
-    "import": "imports",
-    "outbox": "outbox",
-    "send-test": "outbox",
-    "templates": "outbox",
-    "quarantine": "quarantine",
-    "report": "report",
-    "rules": "rules",
-    "run": "run",
-    "secret": "secret",
-    "status": "status",
-    "tickets": "tickets",
-    "sla": "tickets",
-    "webhooks": "webhooks",
-}

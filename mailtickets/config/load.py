@@ -24,13 +24,10 @@ from collections.abc import Mapping, Sequence
 from datetime import time
 from pathlib import Path
 
-from dotenv import dotenv_values
-from sqlalchemy.engine import make_url
-from sqlalchemy.exc import ArgumentError
-
 from mailtickets.config import reader as r
 from mailtickets.config.api import read_api
 from mailtickets.config.crosscheck import cross_check
+from mailtickets.config.database_url import sqlite_file, sqlite_url
 from mailtickets.config.rota import read_rota
 from mailtickets.config.rules import read_rules
 from mailtickets.config.settings import (
@@ -175,8 +172,14 @@ def _environment(
     """The process environment over the `.env` file's values (the real environment wins)."""
     if env_file is not None and not env_file.is_file():
         raise ConfigError([f"{env_file}: cannot read the env file: no such file"])
-    dotenv = env_file or (config.parent if config else Path()) / ".env"
-    values = {k: v for k, v in dotenv_values(dotenv).items() if v is not None}
+    file = env_file or (config.parent if config else Path()) / ".env"
+    # As python-dotenv decides (a file it cannot see is none); imported only for a file: its
+    # parser takes a tenth of what a short command may take.
+    if not os.path.isfile(file):  # noqa: PTH113  (Path.is_file raises in a closed directory)
+        return dict(environ)
+    from dotenv import dotenv_values
+
+    values = {k: v for k, v in dotenv_values(file).items() if v is not None}
     return values | dict(environ)
 
 
@@ -234,6 +237,12 @@ def _database_url(base: Path | None) -> r.Kind[str]:
 
     def parse(value: object) -> str:
         text = r.nonempty(value)
+        file = sqlite_file(text)
+        if file is not None:
+            return sqlite_url(str(r.path(base)(file)))
+        from sqlalchemy.engine import make_url  # for any other URL: see `database_url`
+        from sqlalchemy.exc import ArgumentError
+
         try:
             url = make_url(text)
         except ArgumentError as exc:

@@ -19,11 +19,9 @@ from sqlalchemy.engine import Engine, make_url
 from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
 from sqlalchemy.types import TypeDecorator
 
-from mailtickets.errors import DatabaseError
+from mailtickets.db.driver import SQLITE_BUSY_TIMEOUT_MS, no_such_database
 
 log = logging.getLogger(__name__)
-
-SQLITE_BUSY_TIMEOUT_MS = 15_000
 
 NAMING_CONVENTION = {
     "ix": "ix_%(column_0_label)s",
@@ -87,9 +85,7 @@ def make_engine(
         if create:
             path.parent.mkdir(parents=True, exist_ok=True)
         elif not path.is_file():
-            raise DatabaseError(
-                f"{path}: no such database; run `mailtickets db upgrade` to create it"
-            )
+            raise no_such_database(path)
     engine = create_engine(url, connect_args={"timeout": busy_timeout})
     event.listen(engine, "connect", _sqlite_pragmas)
     writers = WriterQueue(busy_timeout)

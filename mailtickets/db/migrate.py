@@ -17,14 +17,13 @@ from sqlalchemy.orm import Session, sessionmaker
 
 import mailtickets.db.models  # noqa: F401  (registers every table on Base.metadata)
 from mailtickets.db.base import Base, make_engine, session_factory
-from mailtickets.errors import DatabaseError, SchemaOutOfDate
+from mailtickets.db.revision import READ_VERSION, VERSION_TABLE, require_head
+from mailtickets.db.revision import head as head  # what `db current` and tests compare with
+from mailtickets.errors import DatabaseError
 from mailtickets.resources import resource_dir
 
 if TYPE_CHECKING:
     from alembic.config import Config
-
-#: Alembic's table of the revision a database is at.
-VERSION_TABLE = "alembic_version"
 
 
 def _config(**attributes: Any) -> Config:
@@ -36,22 +35,12 @@ def _config(**attributes: Any) -> Config:
     return config
 
 
-def head() -> str:
-    """The revision this version of mailtickets needs: the number the last migration's file
-    name starts with (each revision is its file's number, one after its down revision; a
-    test holds the files to that and to Alembic's own reading)."""
-    versions = resource_dir("migrations") / "versions"
-    numbers = [path.name[:4] for path in versions.glob("[0-9][0-9][0-9][0-9]_*.py")]
-    assert numbers, f"{versions} has no revision"
-    return max(numbers)
-
-
 def current(engine: Engine) -> str | None:
     """The revision the database is at, None for an empty database."""
     with engine.connect() as connection:
         if not inspect(connection).has_table(VERSION_TABLE):
             return None
-        return connection.execute(text(f"SELECT version_num FROM {VERSION_TABLE}")).scalar()  # noqa: S608  (fixed name)
+        return connection.execute(text(READ_VERSION)).scalar()
 
 
 @contextmanager
@@ -106,13 +95,7 @@ def drift(engine: Engine) -> list[str]:
 
 def ensure_current(engine: Engine) -> None:
     """Raise `SchemaOutOfDate` unless the database is at head."""
-    at, needed = current(engine), head()
-    if at != needed:
-        state = "empty" if at is None else f"at revision {at}"
-        raise SchemaOutOfDate(
-            f"the database is {state} but this version needs {needed}; "
-            "run `mailtickets db upgrade` first"
-        )
+    require_head(current(engine))
 
 
 def open_current(url: str) -> sessionmaker[Session]:

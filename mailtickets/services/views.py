@@ -5,19 +5,16 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import func, or_, select
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from mailtickets.db.models import (
     Agent,
     Contact,
     Event,
-    Message,
     OutboundMessage,
     Participant,
-    Queue,
     Ticket,
-    TicketStatus,
 )
 from mailtickets.services import outgoing
 from mailtickets.services.tickets import find
@@ -29,77 +26,6 @@ def _iso(value: datetime | None) -> str | None:
 
 def _person(name: str | None, address: str) -> str:
     return f"{name} <{address}>" if name else address
-
-
-def list_tickets(
-    session: Session,
-    status: str | None = None,
-    queue: str | None = None,
-    due_before: datetime | None = None,
-    *,
-    after: int | None = None,
-    limit: int | None = None,
-) -> list[dict[str, Any]]:
-    """Tickets, oldest first; `due_before` keeps those with an SLA due time before it.
-
-    `after` and `limit` read one page: at most `limit` tickets numbered above `after`.
-    """
-    counts = (
-        select(Message.ticket_id, func.count(Message.id).label("n"))
-        .group_by(Message.ticket_id)
-        .subquery()
-    )
-    # Columns, not ORM objects: 10,000 tickets are listed in a fraction of the time.
-    query = (
-        select(
-            Ticket.id,
-            Ticket.subject,
-            Ticket.status,
-            Ticket.priority,
-            Queue.address.label("queue"),
-            Contact.address.label("customer"),
-            Agent.address.label("assignee"),
-            func.coalesce(counts.c.n, 0).label("messages"),
-            Ticket.created_at,
-            Ticket.updated_at,
-        )
-        .join(Queue, Ticket.queue_id == Queue.id)
-        .join(Contact, Ticket.contact_id == Contact.id)
-        .outerjoin(Agent, Ticket.assignee_id == Agent.id)
-        .outerjoin(counts, counts.c.ticket_id == Ticket.id)
-        .order_by(Ticket.id)
-    )
-    if status:
-        query = query.where(Ticket.status == TicketStatus(status))
-    if queue:
-        query = query.where((Queue.address == queue.lower()) | (Queue.name == queue))
-    if due_before is not None:
-        query = query.where(
-            or_(
-                Ticket.first_response_due <= due_before,
-                Ticket.next_response_due <= due_before,
-                Ticket.resolution_due <= due_before,
-            )
-        )
-    if after is not None:
-        query = query.where(Ticket.id > after)
-    if limit is not None:
-        query = query.limit(limit)
-    return [
-        {
-            "id": row.id,
-            "subject": row.subject,
-            "status": row.status.value,
-            "priority": row.priority.value,
-            "queue": row.queue,
-            "customer": row.customer,
-            "assignee": row.assignee,
-            "messages": row.messages,
-            "created_at": _iso(row.created_at),
-            "updated_at": _iso(row.updated_at),
-        }
-        for row in session.execute(query)
-    ]
 
 
 def show_ticket(session: Session, ticket_id: int) -> dict[str, Any]:

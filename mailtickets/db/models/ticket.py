@@ -14,13 +14,7 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from mailtickets.db.base import Base, string_enum
 from mailtickets.db.models.directory import ADDRESS, Agent, Contact, Queue
-
-
-class TicketStatus(enum.StrEnum):
-    OPEN = "open"
-    PENDING = "pending"  # waiting on the customer
-    RESOLVED = "resolved"
-    CLOSED = "closed"
+from mailtickets.db.ticket_status import TicketStatus as TicketStatus
 
 
 class Priority(enum.StrEnum):

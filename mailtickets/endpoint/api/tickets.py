@@ -18,6 +18,7 @@ from starlette.responses import JSONResponse, Response
 
 from mailtickets.config.reader import duration
 from mailtickets.db import files
+from mailtickets.db.driver import of_session
 from mailtickets.db.models import Agent, Priority, TicketStatus
 from mailtickets.endpoint.api.body import json_object, plain, text
 from mailtickets.endpoint.api.context import ApiContext
@@ -32,7 +33,8 @@ from mailtickets.endpoint.api.params import (
 from mailtickets.mail.commands import parse_commands
 from mailtickets.outbox.attachments import ticket_files
 from mailtickets.services import tickets as service
-from mailtickets.services.views import list_tickets, show_ticket
+from mailtickets.services.ticket_list import list_tickets, view
+from mailtickets.services.views import show_ticket
 
 PAGE = 50
 MAX_PAGE = 200
@@ -64,7 +66,10 @@ async def list_(ctx: ApiContext, request: Request) -> Response:
 
     def read() -> list[dict[str, Any]]:
         with ctx.sessions() as session:
-            return list_tickets(session, status, queue, due_before, after=after, limit=limit + 1)
+            listed = list_tickets(
+                of_session(session), status, queue, due_before, after=after, limit=limit + 1
+            )
+            return [view(ticket) for ticket in listed]
 
     rows = await run_in_threadpool(read)
     more = len(rows) > limit

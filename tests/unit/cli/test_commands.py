@@ -8,10 +8,12 @@ import subprocess
 import sys
 from importlib import import_module
 
+import click
 from click.testing import CliRunner
 
 import mailtickets.cli
 from mailtickets.cli import _COMMANDS, main
+from mailtickets.cli.tickets import _TICKET_COMMANDS, tickets
 from tests.support.cli import environment
 
 
@@ -38,3 +40,12 @@ def test_the_command_line_alone_imports_neither_the_database_nor_the_application
         [sys.executable, "-c", probe], env=environment(), capture_output=True, text=True, check=True
     )
     assert done.stdout.strip() == "[]"
+
+
+def test_every_tickets_command_is_found_where_its_table_says() -> None:
+    defined: dict[str | None, str] = {}
+    for module in pkgutil.iter_modules(mailtickets.cli.__path__):
+        found = getattr(import_module(f"mailtickets.cli.{module.name}"), "TICKET_COMMANDS", [])
+        defined |= {command.name: module.name for command in found}
+    assert defined == _TICKET_COMMANDS
+    assert set(tickets.list_commands(click.Context(tickets))) == {"list", *_TICKET_COMMANDS}
