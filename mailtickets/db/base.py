@@ -125,6 +125,11 @@ class WriterQueue:
         self._owner: int | None = None
 
     def begin(self, connection: Any) -> None:
+        if connection.get_execution_options().get(READ_ONLY):
+            # A reader (WAL) sees the last commit and neither waits for writers nor holds
+            # them up.
+            connection.exec_driver_sql("BEGIN")
+            return
         me = threading.get_ident()
         # A thread that already writes on another connection waits on SQLite, as before.
         queued = self._owner != me and self._lock.acquire(timeout=self._timeout)
@@ -149,3 +154,14 @@ class WriterQueue:
 
 def session_factory(engine: Engine) -> sessionmaker[Session]:
     return sessionmaker(engine, expire_on_commit=False)
+
+
+#: The execution option of a session that only reads (`reading`).
+READ_ONLY = "mailtickets_read_only"
+
+
+def reading(sessions: sessionmaker[Session]) -> Session:
+    """A session for reads only. On SQLite it begins a deferred transaction, outside the
+    writers' queue: it takes no write lock, and a write in it could fail at once with
+    "database is locked", so it must not write."""
+    return sessions(execution_options={READ_ONLY: True})

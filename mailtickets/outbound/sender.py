@@ -34,6 +34,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from mailtickets.background import BackgroundLoop
 from mailtickets.clock import Clock
 from mailtickets.config.settings import AgentSettings, OutgoingSettings, QueueSettings
+from mailtickets.db.base import reading
 from mailtickets.db.lease import MAX_ERROR, lease_batch, release
 from mailtickets.db.models import HELD, EventKind, OutboundMessage, OutboundStatus, Ticket
 from mailtickets.errors import PermanentFailure, RelayRefused, TemporaryFailure
@@ -130,7 +131,7 @@ def _drafts(
     now: datetime,
 ) -> dict[int, bytes | Exception]:
     """The leased rows not rendered yet, rendered: their bytes, or why they cannot be."""
-    with sessions() as session:
+    with reading(sessions) as session:
         query = select(OutboundMessage).where(
             OutboundMessage.id.in_(outbound_ids), OutboundMessage.raw.is_(None)
         )

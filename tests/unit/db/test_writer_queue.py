@@ -14,7 +14,7 @@ from sqlalchemy import text
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import OperationalError
 
-from mailtickets.db.base import make_engine, session_factory
+from mailtickets.db.base import make_engine, reading, session_factory
 
 WAITED = "waited"
 
@@ -102,3 +102,24 @@ def test_a_second_connection_of_one_thread_meets_sqlite_not_itself(
             second.execute(text("UPDATE counter SET n = n + 10"))
     assert WAITED not in caplog.text
     assert _count(engine) == 1
+
+
+def test_a_reader_neither_waits_for_a_writer_nor_sees_what_it_has_not_committed(
+    engine: Engine,
+) -> None:
+    sessions = session_factory(engine)
+    seen: list[int] = []
+
+    def read() -> None:
+        with reading(sessions) as session:
+            seen.append(session.execute(text("SELECT n FROM counter")).scalar_one())
+
+    with sessions.begin() as writer:
+        writer.execute(text("UPDATE counter SET n = 5"))
+        reader = threading.Thread(target=read)
+        reader.start()
+        # A reader in the writers' queue would wait for this transaction to end.
+        reader.join(timeout=10)
+        assert not reader.is_alive()
+    assert seen == [0]
+    assert _count(engine) == 5
