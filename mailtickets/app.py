@@ -8,6 +8,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, fields
+from typing import TYPE_CHECKING
 
 from jinja2 import Environment
 from sqlalchemy.engine import Engine
@@ -21,8 +22,6 @@ from mailtickets.db.models import InboundMessage, IntakeStatus, OutboundStatus, 
 from mailtickets.db.ownership import Duties
 from mailtickets.errors import ConfigError, ImapError
 from mailtickets.health import Part
-from mailtickets.ingest.imap import ImapPoller
-from mailtickets.ingest.imap_quarantine import move_to_quarantine
 from mailtickets.ingest.intake import Accepted, Arrival, Envelope, GroupCommit
 from mailtickets.ingest.smtp import SmtpListener
 from mailtickets.keyfile import load_or_create_key
@@ -31,7 +30,6 @@ from mailtickets.oauth2 import TokenSource, mailbox_tokens, relay_tokens
 from mailtickets.outbound.render import environment
 from mailtickets.outbound.sender import Attempt, OutboxSender, SenderConfig
 from mailtickets.outbound.transport import transport_for
-from mailtickets.outbound.webhook_sender import Posted, WebhookSender
 from mailtickets.outbox import webhooks
 from mailtickets.outcomes import Outcome
 from mailtickets.pipeline.context import PipelineConfig
@@ -42,6 +40,10 @@ from mailtickets.services.directory import sync_directory
 from mailtickets.services.oncall import escalate
 from mailtickets.services.retention import EVERY, purge_raw
 from mailtickets.services.sla.policy import SlaConfig
+
+if TYPE_CHECKING:
+    from mailtickets.ingest.imap import ImapPoller
+    from mailtickets.outbound.webhook_sender import Posted, WebhookSender
 
 log = logging.getLogger(__name__)
 
@@ -153,22 +155,9 @@ def daemon_parts(app: App, metrics: Metrics, duties: Duties) -> list[Part]:
         SmtpListener(listener, app.settings.queues, store, app.clock, on_accepted=worker.wake)
         for listener in app.settings.smtp
     ]
-    pollers = [
-        ImapPoller(
-            box,
-            app.sessions,
-            app.clock,
-            queues=app.settings.queues,
-            on_accepted=worker.wake,
-            # Through `store_all`, so that IMAP mail is counted like SMTP mail and each batch
-            # shares the SMTP intake's commits instead of racing them for the database.
-            accept=lambda _sessions, arrivals: store_all(arrivals),
-            duties=duties,
-            takeover_interval=app.settings.daemon.takeover_interval,
-            tokens=mailboxes.get(box.name),
-        )
-        for box in app.settings.imap
-    ]
+    # Through `store_all`, so that IMAP mail is counted like SMTP mail and each batch shares
+    # the SMTP intake's commits instead of racing them for the database.
+    pollers = _pollers(app, duties, mailboxes, store_all, worker.wake)
     metrics.watch_mailboxes(
         (box.name, poller.last_success)
         for box, poller in zip(app.settings.imap, pollers, strict=True)
@@ -207,6 +196,35 @@ def daemon_parts(app: App, metrics: Metrics, duties: Duties) -> list[Part]:
     return [*servers(site), *parts]
 
 
+def _pollers(
+    app: App,
+    duties: Duties,
+    tokens: Mapping[str, TokenSource],
+    store_all: Callable[[Sequence[Arrival]], list[Accepted]],
+    on_accepted: Callable[[], None],
+) -> list[ImapPoller]:
+    """A poller for each `[[imap]]` mailbox; the IMAP client is imported only for a site
+    that has one (it costs the daemon about 10 MiB resident)."""
+    if not app.settings.imap:
+        return []
+    from mailtickets.ingest.imap import ImapPoller
+
+    return [
+        ImapPoller(
+            box,
+            app.sessions,
+            app.clock,
+            queues=app.settings.queues,
+            on_accepted=on_accepted,
+            accept=lambda _sessions, arrivals: store_all(arrivals),
+            duties=duties,
+            takeover_interval=app.settings.daemon.takeover_interval,
+            tokens=tokens.get(box.name),
+        )
+        for box in app.settings.imap
+    ]
+
+
 def _held_replies(app: App) -> Job:
     """Held answers nobody decided on expire, their agents told; checked as often as SLAs."""
 
@@ -218,9 +236,12 @@ def _held_replies(app: App) -> Job:
 
 
 def _webhooks(app: App, metrics: Metrics, duties: Duties) -> list[WebhookSender]:
-    """The webhook sender, when `[[webhook]]` names receivers."""
+    """The webhook sender, when `[[webhook]]` names receivers (its HTTP client is imported
+    only then)."""
     if not app.settings.webhooks:
         return []
+    from mailtickets.outbound.webhook_sender import WebhookSender
+
     sender = WebhookSender(
         app.sessions,
         app.settings.webhooks,
@@ -278,6 +299,8 @@ def _quarantine_in_mailbox(app: App, intake_id: int, tokens: Mapping[str, TokenS
     box = next((b for b in app.settings.imap if key and key.startswith(f"{b.name}/")), None)
     if box is None or box.quarantine_folder is None or key is None:
         return
+    from mailtickets.ingest.imap_quarantine import move_to_quarantine
+
     try:
         move_to_quarantine(box, key, tokens=tokens.get(box.name))
     except ImapError as exc:  # the raw message is safe in the database either way

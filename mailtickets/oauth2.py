@@ -25,9 +25,6 @@ from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-import requests
-from authlib.integrations.requests_client import OAuth2Session, OAuthError
-
 from mailtickets.clock import Clock
 from mailtickets.config.settings import ImapMailboxSettings, OAuth2Settings, OutgoingSettings
 from mailtickets.errors import TokenError
@@ -186,6 +183,11 @@ class TokenSource:
 
     def _fetch(self) -> AccessToken:
         """Ask the endpoint for a new token; `TokenError` says why it gave none."""
+        # Imported at the first fetch: a daemon without OAuth2 does not carry the HTTP client
+        # (about 20 MiB resident).
+        import requests
+        from authlib.integrations.requests_client import OAuth2Session, OAuthError
+
         s = self.settings
         client = OAuth2Session(
             client_id=s.client_id,

@@ -11,10 +11,13 @@ from __future__ import annotations
 
 import sqlite3
 from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import InstrumentedAttribute, Session
+
+from mailtickets.mail.spans import InMemory, Source
 
 
 def in_pieces(session: Session) -> bool:
@@ -55,6 +58,47 @@ def read(
         if "no such rowid" in str(exc):
             return None
         raise
+
+
+def reader(
+    session: Session, value: InstrumentedAttribute[bytes], key: InstrumentedAttribute[int], row: int
+) -> Source | None:
+    """Column `value` of row `row` (as for `read`) to read by byte range while `session`
+    lasts; None if there is no such row."""
+    if not in_pieces(session):
+        whole = read(session, value, key, row)
+        return None if whole is None else InMemory(whole)
+    table = value.class_.__tablename__
+    try:
+        with _connection(session).blobopen(table, value.key, row, readonly=True) as blob:
+            size = len(blob)
+    except sqlite3.OperationalError as exc:
+        if "no such rowid" in str(exc):
+            return None
+        raise
+    return _BlobRanges(session, table, value.key, row, size)
+
+
+@dataclass(frozen=True)
+class _BlobRanges:
+    """A SQLite value read through a blob handle opened for each range: a handle does not
+    outlive a change to its row, and the worker writes other rows between two reads."""
+
+    session: Session
+    table: str
+    column: str
+    row: int
+    size: int
+
+    def read(self, start: int, end: int) -> bytes:
+        start, end = max(start, 0), min(end, self.size)
+        if start >= end:
+            return b""
+        with _connection(self.session).blobopen(
+            self.table, self.column, self.row, readonly=True
+        ) as blob:
+            blob.seek(start)
+            return bytes(blob.read(end - start))
 
 
 def _connection(session: Session) -> Any:

@@ -5,7 +5,9 @@ read as browsers read them (WHATWG) and wrong ones from the bytes, HTML-only mai
 and MIME trees are walked iteratively with a bound on parts so hostile nesting costs little.
 All text returned is safe to store (no NUL, no lone surrogates). Large base64 bodies are not
 given to the stdlib parser at all (`spans`): an attachment is decoded from the raw message a
-piece at a time when it is stored, so parsing costs about one copy of the message, not ten.
+piece at a time when it is stored. The message may be given as a `spans.Source` read by
+byte range (the stored message): then parsing holds what the parser sees, never the
+attachments' base64.
 
 The parse of one message is kept whole (about 350 lines): charsets, HTML and addresses
 already have modules of their own.
@@ -182,23 +184,27 @@ def bounded_headers(raw: bytes) -> tuple[bytes, list[str]]:
     return b"".join(kept) + raw[end:], notes
 
 
-def parse(raw: bytes) -> ParsedMail:
+def parse(raw: bytes | spans.Source) -> ParsedMail:
     """The parts of `raw` the pipeline uses."""
-    raw, notes = bounded_headers(raw)
+    source = spans.InMemory(raw) if isinstance(raw, bytes) else raw
+    # Cut first: the header block it leaves is the message's, and so are its boundary lines
+    # (a cut body holds neither), so the bounds below see what they would in the whole.
+    skeleton = spans.cut(source)
+    seen, notes = bounded_headers(skeleton.text)
     try:
         # The stdlib parser builds every part before we could stop it: tens of thousands
         # of boundary lines cost it tens of seconds, so such a tree is not parsed at all.
-        if raw.count(b"\n--") > _MAX_BOUNDARY_LINES:
+        if seen.count(b"\n--") > _MAX_BOUNDARY_LINES:
             raise _Unparsable(f"more than {_MAX_BOUNDARY_LINES} MIME boundaries")
-        skeleton = spans.cut(raw)
-        message = _message_from_bytes(skeleton.text)
+        message = _message_from_bytes(seen)
         _place_spans(message, skeleton.spans)
         text, html, attachments, body_notes = _body(message)
     except (RecursionError, _Unparsable) as exc:
         # Hostile structure: keep the headers and the body as it stands, unparsed.
         why = str(exc) if isinstance(exc, _Unparsable) else "MIME structure nested too deeply"
-        message = BytesParser(policy=default_policy).parsebytes(raw, headersonly=True)
-        body = raw.partition(b"\n\n")[2] or raw.partition(b"\r\n\r\n")[2]
+        whole, _ = bounded_headers(source.read(0, source.size))
+        message = BytesParser(policy=default_policy).parsebytes(whole, headersonly=True)
+        body = whole.partition(b"\n\n")[2] or whole.partition(b"\r\n\r\n")[2]
         text = safe_text(body[: 4 * MAX_UNPARSED_TEXT].decode("utf-8", "replace"))
         html, attachments = None, []
         body_notes = [f"{why}; the body is kept unparsed"]

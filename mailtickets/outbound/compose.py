@@ -13,7 +13,7 @@ from __future__ import annotations
 import binascii
 import hashlib
 import secrets
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from email.charset import Charset
@@ -22,6 +22,7 @@ from email.message import EmailMessage
 from email.parser import BytesParser
 from email.policy import SMTP
 from email.utils import format_datetime
+from typing import Protocol
 
 from markupsafe import escape
 
@@ -217,7 +218,7 @@ def _image(image: InlineImage) -> bytes:
         + CRLF
         + CRLF
     )
-    _lines_into(out, memoryview(image.png))
+    out += _lines(memoryview(image.png))
     return bytes(out)
 
 
@@ -239,27 +240,60 @@ def _with_footer(html: str, footer: str) -> str:
     return html + footer if position < 0 else html[:position] + footer + html[position:]
 
 
+class Pieces(Protocol):
+    """A file's bytes in pieces, read afresh each time it is iterated; its length is theirs."""
+
+    def __len__(self) -> int: ...
+
+    def __iter__(self) -> Iterator[bytes]: ...
+
+
 @dataclass(frozen=True)
 class OutgoingFile:
     """A file to add to a composed message; its name and type already made safe."""
 
     name: str
     content_type: str
-    #: Its bytes, or their pieces in order: read once, as the message is written.
-    content: bytes | Iterable[bytes]
+    #: Its bytes, or their pieces in order, read as the message is written.
+    content: bytes | Pieces
     #: Shown inside the HTML as `cid:` rather than attached.
     inline: bool
     cid: str
 
 
-def with_files(raw: bytes, files: Sequence[OutgoingFile]) -> bytes | bytearray:
+@dataclass(frozen=True)
+class Composed:
+    """A message whose files are base64-encoded as it is written (`pieces`), a block at a
+    time, so that a large file is never in memory whole, not even encoded: `texts` are the
+    message's own bytes, a file's body between each two."""
+
+    texts: tuple[bytes, ...]
+    files: tuple[OutgoingFile, ...]
+
+    def pieces(self) -> Iterator[bytes]:
+        """The message in order; each piece starts a line."""
+        for text, file in zip(self.texts, self.files, strict=False):
+            yield text
+            yield from _encoded([file.content] if isinstance(file.content, bytes) else file.content)
+        yield self.texts[-1]
+
+    def __len__(self) -> int:
+        return sum(map(len, self.texts)) + sum(_encoded_length(len(f.content)) for f in self.files)
+
+    def __bytes__(self) -> bytes:
+        return b"".join(self.pieces())
+
+    def endswith(self, suffix: bytes) -> bool:
+        return self.texts[-1].endswith(suffix)
+
+
+def with_files(raw: bytes, files: Sequence[OutgoingFile]) -> bytes | Composed:
     """`raw`, a composed message, with `files` added: images shown in place in the
     multipart/related around the HTML, the others attached (multipart/mixed).
 
     The same input gives the same bytes (boundaries come from the Message-ID), so every retry
-    sends the same message. The structure is built with a placeholder for each file's body,
-    then each body is base64-encoded from its pieces straight into the message, so a large
-    file is in memory once, encoded, and never as a whole first.
+    sends the same message. The structure is built with a placeholder for each file's body;
+    each body is base64-encoded from its pieces as the message is written (`Composed`).
     """
     if not files:
         return raw
@@ -284,15 +318,14 @@ def with_files(raw: bytes, files: Sequence[OutgoingFile]) -> bytes | bytearray:
         for file in attached:
             message.attach(_part(file, "attachment", bodies, nonce))
     skeleton = message.as_bytes(policy=WIRE)
-    out = bytearray()
+    texts: list[bytes] = []
     at = 0
-    for placeholder, file in bodies:
+    for placeholder, _file in bodies:
         where = skeleton.index(placeholder, at)
-        out += skeleton[at:where]
-        _encode_into(out, [file.content] if isinstance(file.content, bytes) else file.content)
+        texts.append(skeleton[at:where])
         at = where + len(placeholder)
-    out += skeleton[at:]
-    return out
+    texts.append(skeleton[at:])
+    return Composed(tuple(texts), tuple(file for _placeholder, file in bodies))
 
 
 def _part(
@@ -317,23 +350,33 @@ _LINE_BYTES = 57
 _BLOCK = _LINE_BYTES * 16 * 1024
 
 
-def _encode_into(out: bytearray, pieces: Iterable[bytes]) -> None:
-    """Append `pieces` base64-encoded in lines of 76 characters, each ending in CRLF (then
-    the placeholder's own line end follows, as the stdlib writes a base64 body)."""
+def _encoded(pieces: Iterable[bytes]) -> Iterator[bytes]:
+    """`pieces` base64-encoded in lines of 76 characters, each ending in CRLF (then the
+    placeholder's own line end follows, as the stdlib writes a base64 body), a block of
+    lines at a time."""
     pending = b""
     for piece in pieces:
         pending += piece
         whole = len(pending) - len(pending) % _BLOCK
         if whole:
-            _lines_into(out, memoryview(pending)[:whole])
+            yield _lines(memoryview(pending)[:whole])
             pending = pending[whole:]
-    _lines_into(out, memoryview(pending))
+    if pending:
+        yield _lines(memoryview(pending))
 
 
-def _lines_into(out: bytearray, data: memoryview) -> None:
+def _lines(data: memoryview) -> bytes:
+    out = bytearray()
     for at in range(0, len(data), _LINE_BYTES):
         out += binascii.b2a_base64(data[at : at + _LINE_BYTES], newline=False)
         out += b"\r\n"
+    return bytes(out)
+
+
+def _encoded_length(size: int) -> int:
+    """How long `_encoded` makes `size` bytes: 78 per full line, a shorter last line."""
+    full, rest = divmod(size, _LINE_BYTES)
+    return full * (76 + 2) + (4 * -(-rest // 3) + 2 if rest else 0)
 
 
 def _related(message: EmailMessage) -> EmailMessage | None:

@@ -29,6 +29,7 @@ from mailtickets.mail.refusals import Blame, blame
 from mailtickets.oauth2 import TokenSource, sasl_response
 from mailtickets.oauth2_token import AccessToken
 from mailtickets.outbound import wire
+from mailtickets.outbound.compose import Composed
 
 if TYPE_CHECKING:
     from typing_extensions import Buffer  # collections.abc's from Python 3.12
@@ -58,7 +59,7 @@ class Delivery:
 
 class Transport(Protocol):
     def send(
-        self, raw: bytes | bytearray, envelope_from: str, recipients: list[str]
+        self, raw: bytes | bytearray | Composed, envelope_from: str, recipients: list[str]
     ) -> Delivery: ...
 
     def close(self) -> None: ...
@@ -78,7 +79,9 @@ class MaildirTransport:
         settings.maildir.parent.mkdir(parents=True, exist_ok=True)
         self._box = mailbox.Maildir(settings.maildir, create=True)
 
-    def send(self, raw: bytes | bytearray, envelope_from: str, recipients: list[str]) -> Delivery:
+    def send(
+        self, raw: bytes | bytearray | Composed, envelope_from: str, recipients: list[str]
+    ) -> Delivery:
         try:
             self._box.add(bytes(raw))
         except OSError as exc:
@@ -111,7 +114,9 @@ class SmtpTransport:
         """The answer to the final dot may take `FINAL_DOT_TIMEOUT`: announced when awaited."""
         self._heartbeat, self._activity = heartbeat, activity
 
-    def send(self, raw: bytes | bytearray, envelope_from: str, recipients: list[str]) -> Delivery:
+    def send(
+        self, raw: bytes | bytearray | Composed, envelope_from: str, recipients: list[str]
+    ) -> Delivery:
         try:
             connection = self._connect()
         except smtplib.SMTPException as exc:
@@ -129,8 +134,12 @@ class SmtpTransport:
         if not wanted:
             return Delivery((), unsendable=unsendable)
         try:
+            # smtplib asks a message only its length (for SIZE) and hands it to our `data`.
             refused = connection.sendmail(
-                envelope_from, wanted, raw, mail_options=["SMTPUTF8"] if utf8 else []
+                envelope_from,
+                wanted,
+                raw,  # type: ignore[arg-type]
+                mail_options=["SMTPUTF8"] if utf8 else [],
             )
         except smtplib.SMTPRecipientsRefused as exc:
             self._drop()
@@ -142,6 +151,12 @@ class SmtpTransport:
             if blame(_reason(exc)) is Blame.RELAY:
                 raise RelayRefused(f"relay {self._where}: {_reason(exc)}") from exc
             raise PermanentFailure(_reason(exc)) from exc
+        except TemporaryFailure:
+            # The message could not be read to its end (a file erased as it was written): the
+            # relay has part of it after DATA, so the connection is closed, neither ended with
+            # the dot that would deliver it nor with a QUIT it would take for more text.
+            self._abandon()
+            raise
         except Exception as exc:  # anything else leaves the session unknown: start afresh
             self._drop()
             raise TemporaryFailure(f"relay {self._where}: {exc or type(exc).__name__}") from exc
@@ -222,6 +237,11 @@ class SmtpTransport:
                 self._connection.quit()
             except (OSError, smtplib.SMTPException):
                 self._connection.close()
+            self._connection = None
+
+    def _abandon(self) -> None:
+        if self._connection is not None:
+            self._connection.close()
             self._connection = None
 
     def close(self) -> None:

@@ -4,7 +4,8 @@ smtplib's `data` dot-stuffs the whole message with one regular expression and th
 the terminator, two more copies of it: for a mail carrying a 25 MB file, over 70 MB on top
 of the message itself. Here the message is written a MiB at a time, each piece cut after a
 line end so that dot-stuffing a piece is dot-stuffing the message; the bytes on the wire are
-the same.
+the same. A message with files (`compose.Composed`) is written as its files are encoded,
+each of its pieces starting a line.
 """
 
 from __future__ import annotations
@@ -12,6 +13,8 @@ from __future__ import annotations
 import re
 import smtplib
 from collections.abc import Iterator
+
+from mailtickets.outbound.compose import Composed
 
 _PIECE = 1024 * 1024
 _LEADING_DOT = re.compile(rb"(?m)^\.")
@@ -29,15 +32,16 @@ def pieces(message: bytes | bytearray) -> Iterator[bytes]:
 class StreamedData(smtplib.SMTP):
     """DATA sent in pieces; everything else as smtplib does it."""
 
-    def data(self, msg: bytes | bytearray | str) -> tuple[int, bytes]:  # type: ignore[override]
+    def data(self, msg: bytes | bytearray | Composed | str) -> tuple[int, bytes]:  # type: ignore[override]
         if isinstance(msg, str):
             return super().data(msg)
         self.putcmd("data")
         code, reply = self.getreply()
         if code != 354:
             raise smtplib.SMTPDataError(code, reply)
-        for piece in pieces(msg):
-            self.send(piece)
+        for segment in msg.pieces() if isinstance(msg, Composed) else (msg,):
+            for piece in pieces(segment):
+                self.send(piece)
         self.send(b".\r\n" if msg.endswith(b"\r\n") else b"\r\n.\r\n")
         return self.getreply()
 

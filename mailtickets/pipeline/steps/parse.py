@@ -10,15 +10,16 @@ from mailtickets.db import blobs
 from mailtickets.db.models import InboundMessage, InboundRaw
 from mailtickets.errors import Quarantine
 from mailtickets.mail.parse import ParsedMail, parse
+from mailtickets.mail.spans import Source
 
 
 def parse_message(intake: InboundMessage) -> ParsedMail:
     session = object_session(intake)
     assert session is not None
-    # Read whole in one copy (`blobs.read`), not through `intake.raw`, which costs SQLite two.
-    raw = blobs.read(session, InboundRaw.raw, InboundRaw.inbound_id, intake.id) or b""
-    # Not `raw.strip()`: that copies the whole message, tens of MB for a large attachment.
-    if not raw or raw.isspace():
+    # Read by range where the database allows (`blobs.reader`), not through `intake.raw`:
+    # a large attachment is decoded from the stored message as it is stored, never held.
+    raw = blobs.reader(session, InboundRaw.raw, InboundRaw.inbound_id, intake.id)
+    if raw is None or _blank(raw):
         raise Quarantine("empty message (0 bytes of content)")
     try:
         return parse(raw)
@@ -26,6 +27,13 @@ def parse_message(intake: InboundMessage) -> ParsedMail:
         raise Quarantine("MIME structure nested too deeply to parse") from exc
     except Exception as exc:  # parsing is deterministic: retrying cannot help
         raise Quarantine(f"cannot parse the message: {type(exc).__name__}: {exc}") from exc
+
+
+def _blank(raw: Source) -> bool:
+    """Whether the message is nothing but white space, read a MiB at a time (a copy of the
+    whole by `strip()` would be tens of MB for a large attachment)."""
+    piece = 1024 * 1024
+    return all(raw.read(at, at + piece).isspace() for at in range(0, raw.size, piece))
 
 
 #: Dates before this are a sending client's broken clock (often 1970), not history.

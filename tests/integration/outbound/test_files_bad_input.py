@@ -11,6 +11,9 @@ import pytest
 from sqlalchemy import select
 
 from mailtickets.db.models import Attachment
+from mailtickets.errors import TemporaryFailure
+from mailtickets.outbound import files as outgoing_files
+from mailtickets.outbound.transport import transport_for
 from mailtickets.outbox.attachments import MAX_FILES
 from tests.support.files import File, pdf, png, with_files
 from tests.support.helpdesk import Helpdesk
@@ -253,6 +256,31 @@ def test_a_file_erased_before_its_mail_is_sent_is_left_out_not_replaced(
     (notice,) = _to(relay, ALICE)
     assert {str(p.get_filename()): p.get_content() for p in _files(notice)} == {"kept.pdf": kept}
     assert f"file #{gone.id} is gone, sent without it" in caplog.text
+
+
+def test_a_file_erased_while_its_mail_is_written_fails_that_attempt_and_delivers_nothing(
+    relayed: Helpdesk, relay: Relay
+) -> None:
+    relayed.deliver(with_files(files=(File("erased.pdf", "application/pdf", pdf("erased")),)))
+    with relayed.app.sessions() as session:
+        gone = session.scalars(select(Attachment).where(Attachment.filename == "erased.pdf")).one()
+    raw = b"From: desk@acme.example\r\nMessage-ID: <n.1@acme.example>\r\nSubject: n\r\n\r\nhi\r\n"
+    # Composed while the file is kept; its chunks are read only as DATA is written.
+    composed = outgoing_files.with_files(
+        relayed.app.sessions, 1, raw, [{"id": gone.id, "cid": "c"}]
+    )
+    with relayed.app.sessions.begin() as session:
+        session.delete(session.get_one(Attachment, gone.id))
+    transport = transport_for(relayed.app.settings.outgoing)
+    try:
+        with pytest.raises(TemporaryFailure, match=f"file #{gone.id} changed while it was sent"):
+            transport.send(composed, "desk@acme.example", [ALICE])
+        # The connection cut in DATA is not the next message's: that one arrives alone.
+        transport.send(raw.replace(b"<n.1", b"<n.2"), "desk@acme.example", [ALICE])
+    finally:
+        transport.close()
+    relay.wait_until(lambda received: any(b"<n.2@" in r.raw for r in received))
+    assert [r.message["Message-ID"] for r in relay.received] == ["<n.2@acme.example>"]
 
 
 def test_an_agents_image_that_is_not_one_is_attached_and_a_real_one_shown(

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import functools
 import json
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from email.message import EmailMessage
-from email.policy import SMTP
+from email.policy import SMTP, Policy
 from pathlib import Path
 from typing import Any
 
@@ -576,3 +577,38 @@ def test_a_large_body_that_only_looks_like_base64_is_text() -> None:
     body = "\n".join([line] * 2000)
     raw = f"From: pat@example.org\nSubject: letters\n\n{body}\n".encode()
     assert parse(raw).text == body + "\n"  # as the stdlib gives a single part's body
+
+
+@dataclass
+class _Stored:
+    """A stored message read by byte range, remembering the longest range it was asked."""
+
+    raw: bytes
+    longest: int = 0
+
+    @property
+    def size(self) -> int:
+        return len(self.raw)
+
+    def read(self, start: int, end: int) -> bytes:
+        self.longest = max(self.longest, min(end, self.size) - start)
+        return self.raw[start:end]
+
+
+@pytest.mark.parametrize("policy", [None, SMTP])
+def test_a_stored_message_is_parsed_without_reading_its_file_whole(
+    policy: Policy | None,
+) -> None:
+    content = bytes(range(256)) * 40_000 + b"tail"  # 10 MB: 14 MB of base64
+    message = EmailMessage()
+    message["From"] = "pat@example.org"
+    message["Subject"] = "logs"
+    message.set_content("see the file")
+    message.add_attachment(content, "application", "zip", filename="logs.zip")
+    stored = _Stored(message.as_bytes(policy=policy or message.policy))
+    mail = parse(stored)
+    (file,) = mail.attachments
+    assert (mail.subject, mail.text.strip()) == ("logs", "see the file")
+    assert b"".join(file.pieces()) == content
+    # A MiB and the two bytes before it at most: never the message, never the file.
+    assert stored.longest <= 1024 * 1024 + 2
