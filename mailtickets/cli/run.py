@@ -15,6 +15,7 @@ from mailtickets.daemon import serve
 from mailtickets.db.lease import reclaim
 from mailtickets.db.ownership import duties_for, single_instance
 from mailtickets.errors import MailticketsError
+from mailtickets.heap import tune_malloc
 from mailtickets.metrics import Metrics
 from mailtickets.systemd import Notifier
 
@@ -36,6 +37,7 @@ def run(cli: CliContext) -> None:
 
 
 def _run(cli: CliContext) -> None:
+    tune_malloc()
     app = cli.app()
     with single_instance(app.settings.database.url):
         duties = duties_for(app.engine)
