@@ -218,6 +218,9 @@ def test_the_running_daemon_holds_the_second_answer_until_send(
         f'[[agent]]\naddress = "{ALICE}"\nname = "Alice"\n{CARLA_SERVES_SUPPORT}'
         f'[[smtp]]\nhost = "127.0.0.1"\nport = {port}\n'
         f'[outgoing]\nhost = "127.0.0.1"\nport = {relay.port}\ntls = "none"\n'
+        # One connection: the mail goes out in the order it was queued, which the waits
+        # on the outbox numbers below rely on.
+        "connections = 1\n"
     )
     env = {"SECRET": SECRET}
     upgraded = mailtickets("--config", str(config), "db", "upgrade", cwd=tmp_path, env=env)
