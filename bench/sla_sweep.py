@@ -95,6 +95,10 @@ def build(url: str, tickets: int, due: int) -> None:
             ),
             {"tickets": tickets, "contacts": CONTACTS, "due": due, "t": stamp, "later": later},
         )
+        # The statistics a live database has (PostgreSQL's autovacuum gathers them within a
+        # minute of a bulk change): without them the planner plans for the empty tables the
+        # migrations made, and PostgreSQL's sweep took 2 s instead of about 0.1.
+        connection.execute(text("ANALYZE"))
     engine.dispose()
 
 
