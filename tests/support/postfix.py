@@ -254,6 +254,19 @@ class Postfix:
             )
         return queued
 
+    def settled_queue(self, condition: Callable[[dict[str, Queued]], bool]) -> dict[str, Queued]:
+        """The queue once `condition` holds of it: Postfix logs a delivery's status before
+        its queue manager moves the file (active to deferred, or removed)."""
+        seen: list[dict[str, Queued]] = []
+
+        def holds() -> bool:
+            seen[:] = [self.queue()]
+            return condition(seen[0])
+
+        if not _poll(holds):
+            raise AssertionError(f"the Postfix queue did not settle: {seen[0]}")
+        return seen[0]
+
     def flush(self) -> None:
         """`postqueue -f`: try every deferred message again now."""
         subprocess.run(

@@ -94,7 +94,9 @@ def deferred_then_delivered_once(
         f"mailtickets: the message was not stored, try again later: {cause}" in deferred["reason"]
     )
     assert "Traceback" not in postfix.log
-    [queued] = postfix.queue().values()
+    [queued] = postfix.settled_queue(
+        lambda queue: [q.queue_name for q in queue.values()] == ["deferred"]
+    ).values()
     assert (queued.queue_id, queued.queue_name, queued.sender) == (queue_id, "deferred", CUSTOMER)
     assert cause in queued.recipients[QUEUE]
     # Nothing went back to the customer: no delivery status notification was made.
@@ -106,7 +108,7 @@ def deferred_then_delivered_once(
     sent = postfix.delivery(queue_id, "sent", after=before)
     assert sent["relay"] == "mailtickets"
     assert "accepted intake #1 from pipe" in sent["reason"]
-    assert postfix.queue() == {}
+    assert postfix.settled_queue(lambda queue: not queue) == {}
     assert postfix.log.count(f"{queue_id}: to=<{QUEUE}>") == 2  # deferred once, sent once
 
     # The daemon makes one ticket of it.
