@@ -30,7 +30,7 @@ from datetime import datetime, timedelta
 from email.message import EmailMessage
 from email.utils import format_datetime
 
-from bench.corpus import AGENT, DATE, QUEUE, Turn
+from bench.corpus import DATE, QUEUE, Turn
 
 STYLES = ("gmail", "apple", "iphone", "outlook")
 #: Lines of our mail a trimmed quote keeps: from the greeting into the first paragraph.
@@ -48,6 +48,8 @@ class Mail:
     date: datetime
     text: str
     reply_to: str | None = None
+    #: The agent it was sent to, for an agent's notice: that agent answers it.
+    agent: str | None = None
 
 
 @dataclass(frozen=True)
@@ -74,11 +76,11 @@ def write(turn: Turn, ours: Mail | None, own: Mail | None) -> Written | None:
     if ours is None:
         return None
     if turn.kind == "agent_answer":
-        if ours.reply_to is None:
+        if ours.reply_to is None or ours.agent is None:
             return None
         body = _with_quote(turn, ours, trimmed=False)
-        mail = _message(turn, AGENT, ours.reply_to, f"Re: {ours.subject}", body)
-        return Written(AGENT, ours.reply_to, mail)
+        mail = _message(turn, ours.agent, ours.reply_to, f"Re: {ours.subject}", body)
+        return Written(ours.agent, ours.reply_to, mail)
     return _reply_to_ours(turn, ours)
 
 

@@ -146,14 +146,15 @@ def _file_mail(received: list[Received], seen: int, threads: dict[int, Conversat
         conversation = by_ticket.get(int(tag[1])) if tag else None
         if conversation is None:
             continue
-        if item.recipients == [AGENT]:
-            conversation.to_agent = _mail(message)
+        # The notice to the ticket's agent (the assignee, by default the only one told).
+        if len(item.recipients) == 1 and item.recipients[0] in AGENTS:
+            conversation.to_agent = _mail(message, agent=item.recipients[0])
         elif not AGENTS & set(item.recipients):
             conversation.to_customer = _mail(message)
     return len(received)
 
 
-def _mail(message: EmailMessage) -> Mail:
+def _mail(message: EmailMessage, agent: str | None = None) -> Mail:
     body = message.get_body(("plain",))
     assert isinstance(body, EmailMessage)
     reply_to = message["Reply-To"]
@@ -164,6 +165,7 @@ def _mail(message: EmailMessage) -> Mail:
         date=parsedate_to_datetime(str(message["Date"])),
         text=body.get_content(),
         reply_to=reply_to.addresses[0].addr_spec if reply_to else None,
+        agent=agent,
     )
 
 
