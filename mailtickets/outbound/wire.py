@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import re
 import smtplib
+import socket
 from collections.abc import Iterator
 
 from mailtickets.outbound.compose import Composed
@@ -30,7 +31,16 @@ def pieces(message: bytes | bytearray) -> Iterator[bytes]:
 
 
 class StreamedData(smtplib.SMTP):
-    """DATA sent in pieces; everything else as smtplib does it."""
+    """DATA sent in pieces, on a socket that sends each piece at once; everything else as
+    smtplib does it."""
+
+    def _get_socket(self, host: str, port: int, timeout: float) -> socket.socket:
+        connected: socket.socket = super()._get_socket(host, port, timeout)  # type: ignore[misc]
+        # The terminating dot is written after the message's last piece and then waited
+        # for: with Nagle's algorithm on, it would wait for the relay's delayed ACK of that
+        # piece first, 40 ms on Linux for every message sent.
+        connected.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        return connected
 
     def data(self, msg: bytes | bytearray | Composed | str) -> tuple[int, bytes]:  # type: ignore[override]
         if isinstance(msg, str):
