@@ -3,8 +3,10 @@
 A row is leased, rendered once (the bytes are kept, so every retry sends the same message
 with the same Message-ID), delivered outside any transaction, and its result recorded. Rows
 due together are leased and rendered together, one transaction for each step, and sent
-over `[outgoing] connections` side by side; each send is still recorded in a transaction of
-its own, so a crash can repeat at most the one send in flight on each connection. A
+over `[outgoing] connections` side by side, each on the first connection free: the next rows
+are leased while the last ones are still with the relay. Each send is still recorded in a
+transaction of its own, so a crash can repeat at most the one send in flight on each
+connection. A
 5xx answer fails the message (or the recipients it names) for good: the ticket records it
 and the agents are told; only an answer about the recipient (5.1.x) suppresses the address.
 A 5xx about the relay itself (`mail.refusals`, `outbound.refusals`) holds the message like a
@@ -21,8 +23,9 @@ from __future__ import annotations
 import logging
 import queue
 import re
-from collections.abc import Callable, Iterable, Iterator, Sequence
-from concurrent.futures import ThreadPoolExecutor
+from collections.abc import Callable, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
+from concurrent.futures import wait as all_done
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -400,6 +403,12 @@ class OutboxSender(BackgroundLoop):
             if len(self._transports) > 1
             else None
         )
+        self._submit = self._pool.submit if self._pool is not None else _inline
+        #: The sends handed out and not yet recorded here, with what each sends.
+        self._sending: dict[Future[Attempt | None], Prepared] = {}
+        # The sends happen outside any transaction, so the lease must outlast a slow relay:
+        # a shorter one would let another instance send the same row again meanwhile.
+        self._hold = max(config.outgoing.retry_delay, 4 * config.outgoing.timeout)
         #: Whose leases this sender takes: this instance's (`Duties.name`).
         self._holder = holder
         #: Called after each delivery attempt (metrics).
@@ -411,60 +420,80 @@ class OutboxSender(BackgroundLoop):
         self._held: str | None = None
 
     def work_once(self) -> bool:
-        """Deliver the due rows leased together (one, when retrying); False when none was."""
+        """Record what the connections finished, then lease, render and hand out the due
+        rows (one, when retrying) while connections are free; False when there was nothing
+        to hand out (sends may still be under way: each one done wakes the loop).
+
+        The connections do not wait for each other: a row leased while the others of the
+        last batch are still with the relay goes out on the first connection free, so an
+        acknowledgement waits for one send, not for a whole batch.
+        """
+        self._settle(wait=False)
+        # Rows handed out to the connections but not yet sent stay few (two for each), so a
+        # row leased later is sent soon after; one connection sends the batch itself.
+        room = BATCH if self._pool is None else 2 * len(self._transports) - len(self._sending)
+        if room <= 0:
+            return False
         started = self._clock.now()
-        # The sends happen outside any transaction, so the lease must outlast a slow relay:
-        # a shorter one would let another instance send the same row again meanwhile.
-        outgoing = self._config.outgoing
-        hold = max(outgoing.retry_delay, 4 * outgoing.timeout)
         leased = lease_batch(
-            self._sessions, OutboundMessage, started, hold, BATCH, holder=self._holder
+            self._sessions, OutboundMessage, started, self._hold, room, holder=self._holder
         )
         if not leased:
             return False
         ready = prepare(self._sessions, leased, self._env, self._config, started)
-
-        def deliver(outbound_id: int, prepared: Prepared | Attempt) -> Attempt | None:
-            """How sending the row went; None when it was left to its lease."""
-            if isinstance(prepared, Attempt):
-                return prepared
-            transport, activity = self._idle.get()
-            try:
-                # A relay may take minutes to answer the final dot: the transport says when.
-                self.heartbeat.beat(activity=activity)
-                now = self._clock.now()
-                if now - started > hold / 2:
-                    # Left to wait out its lease rather than risk being sent twice; its
-                    # bytes are kept, so it goes out unchanged.
-                    return None
-                attempt = send(
-                    self._sessions,
-                    outbound_id,
-                    prepared,
-                    transport,
-                    self._config,
-                    now,
-                    self._refusals,
-                )
-            finally:
-                if activity:
-                    self.heartbeat.rest(activity)
-                self._idle.put((transport, activity))
-            return attempt
-
         if self._pool is not None:
             # The connections beat for themselves while this thread waits for them.
             self.heartbeat.rest("")
-        attempts = (self._pool or _Inline()).map(deliver, leased, ready)
-        for prepared, attempt in zip(ready, attempts, strict=True):
-            if attempt is None:
+        for outbound_id, prepared in zip(leased, ready, strict=True):
+            if isinstance(prepared, Attempt):
+                self._finished(prepared, prepared)
                 continue
-            if isinstance(prepared, Prepared):
-                self._watch_refusals(prepared, attempt)
-            # A temporary failure means the relay (or the maildir) is unusable until a success.
-            self._relay_error = attempt.error if attempt.status is OutboundStatus.PENDING else None
-            self._after_delivery(attempt)
+            future = self._submit(self._deliver, outbound_id, prepared, started)
+            self._sending[future] = prepared
+            future.add_done_callback(lambda _: self.wake())
+        self._settle(wait=False)
         return True
+
+    def _deliver(self, outbound_id: int, prepared: Prepared, started: datetime) -> Attempt | None:
+        """Send one row on the first free connection; None when it was left to its lease."""
+        transport, activity = self._idle.get()
+        try:
+            # A relay may take minutes to answer the final dot: the transport says when.
+            self.heartbeat.beat(activity=activity)
+            now = self._clock.now()
+            if now - started > self._hold / 2:
+                # Left to wait out its lease rather than risk being sent twice; its bytes
+                # are kept, so it goes out unchanged.
+                return None
+            return send(
+                self._sessions,
+                outbound_id,
+                prepared,
+                transport,
+                self._config,
+                now,
+                self._refusals,
+            )
+        finally:
+            if activity:
+                self.heartbeat.rest(activity)
+            self._idle.put((transport, activity))
+
+    def _settle(self, wait: bool) -> None:
+        """Record the sends that are done (with `wait`, once all are)."""
+        if wait:
+            all_done(self._sending)
+        for future in [f for f in self._sending if f.done()]:
+            self._finished(self._sending.pop(future), future.result())
+
+    def _finished(self, prepared: Prepared | Attempt, attempt: Attempt | None) -> None:
+        if attempt is None:
+            return
+        if isinstance(prepared, Prepared):
+            self._watch_refusals(prepared, attempt)
+        # A temporary failure means the relay (or the maildir) is unusable until a success.
+        self._relay_error = attempt.error if attempt.status is OutboundStatus.PENDING else None
+        self._after_delivery(attempt)
 
     def _watch_refusals(self, prepared: Prepared, attempt: Attempt) -> None:
         """Say once when the relay starts refusing for reasons of its own, once when a
@@ -498,16 +527,16 @@ class OutboxSender(BackgroundLoop):
 
     def close(self) -> None:
         """Release the relay connections kept between messages."""
+        # The sends handed out are finished and recorded before the connections close.
+        self._settle(wait=True)
         if self._pool is not None:
             self._pool.shutdown()
         for transport in self._transports:
             transport.close()
 
 
-class _Inline:
-    """One connection: each row is sent in the loop's own thread, in turn."""
-
-    def map(
-        self, deliver: Callable[[int, Prepared | Attempt], Attempt | None], *rows: Iterable[Any]
-    ) -> Iterator[Attempt | None]:
-        return map(deliver, *rows)
+def _inline(deliver: Callable[..., Attempt | None], *args: Any) -> Future[Attempt | None]:
+    """One connection: the row is sent in the loop's own thread, at once."""
+    done: Future[Attempt | None] = Future()
+    done.set_result(deliver(*args))
+    return done

@@ -60,6 +60,8 @@ class _Handler:
     #: When set, the relay answers the final dot of a message it keeps only once this is
     #: set: messages pile up unanswered, one per connection sending them.
     hold: threading.Event | None = None
+    #: With `hold`: only messages to these recipients are held (all when empty).
+    held_for: frozenset[str] = frozenset()
     #: Set by `Relay.up(password=…)`: MAIL FROM only after a successful AUTH.
     login_required: bool = False
     #: Notified each time a message is kept (`Relay.wait_for`).
@@ -93,7 +95,7 @@ class _Handler:
             self.received.append(Received(envelope.mail_from, list(envelope.rcpt_tos), bytes(raw)))
             self.arrived.notify_all()
         await asyncio.sleep(self.data_delay)
-        if self.hold is not None:
+        if self.hold is not None and (not self.held_for or self.held_for & set(envelope.rcpt_tos)):
             await asyncio.get_running_loop().run_in_executor(None, self.hold.wait)
         return "250 2.0.0 queued"
 

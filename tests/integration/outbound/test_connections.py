@@ -3,6 +3,7 @@ relay has not answered one message, the others go out on the other connections."
 
 from __future__ import annotations
 
+import asyncio
 import threading
 from pathlib import Path
 
@@ -23,7 +24,7 @@ def test_messages_go_out_side_by_side_while_the_relay_answers_none(
         desk.deliver(compose(subject="Impressora parada", sender="ana@example.com"))
         desk.deliver(compose(subject="Sem acesso ao portal", sender="rui@example.com"))
         assert len(desk.outbox()) == 4  # an acknowledgement and a notice for each
-        sending = threading.Thread(target=sender.work_once)
+        sending = threading.Thread(target=lambda: all(iter(sender.work_once, False)))
         sending.start()
 
         # With one connection the second message would wait for the first one's answer.
@@ -33,6 +34,7 @@ def test_messages_go_out_side_by_side_while_the_relay_answers_none(
         relay.wait_until(all_four_given, timeout=30)
         relay.handler.hold.set()
         sending.join()
+        sender.close()  # the sends under way are recorded
         assert [row.status.value for row in desk.outbox()] == ["sent"] * 4
         assert [row.attempts for row in desk.outbox()] == [1] * 4
         assert sorted(r.recipients[0] for r in relay.received) == [
@@ -45,3 +47,30 @@ def test_messages_go_out_side_by_side_while_the_relay_answers_none(
         relay.handler.hold.set()
         sender.close()
         desk.app.engine.dispose()
+
+
+def test_mail_queued_while_a_send_is_held_goes_out_on_a_free_connection(
+    relay: Relay, tmp_path: Path
+) -> None:
+    extra = f'[outgoing]\nhost = "127.0.0.1"\nport = {relay.port}\ntls = "none"\n'
+    desk = make_helpdesk(f"sqlite:///{tmp_path / 'mailtickets.db'}", tmp_path, extra)
+    # The relay sits on Ana's acknowledgement only, as one slow to take one message does.
+    relay.handler.hold = threading.Event()
+    relay.handler.held_for = frozenset({"ana@example.com"})
+    sender = desk.sender(connections=2)
+    asyncio.run(sender.start())  # its own thread, as in the daemon
+    try:
+        desk.deliver(compose(subject="Impressora parada", sender="ana@example.com"))
+        sender.wake()
+        relay.wait_for(lambda received: received.recipients == ["ana@example.com"])
+        # Rui writes while Ana's acknowledgement is still unanswered: his goes out on the
+        # other connection, without waiting for the batch Ana's was leased in.
+        desk.deliver(compose(subject="Sem acesso ao portal", sender="rui@example.com"))
+        sender.wake()
+        relay.wait_for(lambda received: received.recipients == ["rui@example.com"], timeout=10)
+        assert desk.outbox()[0].status.value == "pending"
+    finally:
+        relay.handler.hold.set()
+        asyncio.run(sender.stop())
+        desk.app.engine.dispose()
+    assert [row.status.value for row in desk.outbox()] == ["sent"] * 4
