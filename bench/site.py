@@ -18,13 +18,15 @@ from pathlib import Path
 
 from sqlalchemy import create_engine, text
 
-from bench.corpus import QUEUE, SUBJECT_PREFIX, Item
+from bench.corpus import AGENT, QUEUE, SUBJECT_PREFIX, Item
 from tests.support.cli import mailtickets
 from tests.support.daemon import READY_LINE, Daemon
 from tests.support.relay import Relay, free_port
 
 SECRET = {"BENCH_SECRET": "bench-signing-key-0123456789abcdef"}
 POLL_SECONDS = 0.02
+#: The agents of the site: the mail they get is notices, not mail to customers.
+AGENTS = frozenset({AGENT, "bruno@acme.example"})
 
 _CONFIG = """
 [database]

@@ -24,9 +24,9 @@ from pathlib import Path
 from sqlalchemy import Engine, create_engine, text
 
 from bench.clients import Mail, own_mail, write
-from bench.corpus import AGENT, SUBJECT_PREFIX, Turn, conversations
+from bench.corpus import SUBJECT_PREFIX, Turn, conversations
 from bench.figures import Figure, Scale, Target
-from bench.site import POLL_SECONDS, Site, site
+from bench.site import AGENTS, POLL_SECONDS, Site, site
 from tests.support.relay import Received
 
 TARGET = 99.5
@@ -46,8 +46,6 @@ KINDS = {
     "auto_reply_tag_only": "auto-replies with only the subject tag",
 }
 _TAG = re.compile(rf"\[{SUBJECT_PREFIX} #(\d+)\]")
-#: The agents of the site (bench.site): their notices are not mail to customers.
-AGENTS = {AGENT, "bruno@acme.example"}
 
 
 @dataclass(frozen=True)
