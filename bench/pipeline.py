@@ -39,6 +39,8 @@ max_acknowledgements_per_hour = 1000
 max_attachment_size = "30MiB"
 [outgoing]
 max_attachments_size = "40MB"
+[notifications]
+flood_threshold = 100000
 [[queue]]
 address = "{QUEUE}"
 [[agent]]
