@@ -528,11 +528,15 @@ class OutboxSender(BackgroundLoop):
     def close(self) -> None:
         """Release the relay connections kept between messages."""
         # The sends handed out are finished and recorded before the connections close.
-        self._settle(wait=True)
-        if self._pool is not None:
-            self._pool.shutdown()
-        for transport in self._transports:
-            transport.close()
+        try:
+            self._settle(wait=True)
+        except Exception:  # the database away: the row waits out its lease and goes again
+            log.exception("outbox sender: a last send could not be recorded")
+        finally:
+            if self._pool is not None:
+                self._pool.shutdown()
+            for transport in self._transports:
+                transport.close()
 
 
 def _inline(deliver: Callable[..., Attempt | None], *args: Any) -> Future[Attempt | None]:
