@@ -79,15 +79,19 @@ def recipients(
     exclude: str | None = None,
     to_assignee: bool = True,
     now: datetime | None = None,
+    following: Sequence[Agent] | None = None,
 ) -> list[Agent]:
     """The assignee, or every active agent of the ticket's queue while nobody is assigned
-    (or when `to_assignee` is off), and the ticket's followers; never `exclude` (the agent
-    whose action this is about). An assignee away at `now` is covered: the queue's managers
-    hear too, or its other agents when it has none."""
+    (or when `to_assignee` is off), and the ticket's followers (read unless `following`
+    says who they are); never `exclude` (the agent whose action this is about). An assignee
+    away at `now` is covered: the queue's managers hear too, or its other agents when it
+    has none."""
     addresses = _serving(ticket, queues, agents)
     query = select(Agent).where(Agent.address.in_(addresses), Agent.active.is_(True))
     team = list(session.scalars(query.order_by(Agent.id)))
-    return chosen(ticket, team, followers(session, ticket), exclude, to_assignee, now)
+    if following is None:
+        following = followers(session, ticket)
+    return chosen(ticket, team, following, exclude, to_assignee, now)
 
 
 def _serving(
@@ -145,6 +149,7 @@ def notify_agents(
     shows: str | None = None,
     with_history: bool = False,
     followers_only: bool = False,
+    opened_by_shown: bool = False,
 ) -> int:
     """Enqueue `template` to each agent who should hear about `ticket`, with `files`; return
     how many.
@@ -152,7 +157,50 @@ def notify_agents(
     An agent who has not seen the ticket yet (or every one, `with_history`) also gets the
     conversation so far, without the message `shows` (by Message-ID) that the notice holds.
     `followers_only` tells only the ticket's followers (of an agent's answer).
+    `opened_by_shown`: the customer's message `shows` opened the ticket, in this transaction.
     """
+    if opened_by_shown:
+        # Nobody follows, answered or has seen a ticket that a customer's message opened in
+        # this transaction, and it holds no message but the one shown: nothing to read.
+        targets = recipients(
+            session, ticket, queues, agents, exclude, to_assignee, now, following=()
+        )
+        told = Told(targets, set(), None, 0)
+    else:
+        told = _told(
+            session,
+            ticket,
+            queues,
+            agents,
+            exclude,
+            to_assignee,
+            now,
+            with_history=with_history,
+            shows=shows,
+            followers_only=followers_only,
+        )
+    rows = told.rows(ticket, template, context, agents, secret, now, in_reply_to, references, files)
+    if rows:
+        # One statement for all of them, where ORM objects made SQLite run an INSERT ...
+        # RETURNING for each.
+        session.execute(insert(OutboundMessage), rows)
+    return len(told.targets)
+
+
+def _told(
+    session: Session,
+    ticket: Ticket,
+    queues: Sequence[QueueSettings],
+    agents: Sequence[AgentSettings],
+    exclude: str | None,
+    to_assignee: bool,
+    now: datetime,
+    *,
+    with_history: bool,
+    shows: str | None,
+    followers_only: bool,
+) -> Told:
+    """Who `notify_agents` tells, read from the ticket as it stands."""
     if followers_only:
         targets = [a for a in followers(session, ticket) if a.active and a.address != exclude]
     else:
@@ -162,10 +210,7 @@ def notify_agents(
     newcomers = {a.id for a in targets if with_history or not sightings.seen(ticket.id, a)}
     history = conversation(session, ticket, leave_out=shows) if newcomers else None
     answered = last_answer(session, ticket) if targets else 0
-    told = Told(targets, newcomers, history, answered)
-    rows = told.rows(ticket, template, context, agents, secret, now, in_reply_to, references, files)
-    session.add_all(OutboundMessage(**row) for row in rows)
-    return len(targets)
+    return Told(targets, newcomers, history, answered)
 
 
 class NoticeBatch:

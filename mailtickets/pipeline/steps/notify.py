@@ -209,4 +209,5 @@ def _notify_agents(
         files=choose(ctx.session, files, ctx.config.max_attachments_size),
         shows=ctx.message_id,
         to_assignee=to_assignee,
+        opened_by_shown=ctx.created and ctx.on_behalf_by is None,
     )
