@@ -29,9 +29,8 @@ CLIENTS = 16
 #: Messages sent before the measured ones, not measured.
 WARM = 20
 P99_NOTE = (
-    "a queue builds at half the capacity the corpus run found: there the intake finished "
-    "before much was sent, here intake, pipeline and sending contend for the one SQLite write "
-    "lock at once, and an acknowledgement waits for the sender's leased batch to go out "
+    "the intake, the pipeline and the sender share one interpreter (the GIL) and, on SQLite, "
+    "one write lock: near capacity an acknowledgement waits for the messages before it "
     "(see 'Latency' below)"
 )
 #: The issue's target: p99 at half the measured capacity.
