@@ -93,6 +93,9 @@ def record_agent_reply(ctx: MessageContext, ticket: Ticket, proven: ProvenAgent)
     # Commands are about `ticket`, even once it is merged away; the conversation goes on in
     # the ticket it was merged into.
     conversation = ticket
+    sending = any(c.name == "send" for c in parsed.commands)
+    # Read before `#send` releases the held answer below.
+    carried = collision.carried_status(ctx, ticket, agent) if sending else None
     for command in parsed.commands:
         conversation = _apply(ctx, ticket, agent, command) or conversation
     ctx.ticket = conversation
@@ -104,8 +107,10 @@ def record_agent_reply(ctx: MessageContext, ticket: Ticket, proven: ProvenAgent)
         store_message(ctx, conversation, MessageKind.HELD, author_agent_id=agent.id)
         mail = relay(ctx, conversation, proven, text, macros, resolved=resolving)
         assert mail is not None, "imported history is never held"
-        collision.hold(ctx, conversation, agent, mail, newer)
+        collision.hold(ctx, conversation, agent, mail, newer, final_status(parsed.commands))
         ctx.outcome = Outcome.REPLY_HELD
+        # Its status change waits with it (`collision.carried_status`).
+        return
     elif text:
         store_message(ctx, conversation, MessageKind.AGENT, author_agent_id=agent.id)
         relay(ctx, conversation, proven, text, macros, resolved=resolving)
@@ -116,8 +121,9 @@ def record_agent_reply(ctx: MessageContext, ticket: Ticket, proven: ProvenAgent)
         ctx.outcome = Outcome.AGENT_REPLY
     else:
         ctx.outcome = Outcome.COMMANDS
-    answered = ctx.outcome is Outcome.AGENT_REPLY or any(c.name == "send" for c in parsed.commands)
-    _finish_status(ctx, ticket, agent, parsed.commands, answered=answered)
+    answered = ctx.outcome is Outcome.AGENT_REPLY or sending
+    status = final_status(parsed.commands) or carried
+    _finish_status(ctx, ticket, agent, status, answered=answered)
 
 
 def _check(ctx: MessageContext, ticket: Ticket, commands: tuple[Command, ...]) -> list[str]:
@@ -220,13 +226,12 @@ def _finish_status(
     ctx: MessageContext,
     ticket: Ticket,
     agent: Agent,
-    commands: tuple[Command, ...],
+    status: str | None,
     *,
     answered: bool,
 ) -> None:
-    """An answer waits on the customer unless the agent said otherwise."""
+    """An answer waits on the customer unless the agent set `status`."""
     sla = ctx.config.sla
-    status = final_status(commands)
     if status is not None and ticket.merged_into_id is None:
         was_resolved = ticket.status is TicketStatus.RESOLVED
         tickets.set_status(

@@ -3,9 +3,12 @@ is held, and the other agents hear once that the ticket was answered.
 
 What an agent saw is the newest answer their reply address names (`ProvenAgent.seen`); a
 reply address without one (given before this check existed) holds nothing. Notes and mail
-of commands alone are never held: they send the customer nothing. `#send` and `#discard`
-act on the agent's latest held answer on the ticket; on one already decided, or none, the
-agent is told so and nothing changes.
+of commands alone are never held: they send the customer nothing. A held answer's status
+change waits with it (resolving now would tell the customer their request is resolved while
+the answer is not sent): `#send` resolves the ticket with an answer that says so, and any
+other status is set by saying it again with `#send`. `#send` and `#discard` act on the
+agent's latest held answer on the ticket; on one already decided, or none, the agent is
+told so and nothing changes.
 """
 
 from __future__ import annotations
@@ -35,8 +38,10 @@ def hold(
     agent: Agent,
     mail: OutboundMessage,
     newer: list[Message],
+    status: str | None = None,
 ) -> None:
-    """Keep the answer `mail` back and send its agent the newer answers, and how to decide."""
+    """Keep the answer `mail` back and send its agent the newer answers, and how to decide;
+    `status`: the status the agent's mail set, which waits with the answer."""
     message = ctx.session.scalars(select(Message).where(Message.message_id == ctx.message_id)).one()
     expires_at = ctx.now + ctx.config.held_reply_expiry
     row = held.hold(ctx.session, ticket, agent, message, mail, now=ctx.now, expires_at=expires_at)
@@ -48,6 +53,7 @@ def hold(
         reply_to=reply_address(ctx.config.secret, ticket, agent.id, ctx.now),
         held=held.view(row),
         newer=[_answer(m) for m in newer],
+        status=status,
     )
     enqueue(
         ctx.session,
@@ -79,6 +85,15 @@ def check_decision(
         decided = f" on {when(latest.decided_at)}" if latest.decided_at else ""
         return [f"{command.line}: your held answer was already {latest.state.value}{decided}"]
     return []
+
+
+def carried_status(ctx: MessageContext, ticket: Ticket, agent: Agent) -> str | None:
+    """The status `#send` sets with the agent's held answer: "resolved" when the answer
+    tells the customer their request is resolved (its mail said `#resolve`), else None."""
+    latest = held.latest(ctx.session, ticket, agent)
+    if latest is None or latest.state is not HeldState.HELD or latest.outbound is None:
+        return None
+    return "resolved" if latest.outbound.context.get("resolved") else None
 
 
 def decide(ctx: MessageContext, ticket: Ticket, agent: Agent, command: Command) -> None:

@@ -250,3 +250,46 @@ def test_the_running_daemon_holds_the_second_answer_until_send(
     answers = [_text(m).splitlines()[0] for m in _to(relay, ANA)[1:]]
     assert answers == ["Use tray 2.", "Restart the printer."]
     assert "your held answer was already sent" in _text(_to(relay, CARLA)[-1])
+
+
+def test_a_held_answer_holds_its_resolve_too_and_send_does_both(
+    on_sqlite: Helpdesk, relay: Relay
+) -> None:
+    desk = on_sqlite
+    ticket_id = _both_notified(desk, relay)
+    _answer(desk, ticket_id, ALICE, "agent/new_ticket", "Use tray 2.")
+    held_mail = "#resolve\nRestart the printer."
+    assert _answer(desk, ticket_id, CARLA, "agent/new_ticket", held_mail) == "reply_held"
+    desk.send_all()
+    # Nothing tells Ana her request is resolved while the answer that says so is held.
+    assert desk.ticket(ticket_id)["status"] == "pending"
+    assert [_text(m).splitlines()[0] for m in _to(relay, ANA)[1:]] == ["Use tray 2."]
+    notice = _text(_to(relay, CARLA)[-1])
+    assert "Your #resolve waits with it: #send sends the answer and resolves the ticket." in notice
+
+    assert _answer(desk, ticket_id, CARLA, "agent/reply_held", "#send") == "commands"
+    desk.send_all()
+    assert desk.ticket(ticket_id)["status"] == "resolved"
+    sent = _text(_to(relay, ANA)[2])
+    assert sent.startswith("Restart the printer.") and "This request is now resolved." in sent
+    # The answer said it: no separate "resolved" mail.
+    assert not [m for m in _to(relay, ANA) if "resolved" in str(m["Subject"]).lower()]
+
+
+def test_another_status_with_a_held_answer_is_made_only_when_said_again(
+    on_sqlite: Helpdesk, relay: Relay
+) -> None:
+    desk = on_sqlite
+    ticket_id = _both_notified(desk, relay)
+    _answer(desk, ticket_id, ALICE, "agent/new_ticket", "Use tray 2.")
+    held_mail = "#status closed\nRestart the printer."
+    assert _answer(desk, ticket_id, CARLA, "agent/new_ticket", held_mail) == "reply_held"
+    desk.send_all()
+    assert desk.ticket(ticket_id)["status"] == "pending"
+    notice = " ".join(_text(_to(relay, CARLA)[-1]).split())
+    assert "reply #send with #status closed to send the answer and make it." in notice
+    decision = "#send\n#status closed"
+    assert _answer(desk, ticket_id, CARLA, "agent/reply_held", decision) == "commands"
+    desk.send_all()
+    assert desk.ticket(ticket_id)["status"] == "closed"
+    assert _text(_to(relay, ANA)[-1]).startswith("Restart the printer.")
