@@ -298,14 +298,14 @@ def _tell_followers(ctx: MessageContext, ticket: Ticket, author: Agent, text: st
     """An agent's answer, as the customer got it, to the ticket's other followers."""
     if ctx.history:
         return  # imported history mails nobody
-    author_line = f"{author.name} <{author.address}>"
+    answered = {"author": f"{author.name} <{author.address}>", "text": text}
     notify_agents(
         ctx.session,
         ticket,
-        "agent/customer_replied",
-        ticket_context(
-            ctx.session, ticket, ctx.config.subject_prefix, author=author_line, new_text=text
-        ),
+        # The mail the other agents get of a first answer ("Answered: …"), not the one of a
+        # customer's reply.
+        "agent/answered",
+        ticket_context(ctx.session, ticket, ctx.config.subject_prefix, answered=answered),
         queues=ctx.config.queues,
         agents=ctx.config.agents,
         secret=ctx.config.secret,

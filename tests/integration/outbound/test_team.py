@@ -116,6 +116,14 @@ def test_followers_hear_every_reply_until_they_unfollow(desk: Helpdesk, relay: R
     assert "Alice <alice@acme.example>" in _text(told)
     assert _to(relay, ALICE) == [] and _to(relay, CARLA) == []
     relay.received.clear()
+    # A second answer before the customer writes again: the follower is told as of the first.
+    assert desk.agent_says(ticket_id, "And check the fuse.", ALICE).outcome == "agent_reply"
+    desk.send_all()
+    (told,) = _to(relay, BRUNO)
+    assert str(told["Subject"]).startswith(f"[ACME #{ticket_id}] Answered:")
+    assert "Alice <alice@acme.example> answered ticket" in _text(told)
+    assert "And check the fuse." in _text(told)
+    relay.received.clear()
 
     assert desk.agent_says(ticket_id, "#unfollow", BRUNO).outcome == "commands"
     assert _customer_replies(desk, ticket_id, "Unplugged.") == "follow_up"
