@@ -114,8 +114,10 @@ def chosen(
     `following` it."""
     assignee = ticket.assignee
     if assignee is None or not to_assignee or not assignee.active:
-        # An assignee no longer configured hears nothing more: the queue does instead.
-        targets = team
+        # An assignee no longer configured hears nothing more: the queue does instead. Its
+        # agents away at `now` do not, unless all of them are.
+        present = [a for a in team if now is None or not a.away_at(now)]
+        targets = present or list(team)
     elif now is not None and assignee.away_at(now):
         others = [a for a in team if a.id != assignee.id]
         targets = [assignee, *([a for a in others if a.role == "manager"] or others)]

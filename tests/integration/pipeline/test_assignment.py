@@ -27,6 +27,9 @@ address = "vendas@acme.example"
 name = "Vendas"
 assign = "least_open"
 notify_new = "all"
+[[queue]]
+address = "ajuda@acme.example"
+name = "Ajuda"
 [[agent]]
 address = "alice@acme.example"
 name = "Alice"
@@ -97,9 +100,11 @@ def test_least_open_over_12_tickets_and_3_agents_one_away(tmp_path: Path) -> Non
     # Bruno first, until he holds as many as Alice; then in turn.
     assert [desk.ticket(i)["assignee"] for i in ids[:4]] == ["bruno@acme.example"] * 4
     assert _assignees(desk, ids) == {"alice@acme.example": 4, "bruno@acme.example": 8}
-    # notify_new = "all": every agent of the queue hears of the new ticket, away or not.
+    # notify_new = "all": every agent of the queue hears of the new ticket but Carla, away.
     notices = [row for row in desk.outbox(ids[0]) if row.template == "agent/new_ticket"]
-    assert sorted(r for row in notices for r in row.recipients) == sorted(AGENTS)
+    assert sorted(r for row in notices for r in row.recipients) == sorted(
+        set(AGENTS) - {"carla@acme.example"}
+    )
     desk.app.engine.dispose()
 
 
@@ -113,4 +118,29 @@ def test_nobody_is_assigned_when_every_agent_is_away(tmp_path: Path) -> None:
     assert desk.ticket(ticket_id)["assignee"] is None
     notices = [row for row in desk.outbox(ticket_id) if row.template == "agent/new_ticket"]
     assert len(notices) == 3
+    desk.app.engine.dispose()
+
+
+def test_mail_for_a_queue_nobody_holds_skips_the_agent_away(tmp_path: Path) -> None:
+    desk = _desk(tmp_path)
+    _carla_away(desk)
+    ticket_id = _new(desk, 1, "ajuda@acme.example")  # a queue that assigns nobody
+    acknowledgement = desk.outbox(ticket_id)[0].message_id
+    reply = compose(
+        sender="c1@example.com",
+        to="ajuda@acme.example",
+        subject="Re: Request 1",
+        in_reply_to=f"<{acknowledgement}>",
+    )
+    outcome = desk.deliver(reply, rcpt=("ajuda@acme.example",), mail_from="c1@example.com").outcome
+    assert outcome == "follow_up"
+    told = {
+        template: sorted(r for row in desk.outbox(ticket_id) if row.template == template
+                         for r in row.recipients)
+        for template in ("agent/new_ticket", "agent/customer_replied")
+    }  # fmt: skip
+    assert told == {
+        "agent/new_ticket": ["alice@acme.example", "bruno@acme.example"],
+        "agent/customer_replied": ["alice@acme.example", "bruno@acme.example"],
+    }
     desk.app.engine.dispose()
