@@ -81,8 +81,9 @@ def recipients(
     now: datetime | None = None,
     following: Sequence[Agent] | None = None,
 ) -> list[Agent]:
-    """The assignee, or every active agent of the ticket's queue while nobody is assigned
-    (or when `to_assignee` is off), and the ticket's followers (read unless `following`
+    """The assignee, or every active agent of the ticket's queue not away at `now` (all of
+    them when all are) while nobody is assigned (or when `to_assignee` is off), and the
+    ticket's followers (read unless `following`
     says who they are); never `exclude` (the agent whose action this is about). An assignee
     away at `now` is covered: the queue's managers hear too, or its other agents when it
     has none."""
