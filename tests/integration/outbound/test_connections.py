@@ -5,18 +5,16 @@ from __future__ import annotations
 
 import asyncio
 import threading
-from pathlib import Path
 
-from tests.support.helpdesk import make_helpdesk
+from tests.support.helpdesk import Helpdesk
 from tests.support.mail import compose
 from tests.support.relay import Received, Relay
 
 
 def test_messages_go_out_side_by_side_while_the_relay_answers_none(
-    relay: Relay, tmp_path: Path
+    relayed: Helpdesk, relay: Relay
 ) -> None:
-    extra = f'[outgoing]\nhost = "127.0.0.1"\nport = {relay.port}\ntls = "none"\n'
-    desk = make_helpdesk(f"sqlite:///{tmp_path / 'mailtickets.db'}", tmp_path, extra)
+    desk = relayed
     # The relay keeps every message it is given and answers none until told to.
     relay.handler.hold = threading.Event()
     sender = desk.sender(connections=4)
@@ -46,14 +44,12 @@ def test_messages_go_out_side_by_side_while_the_relay_answers_none(
     finally:
         relay.handler.hold.set()
         sender.close()
-        desk.app.engine.dispose()
 
 
 def test_mail_queued_while_a_send_is_held_goes_out_on_a_free_connection(
-    relay: Relay, tmp_path: Path
+    relayed: Helpdesk, relay: Relay
 ) -> None:
-    extra = f'[outgoing]\nhost = "127.0.0.1"\nport = {relay.port}\ntls = "none"\n'
-    desk = make_helpdesk(f"sqlite:///{tmp_path / 'mailtickets.db'}", tmp_path, extra)
+    desk = relayed
     # The relay sits on Ana's acknowledgement only, as one slow to take one message does.
     relay.handler.hold = threading.Event()
     relay.handler.held_for = frozenset({"ana@example.com"})
@@ -72,5 +68,4 @@ def test_mail_queued_while_a_send_is_held_goes_out_on_a_free_connection(
     finally:
         relay.handler.hold.set()
         asyncio.run(sender.stop())
-        desk.app.engine.dispose()
     assert [row.status.value for row in desk.outbox()] == ["sent"] * 4
